@@ -1,0 +1,253 @@
+//! One route per WSGI behaviour that wasgi's end-to-end tests check. The
+//! route is PATH_INFO; parameters come from the query string (percent-
+//! decoded, as native strings).
+//!
+//! | route | behaviour |
+//! |---|---|
+//! | `/hello` | one-chunk list: `Content-Length` is added |
+//! | `/list?n=N` | a list of N chunks: no `Content-Length` |
+//! | `/empty` | an empty list: `Content-Length: 0` |
+//! | `/stream?n=N&size=S` | a lazy body of N chunks of S bytes |
+//! | `/write` | the `write()` callable, then a returned chunk |
+//! | `/close` | a lazy body whose `close()` logs `close() called` |
+//! | `/error-mid` | a lazy body that raises after one chunk (then `close()`) |
+//! | `/error-before` | raises before `start_response` |
+//! | `/error-after` | `write()`s, then raises |
+//! | `/trap-before` | panics (a wasm trap) before `start_response` |
+//! | `/trap-after` | a lazy body that panics after one chunk |
+//! | `/exc-info` | `start_response`, then replaces it with `exc_info` |
+//! | `/exc-info-after` | `write()`s, then calls `start_response` with `exc_info` |
+//! | `/twice` | calls `start_response` twice without `exc_info` |
+//! | `/no-start` | returns a body without calling `start_response` |
+//! | `/no-start-empty` | returns an empty list without `start_response` |
+//! | `/write-before-start` | calls `write()` before `start_response` |
+//! | `/status?status=S` | responds with status S |
+//! | `/header?name=N&value=V` | adds header N: V |
+//! | `/echo` | echoes `wsgi.input` (all of it) |
+//! | `/lines` | reads `wsgi.input` line by line, answers the line count |
+//! | `/read?size=N` | reads N bytes of `wsgi.input` |
+//! | `/head-length` | no body, `Content-Length: 42` (HEAD support) |
+//! | `/print` | prints to the guest's stdout and stderr |
+//! | `/spin?ms=N` | busy-loops for N milliseconds, then answers |
+
+use std::collections::BTreeMap;
+
+use wasgi::{Body, Environ, Error, Result, StartResponse};
+
+const TEXT: [(&str, &str); 1] = [("Content-Type", "text/plain")];
+
+fn app(mut environ: Environ, start_response: StartResponse) -> Result<Body> {
+    let query = parse_query(environ.get("QUERY_STRING").unwrap_or(""));
+    let param = |k: &str| query.get(k).cloned().unwrap_or_default();
+    let number = |k: &str, default: usize| param(k).parse::<usize>().unwrap_or(default);
+    let path = environ.get("PATH_INFO").unwrap_or("").to_string();
+    match path.as_str() {
+        "/hello" => {
+            start_response.call("200 OK", TEXT, None)?;
+            Ok(Body::from("hello"))
+        }
+        "/list" => {
+            start_response.call("200 OK", TEXT, None)?;
+            let chunks: Vec<Vec<u8>> = (0..number("n", 3))
+                .map(|i| format!("{i};").into_bytes())
+                .collect();
+            Ok(Body::from(chunks))
+        }
+        "/empty" => {
+            start_response.call("200 OK", TEXT, None)?;
+            Ok(Body::empty())
+        }
+        "/stream" => {
+            start_response.call("200 OK", TEXT, None)?;
+            let size = number("size", 16);
+            Ok(Body::from_iter((0..number("n", 10)).map(move |i| {
+                let mut chunk = format!("{i}:").into_bytes();
+                chunk.resize(size.max(chunk.len()), b'x');
+                chunk
+            })))
+        }
+        "/write" => {
+            let write = start_response.call("200 OK", TEXT, None)?;
+            write.write(b"1")?;
+            write.write(b"22")?;
+            Ok(Body::from("333"))
+        }
+        "/close" => {
+            start_response.call("200 OK", TEXT, None)?;
+            let errors = environ.errors.clone();
+            Ok(Body::from_iter(["a", "b"]).on_close(move || {
+                errors.write("close() called\n");
+                Ok(())
+            }))
+        }
+        "/error-mid" => {
+            start_response.call("200 OK", TEXT, None)?;
+            let errors = environ.errors.clone();
+            let items = vec![
+                Ok(b"first".to_vec()),
+                Err(Error::new("ValueError", "failed mid-body")),
+            ];
+            Ok(Body::try_from_iter(items).on_close(move || {
+                errors.write("close() called\n");
+                Ok(())
+            }))
+        }
+        "/error-before" => Err(Error::new("ValueError", "failed before start_response")),
+        "/error-after" => {
+            let write = start_response.call("200 OK", TEXT, None)?;
+            write.write(b"partial")?;
+            Err(Error::new(
+                "ValueError",
+                "failed after the headers were sent",
+            ))
+        }
+        "/trap-before" => panic!("guest panicked before start_response"),
+        "/trap-after" => {
+            start_response.call("200 OK", TEXT, None)?;
+            let mut sent = false;
+            Ok(Body::from_iter(std::iter::from_fn(move || {
+                if sent {
+                    panic!("guest panicked in the middle of the body");
+                }
+                sent = true;
+                Some(b"first".to_vec())
+            })))
+        }
+        "/exc-info" => {
+            start_response.call(
+                "200 OK",
+                [("Content-Type", "text/plain"), ("X-A", "1")],
+                None,
+            )?;
+            let err = Error::new("KeyError", "'missing'");
+            start_response.call(
+                "503 Service Unavailable",
+                [("Content-Type", "text/html")],
+                Some(&err),
+            )?;
+            Ok(Body::from("replaced"))
+        }
+        "/exc-info-after" => {
+            let write = start_response.call("200 OK", TEXT, None)?;
+            write.write(b"first")?;
+            let err = Error::new("KeyError", "'k2'");
+            start_response.call("500 Oops", TEXT, Some(&err))?;
+            Ok(Body::from("unreachable"))
+        }
+        "/twice" => {
+            start_response.call("200 OK", TEXT, None)?;
+            start_response.call("201 Created", TEXT, None)?;
+            Ok(Body::from("unreachable"))
+        }
+        "/no-start" => Ok(Body::from("x")),
+        "/no-start-empty" => Ok(Body::empty()),
+        "/write-before-start" => {
+            start_response.write(b"early")?;
+            Ok(Body::empty())
+        }
+        "/status" => {
+            start_response.call(&param("status"), TEXT, None)?;
+            Ok(Body::from("status"))
+        }
+        "/header" => {
+            start_response.call(
+                "200 OK",
+                [
+                    ("Content-Type", "text/plain".to_string()),
+                    (param("name").as_str(), param("value")),
+                ],
+                None,
+            )?;
+            Ok(Body::from("header"))
+        }
+        "/echo" => {
+            let body = environ.input.read(None)?;
+            start_response.call(
+                "200 OK",
+                [("Content-Type", "application/octet-stream")],
+                None,
+            )?;
+            Ok(Body::from(body))
+        }
+        "/lines" => {
+            let lines = environ.input.readlines(None)?;
+            start_response.call("200 OK", TEXT, None)?;
+            let lengths: Vec<String> = lines.iter().map(|l| l.len().to_string()).collect();
+            Ok(Body::from(format!(
+                "{} lines: {}",
+                lines.len(),
+                lengths.join(",")
+            )))
+        }
+        "/read" => {
+            let data = environ.input.read(Some(number("size", 0)))?;
+            start_response.call("200 OK", TEXT, None)?;
+            Ok(Body::from(data))
+        }
+        "/head-length" => {
+            start_response.call(
+                "200 OK",
+                [("Content-Type", "text/plain"), ("Content-Length", "42")],
+                None,
+            )?;
+            Ok(Body::empty())
+        }
+        "/print" => {
+            println!("guest stdout line");
+            eprintln!("guest stderr line");
+            start_response.call("200 OK", TEXT, None)?;
+            Ok(Body::from("printed"))
+        }
+        "/spin" => {
+            let until = std::time::Instant::now()
+                + std::time::Duration::from_millis(number("ms", 100) as u64);
+            let mut spins = 0u64;
+            while std::time::Instant::now() < until {
+                spins = spins.wrapping_add(1);
+            }
+            start_response.call("200 OK", TEXT, None)?;
+            Ok(Body::from(format!("spun {}", spins.min(1))))
+        }
+        _ => {
+            start_response.call("404 Not Found", TEXT, None)?;
+            Ok(Body::from(format!("no route {path}")))
+        }
+    }
+}
+
+/// `a=1&b=x%20y` into a map; `+` is a space; values are native strings.
+fn parse_query(query: &str) -> BTreeMap<String, String> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (unquote(k), unquote(v))
+        })
+        .collect()
+}
+
+fn unquote(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() && s.is_char_boundary(i + 3) => {
+                match u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    wasgi::util::from_bytes(&out)
+}
+
+wasgi::export!(app);

@@ -1,0 +1,58 @@
+//! Glue between the generated bindings and the SDK types; used by
+//! [`export!`](crate::export) only.
+
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "app",
+        pub_export_macro: true,
+        export_macro_name: "__export_app",
+        default_bindings_module: "wasgi::__private::bindings",
+    });
+}
+
+use bindings::exports::wasgi::wsgi::application as wit_app;
+use bindings::wasgi::wsgi::types as wit;
+
+pub use super::body::GuestBody;
+pub use wit::{
+    Environ as WitEnviron, ErrorStream as WitErrorStream, ExcInfo as WitExcInfo,
+    InputStream as WitInputStream, StartResponse as WitStartResponse,
+};
+pub use wit_app::{Guest, Response};
+
+use super::{Application, Environ, Errors, Input, StartResponse};
+
+/// Runs `app` for one request and converts its return value for the host.
+pub fn call<A: Application + ?Sized>(
+    app: &A,
+    environ: WitEnviron,
+    input: WitInputStream,
+    errors: WitErrorStream,
+    start_response: WitStartResponse,
+) -> Result<Response, WitExcInfo> {
+    let environ = Environ::from_wit(environ, Input::new(input), Errors::new(errors));
+    let start_response = StartResponse::new(start_response);
+    match app.call(environ, start_response) {
+        Ok(body) => Ok(body.into_response()),
+        Err(err) => Err(to_wit(err)),
+    }
+}
+
+/// An [`Error`](crate::Error) as the WIT `exc-info` record.
+pub(crate) fn to_wit(err: crate::Error) -> WitExcInfo {
+    WitExcInfo {
+        kind: err.kind,
+        message: err.message,
+        traceback: err.traceback,
+    }
+}
+
+/// A WIT `exc-info` record as an [`Error`](crate::Error).
+pub(crate) fn from_wit(err: WitExcInfo) -> crate::Error {
+    crate::Error {
+        kind: err.kind,
+        message: err.message,
+        traceback: err.traceback,
+    }
+}

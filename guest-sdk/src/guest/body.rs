@@ -1,0 +1,168 @@
+use std::cell::RefCell;
+
+use super::__private::bindings::exports::wasgi::wsgi::application as wit_app;
+use super::__private::{Response, to_wit};
+
+type Chunks = Box<dyn Iterator<Item = crate::Result<Vec<u8>>>>;
+type Close = Box<dyn FnOnce() -> crate::Result<()>>;
+
+/// What an application returns: the response body.
+///
+/// * a list of chunks known up front ([`Body::from`] a `Vec`, `&str`,
+///   `Vec<u8>`, ...): the whole response crosses into the host in one call,
+///   and a one-chunk list gets a `Content-Length`;
+/// * a lazy iterator ([`Body::from_iter`], [`Body::try_from_iter`]): chunks
+///   are pulled one at a time, like a Python generator;
+/// * either, with a `close()` hook ([`Body::on_close`]) that the host calls
+///   exactly once when the response is over, on success and on error.
+pub struct Body(Inner);
+
+enum Inner {
+    Chunks(Vec<Vec<u8>>),
+    Lazy {
+        chunks: Chunks,
+        close: Option<Close>,
+    },
+}
+
+impl Body {
+    /// An empty list: no body.
+    pub fn empty() -> Self {
+        Body(Inner::Chunks(Vec::new()))
+    }
+
+    /// A list of chunks.
+    pub fn from_chunks<C: Into<Vec<u8>>>(chunks: impl IntoIterator<Item = C>) -> Self {
+        Body(Inner::Chunks(chunks.into_iter().map(Into::into).collect()))
+    }
+
+    /// A lazy body: the host pulls one chunk at a time.
+    #[allow(clippy::should_implement_trait)]
+    pub fn from_iter<C, I>(iter: I) -> Self
+    where
+        C: Into<Vec<u8>>,
+        I: IntoIterator<Item = C>,
+        I::IntoIter: 'static,
+    {
+        Body::try_from_iter(iter.into_iter().map(|c| Ok(c.into())))
+    }
+
+    /// A lazy body whose iterator may raise: an `Err` item is an exception
+    /// in the middle of the body.
+    pub fn try_from_iter<I>(iter: I) -> Self
+    where
+        I: IntoIterator<Item = crate::Result<Vec<u8>>>,
+        I::IntoIter: 'static,
+    {
+        Body(Inner::Lazy {
+            chunks: Box::new(iter.into_iter()),
+            close: None,
+        })
+    }
+
+    /// Adds a `close()` hook, run once when the host is done with the body.
+    /// The body becomes an iterable (like a Python object with `close`), so
+    /// it no longer gets an automatic `Content-Length`.
+    pub fn on_close(self, close: impl FnOnce() -> crate::Result<()> + 'static) -> Self {
+        let chunks: Chunks = match self.0 {
+            Inner::Chunks(list) => Box::new(list.into_iter().map(Ok)),
+            Inner::Lazy {
+                chunks,
+                close: Some(first),
+            } => {
+                let close: Close = Box::new(move || {
+                    let a = first();
+                    let b = close();
+                    a.and(b)
+                });
+                return Body(Inner::Lazy {
+                    chunks,
+                    close: Some(close),
+                });
+            }
+            Inner::Lazy {
+                chunks,
+                close: None,
+            } => chunks,
+        };
+        Body(Inner::Lazy {
+            chunks,
+            close: Some(Box::new(close)),
+        })
+    }
+
+    pub(crate) fn into_response(self) -> Response {
+        match self.0 {
+            Inner::Chunks(list) => Response::Chunks(list),
+            Inner::Lazy { chunks, close } => {
+                Response::Iterable(wit_app::Body::new(GuestBody(RefCell::new(State {
+                    chunks: Some(chunks),
+                    close,
+                }))))
+            }
+        }
+    }
+}
+
+impl From<Vec<Vec<u8>>> for Body {
+    fn from(chunks: Vec<Vec<u8>>) -> Self {
+        Body(Inner::Chunks(chunks))
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(chunk: Vec<u8>) -> Self {
+        Body(Inner::Chunks(vec![chunk]))
+    }
+}
+
+impl From<&[u8]> for Body {
+    fn from(chunk: &[u8]) -> Self {
+        Body(Inner::Chunks(vec![chunk.to_vec()]))
+    }
+}
+
+impl From<&str> for Body {
+    fn from(text: &str) -> Self {
+        Body(Inner::Chunks(vec![text.as_bytes().to_vec()]))
+    }
+}
+
+impl From<String> for Body {
+    fn from(text: String) -> Self {
+        Body(Inner::Chunks(vec![text.into_bytes()]))
+    }
+}
+
+struct State {
+    chunks: Option<Chunks>,
+    close: Option<Close>,
+}
+
+/// The exported `body` resource behind a lazy [`Body`].
+#[doc(hidden)]
+pub struct GuestBody(RefCell<State>);
+
+impl wit_app::GuestBody for GuestBody {
+    fn next(&self) -> Result<Option<Vec<u8>>, super::__private::WitExcInfo> {
+        let mut state = self.0.borrow_mut();
+        let Some(chunks) = state.chunks.as_mut() else {
+            return Ok(None);
+        };
+        match chunks.next() {
+            Some(Ok(chunk)) => Ok(Some(chunk)),
+            Some(Err(e)) => Err(to_wit(e)),
+            None => Ok(None),
+        }
+    }
+
+    fn close(&self) -> Result<(), super::__private::WitExcInfo> {
+        let mut state = self.0.borrow_mut();
+        // Dropping the iterator first releases what it holds (files, ...).
+        state.chunks = None;
+        match state.close.take() {
+            Some(close) => close().map_err(to_wit),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,75 @@
+use std::rc::Rc;
+
+use super::__private::{WitStartResponse, from_wit, to_wit};
+
+/// `start_response(status, response_headers, exc_info=None)`.
+///
+/// Cloning gives another handle to the same callable, so a lazy body (a
+/// generator) can call it later.
+#[derive(Clone)]
+pub struct StartResponse(Rc<WitStartResponse>);
+
+impl StartResponse {
+    pub(crate) fn new(inner: WitStartResponse) -> Self {
+        StartResponse(Rc::new(inner))
+    }
+
+    /// Starts the response: `status` is `"NNN Reason"`, `headers` are
+    /// `(name, value)` pairs (native strings). Pass `exc_info` when replacing
+    /// a response from an error handler; once the headers are sent that call
+    /// fails with the same exception, which the app should return.
+    ///
+    /// Returns the `write()` callable.
+    pub fn call<I, K, V>(
+        &self,
+        status: &str,
+        headers: I,
+        exc_info: Option<&crate::Error>,
+    ) -> crate::Result<Write>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let headers: Vec<(String, String)> = headers
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        let exc_info = exc_info.cloned().map(to_wit);
+        self.0
+            .call(status, &headers, exc_info.as_ref())
+            .map_err(from_wit)?;
+        Ok(Write(self.0.clone()))
+    }
+
+    /// The `write(data)` callable, also reachable before `call` (where it
+    /// fails, as PEP 3333 requires).
+    pub fn write(&self, data: &[u8]) -> crate::Result<()> {
+        self.0.write(data).map_err(from_wit)
+    }
+}
+
+/// The `write(data)` callable returned by [`StartResponse::call`]: sends the
+/// headers if needed, then `data`, and returns once it was transmitted.
+#[derive(Clone)]
+pub struct Write(Rc<WitStartResponse>);
+
+impl Write {
+    /// `write(data)`.
+    pub fn write(&self, data: &[u8]) -> crate::Result<()> {
+        self.0.write(data).map_err(from_wit)
+    }
+}
+
+impl std::io::Write for Write {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .write(buf)
+            .map_err(|e| std::io::Error::other(from_wit(e)))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

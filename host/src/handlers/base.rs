@@ -1,0 +1,447 @@
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::Mutex;
+use wasgi::{ExcInfo, Headers, Vars, headers::check_header, pyrepr, util};
+
+use super::{Gateway, HandlerConfig, ResponseHead, date};
+use crate::app::{Application, Body, Environ};
+use crate::streams::{ErrorStream, InputStream};
+
+/// wsgiref's `BaseHandler`: runs one application call at a time against a
+/// [`Gateway`], an input stream and an error stream.
+///
+/// Build one with [`SimpleHandler`](super::SimpleHandler),
+/// [`BaseCGIHandler`](super::BaseCGIHandler), [`CGIHandler`](super::CGIHandler)
+/// or [`BaseHandler::new`] with a gateway of your own, adjust
+/// [`config_mut`](BaseHandler::config_mut), then [`run`](BaseHandler::run).
+/// After a successful run the handler's state is reset and it can run again.
+pub struct BaseHandler {
+    config: Arc<HandlerConfig>,
+    core: Arc<Mutex<Core>>,
+    stdin: Option<InputStream>,
+    stderr: ErrorStream,
+    base_env: Vars,
+    error_vars: Option<Vars>,
+}
+
+/// The response state `start_response`, `write` and the run loop share.
+struct Core {
+    config: Arc<HandlerConfig>,
+    gateway: Box<dyn Gateway>,
+    status: Option<String>,
+    headers: Option<Headers>,
+    headers_sent: bool,
+    bytes_sent: u64,
+    result_len: Option<usize>,
+    server_protocol: Option<String>,
+}
+
+/// The `start_response` callable handed to the application, together with
+/// the `write()` callable it returns. Clones share the same response.
+#[derive(Clone)]
+pub struct StartResponse {
+    core: Arc<Mutex<Core>>,
+    /// For the error page's application: the exception being handled, used
+    /// as `exc_info` when the call does not pass one.
+    handling: Option<ExcInfo>,
+}
+
+impl BaseHandler {
+    /// A handler writing to `gateway`, reading `wsgi.input` from `stdin`,
+    /// logging to `stderr`, with `base_env` as the request's CGI variables
+    /// (`add_cgi_vars`).
+    pub fn new(
+        config: HandlerConfig,
+        gateway: impl Gateway,
+        stdin: InputStream,
+        stderr: ErrorStream,
+        base_env: Vars,
+    ) -> Self {
+        let config = Arc::new(config);
+        BaseHandler {
+            core: Arc::new(Mutex::new(Core {
+                config: config.clone(),
+                gateway: Box::new(gateway),
+                status: None,
+                headers: None,
+                headers_sent: false,
+                bytes_sent: 0,
+                result_len: None,
+                server_protocol: None,
+            })),
+            config,
+            stdin: Some(stdin),
+            stderr,
+            base_env,
+            error_vars: None,
+        }
+    }
+
+    /// The handler's settings (wsgiref's class attributes).
+    pub fn config(&self) -> &HandlerConfig {
+        &self.config
+    }
+
+    /// Changes the settings, as assigning attributes on a Python handler.
+    pub fn config_mut(&mut self) -> &mut HandlerConfig {
+        Arc::make_mut(&mut self.config)
+    }
+
+    /// `run(app)`: `setup_environ`, call the application, `finish_response`;
+    /// on failure `handle_error`. Client disconnects end the run quietly.
+    pub async fn run(&mut self, app: &dyn Application) {
+        let environ = self.setup_environ().await;
+        let start_response = StartResponse {
+            core: self.core.clone(),
+            handling: None,
+        };
+        let outcome = match app.call(environ, start_response).await {
+            Ok(result) => self.finish_response(result).await,
+            Err(e) => Err(e),
+        };
+        let Err(e) = outcome else { return };
+        if e.is_disconnect() {
+            self.reset().await;
+            return;
+        }
+        if let Err(second) = self.handle_error(e).await {
+            // A double fault: the error page itself failed.
+            self.log_exception(&second);
+            self.core.lock().await.gateway.abort().await;
+            self.reset().await;
+        }
+    }
+
+    /// `setup_environ()`: `os_environ`, then the request's variables, then
+    /// the `wsgi.*` values, `wsgi.url_scheme` from `HTTPS` and a default
+    /// `SERVER_SOFTWARE` for origin servers.
+    async fn setup_environ(&mut self) -> Environ {
+        let config = self.config.clone();
+        let mut vars = config.os_environ.clone();
+        vars.extend(self.base_env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let scheme = util::guess_scheme(&vars);
+        vars.insert("wsgi.url_scheme".to_string(), scheme.to_string());
+        if config.origin_server {
+            if let Some(sw) = config.server_software.as_ref().filter(|s| !s.is_empty()) {
+                vars.entry("SERVER_SOFTWARE".to_string())
+                    .or_insert_with(|| sw.clone());
+            }
+        }
+        if config.error_output.is_some() {
+            self.error_vars = Some(vars.clone());
+        }
+        {
+            let mut core = self.core.lock().await;
+            core.config = config.clone();
+            core.server_protocol = vars.get("SERVER_PROTOCOL").cloned();
+        }
+        Environ {
+            vars,
+            input: self.stdin.take().unwrap_or_else(InputStream::empty),
+            errors: self.stderr.clone(),
+            version: config.wsgi_version,
+            multithread: config.wsgi_multithread,
+            multiprocess: config.wsgi_multiprocess,
+            run_once: config.wsgi_run_once,
+            file_wrapper: config.wsgi_file_wrapper,
+            input_terminated: true,
+        }
+    }
+
+    /// `finish_response()`: write every chunk, `finish_content`, `close`.
+    /// When anything fails the result is closed before the error goes on.
+    async fn finish_response(&mut self, mut result: Body) -> Result<(), ExcInfo> {
+        match self.send_result(&mut result).await {
+            Ok(()) => {
+                self.close(result).await;
+                Ok(())
+            }
+            Err(e) => {
+                if let Err(close_error) = close_result(&mut result).await {
+                    self.log_exception(&close_error);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn send_result(&mut self, result: &mut Body) -> Result<(), ExcInfo> {
+        let len = match result {
+            Body::Chunks(chunks) => Some(chunks.len()),
+            Body::Iter(iter) => iter.len()?,
+        };
+        self.core.lock().await.result_len = len;
+        match result {
+            Body::Chunks(chunks) => {
+                for chunk in std::mem::take(chunks) {
+                    self.core.lock().await.write(chunk).await?;
+                }
+            }
+            Body::Iter(iter) => {
+                while let Some(chunk) = iter.next().await? {
+                    self.core.lock().await.write(chunk).await?;
+                }
+            }
+        }
+        self.core.lock().await.finish_content().await
+    }
+
+    /// `close()`: the gateway's completion hook (the access log), the
+    /// result's `close()`, then a reset. A failing `close()` is logged; the
+    /// response is complete by then, so nothing else changes.
+    async fn close(&mut self, mut result: Body) {
+        {
+            let mut core = self.core.lock().await;
+            let status = core.status.clone().unwrap_or_default();
+            let bytes_sent = core.bytes_sent;
+            core.gateway.on_close(&status, bytes_sent);
+        }
+        if let Err(e) = close_result(&mut result).await {
+            self.log_exception(&e);
+        }
+        self.reset().await;
+    }
+
+    async fn reset(&mut self) {
+        let mut core = self.core.lock().await;
+        core.status = None;
+        core.headers = None;
+        core.headers_sent = false;
+        core.bytes_sent = 0;
+        core.result_len = None;
+        self.error_vars = None;
+    }
+
+    /// `handle_error()`: log the exception; if no headers were sent, send
+    /// the error page; otherwise cut the response short.
+    async fn handle_error(&mut self, e: ExcInfo) -> Result<(), ExcInfo> {
+        self.log_exception(&e);
+        if self.core.lock().await.headers_sent {
+            self.core.lock().await.gateway.abort().await;
+            self.reset().await;
+            return Ok(());
+        }
+        let result = self.error_output(e).await?;
+        self.finish_response(result).await
+    }
+
+    /// `error_output(environ, start_response)`: the error page, from
+    /// `error_status`, `error_headers` and `error_body`, or from the
+    /// configured `error_output` application.
+    async fn error_output(&mut self, e: ExcInfo) -> Result<Body, ExcInfo> {
+        let start_response = StartResponse {
+            core: self.core.clone(),
+            handling: Some(e.clone()),
+        };
+        if let Some(app) = self.config.error_output.clone() {
+            let environ = Environ {
+                vars: self.error_vars.take().unwrap_or_default(),
+                input: InputStream::empty(),
+                errors: self.stderr.clone(),
+                version: self.config.wsgi_version,
+                multithread: self.config.wsgi_multithread,
+                multiprocess: self.config.wsgi_multiprocess,
+                run_once: self.config.wsgi_run_once,
+                file_wrapper: self.config.wsgi_file_wrapper,
+                input_terminated: true,
+            };
+            return app.call(environ, start_response).await;
+        }
+        start_response
+            .call(
+                self.config.error_status.clone(),
+                self.config.error_headers.clone(),
+                Some(e),
+            )
+            .await?;
+        Ok(Body::Chunks(vec![self.config.error_body.clone()]))
+    }
+
+    /// `log_exception(exc_info)`: the traceback (at most `traceback_limit`
+    /// frames) and the `Kind: message` line, on the handler's stderr.
+    pub fn log_exception(&self, e: &ExcInfo) {
+        self.stderr
+            .write(&e.format_exception(self.config.traceback_limit));
+        self.stderr.flush();
+    }
+
+    /// The status of the response under way (`self.status`).
+    pub async fn status(&self) -> Option<String> {
+        self.core.lock().await.status.clone()
+    }
+
+    /// Whether the headers have been sent (`self.headers_sent`).
+    pub async fn headers_sent(&self) -> bool {
+        self.core.lock().await.headers_sent
+    }
+
+    /// Body bytes sent so far (`self.bytes_sent`).
+    pub async fn bytes_sent(&self) -> u64 {
+        self.core.lock().await.bytes_sent
+    }
+}
+
+async fn close_result(result: &mut Body) -> Result<(), ExcInfo> {
+    match result {
+        Body::Chunks(_) => Ok(()),
+        Body::Iter(iter) => iter.close().await,
+    }
+}
+
+impl Core {
+    /// `start_response(status, headers, exc_info)`.
+    fn start_response(
+        &mut self,
+        status: String,
+        headers: Vec<(String, String)>,
+        exc_info: Option<ExcInfo>,
+    ) -> Result<(), ExcInfo> {
+        match exc_info {
+            Some(exc) if self.headers_sent => return Err(exc),
+            Some(_) => {}
+            None if self.headers.is_some() => {
+                return Err(ExcInfo::assertion("Headers already set!"));
+            }
+            None => {}
+        }
+        // Stored before the checks, as wsgiref does: a rejected call still
+        // counts as "headers set".
+        self.status = Some(status);
+        self.headers = Some(Headers::new(headers));
+        let status = self.status.as_deref().unwrap_or_default();
+        check_status(status)?;
+        for (name, value) in self.headers.iter().flat_map(|h| h.items()) {
+            if util::is_hop_by_hop(name) {
+                return Err(ExcInfo::assertion(format!(
+                    "Hop-by-hop header, '{name}: {value}', not allowed"
+                )));
+            }
+            check_header(name, value).map_err(|e| ExcInfo::assertion(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// `write(data)`: the headers first if they are not sent yet, then the
+    /// data, flushed.
+    async fn write(&mut self, data: Bytes) -> Result<(), ExcInfo> {
+        if self.status.is_none() {
+            return Err(ExcInfo::assertion("write() before start_response()"));
+        }
+        let len = data.len() as u64;
+        if !self.headers_sent {
+            self.bytes_sent = len;
+            self.send_headers().await?;
+        } else {
+            self.bytes_sent += len;
+        }
+        self.gateway.write(data).await?;
+        self.gateway.flush().await?;
+        Ok(())
+    }
+
+    /// `send_headers()`: `cleanup_headers`, then the preamble and headers
+    /// (skipped for an origin server's HTTP/0.9 client).
+    async fn send_headers(&mut self) -> Result<(), ExcInfo> {
+        let Some(headers) = self.headers.as_mut() else {
+            return Err(ExcInfo::assertion("write() before start_response()"));
+        };
+        // cleanup_headers / set_content_length: only a one-item result has a
+        // length known from its first chunk.
+        if !headers.contains("Content-Length") && self.result_len == Some(1) {
+            headers.set("Content-Length", self.bytes_sent.to_string());
+        }
+        let head = ResponseHead {
+            status: self.status.clone().unwrap_or_default(),
+            headers: headers.clone(),
+            origin_server: self.config.origin_server,
+            http_version: self.config.http_version.clone(),
+            server_software: self.config.server_software.clone(),
+            date: date::now(),
+        };
+        self.gateway.check_head(&head).map_err(ExcInfo::assertion)?;
+        self.headers_sent = true;
+        if !self.config.origin_server || self.client_is_modern()? {
+            self.gateway.send_headers(&head).await?;
+        }
+        Ok(())
+    }
+
+    /// `client_is_modern()`: anything but HTTP/0.9.
+    fn client_is_modern(&self) -> Result<bool, ExcInfo> {
+        match &self.server_protocol {
+            Some(p) => Ok(!p.eq_ignore_ascii_case("HTTP/0.9")),
+            None => Err(ExcInfo::new("KeyError", "'SERVER_PROTOCOL'")),
+        }
+    }
+
+    /// `finish_content()`: an empty body still sends its headers, with
+    /// `Content-Length: 0` unless the application set one.
+    async fn finish_content(&mut self) -> Result<(), ExcInfo> {
+        if self.headers_sent {
+            return Ok(());
+        }
+        match self.headers.as_mut() {
+            Some(headers) => {
+                headers.setdefault("Content-Length", "0");
+            }
+            None => {
+                return Err(ExcInfo::assertion(
+                    "the application returned without calling start_response()",
+                ));
+            }
+        }
+        self.send_headers().await
+    }
+}
+
+/// The status checks wsgiref's `start_response` asserts, plus the wire
+/// rules (latin-1, no control characters) that keep the status line intact.
+fn check_status(status: &str) -> Result<(), ExcInfo> {
+    let chars: Vec<char> = status.chars().collect();
+    if chars.len() < 4 {
+        return Err(ExcInfo::assertion("Status must be at least 4 characters"));
+    }
+    if !chars[..3].iter().all(char::is_ascii_digit) {
+        return Err(ExcInfo::assertion(
+            "Status message must begin w/3-digit code",
+        ));
+    }
+    if chars[3] != ' ' {
+        return Err(ExcInfo::assertion(
+            "Status message must have a space after code",
+        ));
+    }
+    if let Some(c) = chars
+        .iter()
+        .find(|&&c| u32::from(c) > 0xff || (c.is_control() && c != '\t'))
+    {
+        return Err(ExcInfo::assertion(format!(
+            "Status must be a latin-1 native string without control characters (got {}, bad char {})",
+            pyrepr::str(status),
+            pyrepr::str(&c.to_string())
+        )));
+    }
+    Ok(())
+}
+
+impl StartResponse {
+    /// `start_response(status, response_headers, exc_info=None)`.
+    pub async fn call(
+        &self,
+        status: impl Into<String>,
+        headers: Vec<(String, String)>,
+        exc_info: Option<ExcInfo>,
+    ) -> Result<(), ExcInfo> {
+        let exc_info = exc_info.or_else(|| self.handling.clone());
+        self.core
+            .lock()
+            .await
+            .start_response(status.into(), headers, exc_info)
+    }
+
+    /// The `write(data)` callable: fails before `start_response`.
+    pub async fn write(&self, data: impl Into<Bytes>) -> Result<(), ExcInfo> {
+        self.core.lock().await.write(data.into()).await
+    }
+}

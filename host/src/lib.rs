@@ -1,0 +1,26 @@
+//! # wasgi host
+//!
+//! Python's `wsgiref`, rebuilt in Rust for WebAssembly components: WSGI
+//! (PEP 3333) apps compiled to components, served over HTTP, run as CGI
+//! scripts, checked by a validator.
+//!
+//! | wsgiref | here |
+//! |---|---|
+//! | the WSGI callable | [`Application`] (a [`component::WasmApp`], a closure, ...) |
+//! | `simple_server` | [`simple_server`]: [`make_server`], [`WSGIServer`], [`WSGIRequestHandler`] |
+//! | `handlers` | [`handlers`]: [`BaseHandler`], `SimpleHandler`, `CGIHandler`, ... |
+//! | `util`, `headers` | the guest SDK's [`wasgi::util`] and [`wasgi::headers`], shared |
+//! | `environ` building | [`environ`] |
+
+pub mod app;
+pub mod component;
+pub mod environ;
+pub mod handlers;
+pub mod simple_server;
+pub mod streams;
+
+pub use app::{Application, Body, BodyIter, BoxFuture, Environ};
+pub use handlers::{BaseHandler, StartResponse};
+pub use simple_server::{WSGIRequestHandler, WSGIServer, make_server};
+pub use streams::{ErrorStream, InputStream};
+pub use wasgi::{ExcInfo, Vars};

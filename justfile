@@ -1,0 +1,25 @@
+# Everyday recipes. `just` is optional: each recipe is a plain cargo command.
+
+# Serve the demo app on http://127.0.0.1:8000/
+serve app="":
+    cargo run --release -p host -- serve {{app}}
+
+# Run every test (what CI runs)
+test:
+    cargo test --workspace
+
+# Build the guest apps (examples/*.wasm); any host build does this too
+guests:
+    cargo build -p host
+
+# Format and lint the host workspace and the guest workspace
+lint:
+    cargo fmt --all -- --check
+    cargo fmt --all --manifest-path examples/Cargo.toml -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+    cargo clippy --manifest-path examples/Cargo.toml --workspace --target wasm32-wasip2 -- -D warnings
+
+# Format everything
+fmt:
+    cargo fmt --all
+    cargo fmt --all --manifest-path examples/Cargo.toml
