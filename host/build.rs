@@ -116,10 +116,8 @@ fn ensure_target() {
         .ok()
         .filter(|o| o.status.success())
         .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    if let Some(sysroot) = &sysroot {
-        if sysroot.join("lib/rustlib").join(TARGET).is_dir() {
-            return;
-        }
+    if sysroot.is_some_and(|s| s.join("lib/rustlib").join(TARGET).is_dir()) {
+        return;
     }
     let mut rustup = Command::new("rustup");
     rustup.args(["target", "add", TARGET]);

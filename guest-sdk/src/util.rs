@@ -112,11 +112,9 @@ pub fn request_uri(environ: &Vars, include_query: bool) -> Result<String, Enviro
     } else {
         url.push_str(&path);
     }
-    if include_query {
-        if let Some(query) = environ.get("QUERY_STRING").filter(|q| !q.is_empty()) {
-            url.push('?');
-            url.push_str(query);
-        }
+    if include_query && let Some(query) = environ.get("QUERY_STRING").filter(|q| !q.is_empty()) {
+        url.push('?');
+        url.push_str(query);
     }
     Ok(url)
 }

@@ -131,6 +131,7 @@ impl From<Vec<u8>> for Body {
 }
 
 /// A lazy response iterable with `close()`.
+#[allow(clippy::len_without_is_empty)]
 pub trait BodyIter: Send {
     /// The next chunk, `None` at the end, or the exception the iterator raised.
     fn next(&mut self) -> BoxFuture<'_, Result<Option<Bytes>, ExcInfo>>;

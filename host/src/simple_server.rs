@@ -253,7 +253,9 @@ async fn serve_connection(
     let handler = WSGIRequestHandler {
         shared: shared.clone(),
         peer,
+        tasks: Tasks::default(),
     };
+    let tasks = handler.tasks.clone();
     let service = service_fn(move |req| {
         let handler = handler.clone();
         async move { Ok::<_, Infallible>(handler.handle(req).await) }
@@ -275,6 +277,60 @@ async fn serve_connection(
             let _ = conn.await;
         }
     }
+    // A response can be complete on the wire before its handler has logged
+    // it and closed the app's iterable: the connection is done after that.
+    tasks.wait().await;
+}
+
+/// The handler tasks a connection has spawned and that are still running.
+#[derive(Clone, Default)]
+struct Tasks(Arc<TaskCount>);
+
+#[derive(Default)]
+struct TaskCount {
+    running: std::sync::atomic::AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+/// Decrements the count when a task ends, even by panicking.
+struct TaskGuard(Tasks);
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        let count = &(self.0).0;
+        if count
+            .running
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel)
+            == 1
+        {
+            count.idle.notify_waiters();
+        }
+    }
+}
+
+impl Tasks {
+    fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.0
+            .running
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        let guard = TaskGuard(self.clone());
+        tokio::spawn(async move {
+            let _guard = guard;
+            task.await;
+        });
+    }
+
+    async fn wait(&self) {
+        loop {
+            let idle = self.0.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            if self.0.running.load(std::sync::atomic::Ordering::Acquire) == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
 }
 
 /// `WSGIRequestHandler`: turns one HTTP request into an environ and runs
@@ -283,6 +339,7 @@ async fn serve_connection(
 pub struct WSGIRequestHandler {
     shared: Arc<Shared>,
     peer: SocketAddr,
+    tasks: Tasks,
 }
 
 impl WSGIRequestHandler {
@@ -333,7 +390,7 @@ impl WSGIRequestHandler {
             environ,
         );
         let app = self.shared.get_app();
-        tokio::spawn(async move { handler.run(&*app).await });
+        self.tasks.spawn(async move { handler.run(&*app).await });
         match head_rx.await {
             Ok(response) => response,
             // The handler gave up before any header went out (the client
@@ -393,13 +450,13 @@ impl Gateway for HttpGateway {
                 wasgi::pyrepr::str(&lengths.join(", "))
             ));
         }
-        if let Some(len) = lengths.first() {
-            if len.is_empty() || !len.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(format!(
-                    "Content-Length must be a number of bytes (got {})",
-                    wasgi::pyrepr::str(len)
-                ));
-            }
+        if let Some(len) = lengths.first()
+            && (len.is_empty() || !len.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(format!(
+                "Content-Length must be a number of bytes (got {})",
+                wasgi::pyrepr::str(len)
+            ));
         }
         Ok(())
     }

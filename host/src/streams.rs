@@ -102,10 +102,10 @@ impl InputStream {
     /// left when `size` is `None`. Empty at the end of input.
     pub async fn read(&mut self, size: Option<u64>) -> io::Result<Bytes> {
         loop {
-            if let Some(n) = size {
-                if self.pending.len() as u64 >= n {
-                    return Ok(self.pending.split_to(n as usize).freeze());
-                }
+            if let Some(n) = size
+                && self.pending.len() as u64 >= n
+            {
+                return Ok(self.pending.split_to(n as usize).freeze());
             }
             if !self.fill().await? {
                 return Ok(self.pending.split().freeze());

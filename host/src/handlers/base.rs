@@ -122,11 +122,11 @@ impl BaseHandler {
         vars.extend(self.base_env.iter().map(|(k, v)| (k.clone(), v.clone())));
         let scheme = util::guess_scheme(&vars);
         vars.insert("wsgi.url_scheme".to_string(), scheme.to_string());
-        if config.origin_server {
-            if let Some(sw) = config.server_software.as_ref().filter(|s| !s.is_empty()) {
-                vars.entry("SERVER_SOFTWARE".to_string())
-                    .or_insert_with(|| sw.clone());
-            }
+        if config.origin_server
+            && let Some(sw) = config.server_software.as_ref().filter(|s| !s.is_empty())
+        {
+            vars.entry("SERVER_SOFTWARE".to_string())
+                .or_insert_with(|| sw.clone());
         }
         if config.error_output.is_some() {
             self.error_vars = Some(vars.clone());

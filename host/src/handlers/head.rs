@@ -40,10 +40,10 @@ impl ResponseHead {
             if !self.headers.contains("Date") {
                 lines.push(("Date", self.date.as_str()));
             }
-            if let Some(sw) = self.server_software.as_deref().filter(|s| !s.is_empty()) {
-                if !self.headers.contains("Server") {
-                    lines.push(("Server", sw));
-                }
+            if let Some(sw) = self.server_software.as_deref().filter(|s| !s.is_empty())
+                && !self.headers.contains("Server")
+            {
+                lines.push(("Server", sw));
             }
         }
         lines.extend(

@@ -1,0 +1,122 @@
+//! The `host` command line: the demo app, and clear one-line errors for
+//! files that cannot be served.
+
+use std::process::Command;
+
+use crate::common::{Host, host_bin};
+
+/// Runs `host serve <file>` and expects it to refuse: exit code 2 and one
+/// line on stderr.
+fn refused(file: &std::path::Path) -> String {
+    let out = Command::new(host_bin())
+        .arg("serve")
+        .arg(file)
+        .args(["--port", "0"])
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("run host");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "one line, no backtrace: {stderr:?}"
+    );
+    assert!(stderr.starts_with("error: "), "{stderr:?}");
+    assert!(
+        stderr.contains(&file.display().to_string()),
+        "names the file: {stderr:?}"
+    );
+    stderr
+}
+
+#[test]
+fn missing_file() {
+    let err = refused(std::path::Path::new("/nonexistent/app.wasm"));
+    assert!(err.contains("cannot read"), "{err}");
+}
+
+#[test]
+fn not_wasm() {
+    let dir = tempdir("not-wasm");
+    let file = dir.join("app.wasm");
+    std::fs::write(&file, "print('hello')\n").unwrap();
+    let err = refused(&file);
+    assert!(err.contains("is not a WebAssembly component"), "{err}");
+}
+
+#[test]
+fn core_module_is_not_a_component() {
+    let dir = tempdir("core-module");
+    let file = dir.join("module.wasm");
+    std::fs::write(&file, b"\0asm\x01\0\0\0").unwrap();
+    let err = refused(&file);
+    assert!(
+        err.contains("is a core WebAssembly module, not a component"),
+        "{err}"
+    );
+}
+
+#[test]
+fn wrong_world() {
+    let dir = tempdir("wrong-world");
+    let file = dir.join("empty-component.wasm");
+    // The smallest component: a preamble and nothing else, so no exports.
+    std::fs::write(&file, b"\0asm\x0d\0\x01\0").unwrap();
+    let err = refused(&file);
+    assert!(
+        err.contains("does not export wasgi:wsgi/application@0.1.0"),
+        "{err}"
+    );
+    assert!(err.contains("it exports: nothing"), "{err}");
+}
+
+#[test]
+fn demo_app_is_served_without_an_app_file() {
+    let host = Host::serve(&[]);
+    let r = host.get("/caf%C3%A9?x=1");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("Content-Type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(
+        r.header("Content-Length"),
+        Some(r.body.len().to_string().as_str())
+    );
+    let text = r.text();
+    assert!(text.starts_with("Hello world!\n\n"), "{text}");
+    assert!(
+        text.contains("\nPATH_INFO = '/caf\u{c3}\u{a9}'\n"),
+        "{text}"
+    );
+    assert!(text.contains("\nQUERY_STRING = 'x=1'\n"), "{text}");
+    assert!(text.contains("\nSERVER_SOFTWARE = 'wasgi/"), "{text}");
+    assert!(text.contains("\nwsgi.version = (1, 0)\n"), "{text}");
+    // Sorted by key, uppercase CGI keys before wsgi.*.
+    let keys: Vec<&str> = text
+        .lines()
+        .skip(2)
+        .map(|l| l.split(" = ").next().unwrap())
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+}
+
+#[test]
+fn help_describes_serve() {
+    let out = Command::new(host_bin())
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for needle in ["APP.wasm", "--host", "--port", "demo app"] {
+        assert!(help.contains(needle), "{needle} missing from:\n{help}");
+    }
+}
+
+pub fn tempdir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("wasgi-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

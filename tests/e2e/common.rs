@@ -1,0 +1,367 @@
+//! Test harness: run `host serve` on a free port, talk raw HTTP to it.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The compiled guest app `examples/<name>.wasm`.
+pub fn example(name: &str) -> PathBuf {
+    PathBuf::from(env!("WASGI_EXAMPLES_DIR")).join(format!("{name}.wasm"))
+}
+
+/// The `host` binary.
+pub fn host_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_host")
+}
+
+/// A running `host serve`, killed on drop.
+pub struct Host {
+    child: Child,
+    pub addr: SocketAddr,
+    log: Arc<Mutex<String>>,
+}
+
+impl Host {
+    /// `host serve <args> --port 0`, once it listens.
+    pub fn serve(args: &[&str]) -> Host {
+        Host::serve_env(args, &[])
+    }
+
+    /// Like [`Host::serve`], with extra environment variables.
+    pub fn serve_env(args: &[&str], env: &[(&str, &str)]) -> Host {
+        let mut cmd = Command::new(host_bin());
+        cmd.arg("serve")
+            .args(args)
+            .args(["--port", "0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .env_remove("RUST_BACKTRACE");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn host");
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(String::new()));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stderr);
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                sink.lock().unwrap().push_str(&line);
+                line.clear();
+            }
+        });
+        let mut first = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut first)
+            .expect("read the listening line");
+        let addr = first
+            .split("(http://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| {
+                panic!(
+                    "host did not report its address: {first:?}; log: {}",
+                    log.lock().unwrap()
+                )
+            });
+        Host { child, addr, log }
+    }
+
+    /// Everything the server logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until the log contains `needle` (10 s at most), then returns it.
+    pub fn wait_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log();
+            if log.contains(needle) {
+                return log;
+            }
+            if Instant::now() > deadline {
+                panic!("log never contained {needle:?}; log:\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `GET path` on a fresh connection.
+    pub fn get(&self, path: &str) -> Response {
+        self.request(&format!(
+            "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+        ))
+    }
+
+    /// Sends raw request text on a fresh connection and reads one response.
+    pub fn request(&self, raw: &str) -> Response {
+        self.request_bytes(raw.as_bytes())
+    }
+
+    /// Sends raw request bytes on a fresh connection and reads one response.
+    pub fn request_bytes(&self, raw: &[u8]) -> Response {
+        let head_request = raw.starts_with(b"HEAD ");
+        let mut conn = Conn::open(self.addr);
+        conn.send(raw);
+        conn.response(head_request)
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One client connection.
+pub struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    eof: bool,
+}
+
+impl Conn {
+    pub fn open(addr: SocketAddr) -> Conn {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        Conn {
+            stream,
+            buf: Vec::new(),
+            eof: false,
+        }
+    }
+
+    pub fn send(&mut self, raw: &[u8]) {
+        self.stream.write_all(raw).expect("send");
+    }
+
+    fn fill(&mut self) -> bool {
+        if self.eof {
+            return false;
+        }
+        let mut chunk = [0u8; 65536];
+        match self.stream.read(&mut chunk) {
+            Ok(0) | Err(_) => {
+                self.eof = true;
+                false
+            }
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                true
+            }
+        }
+    }
+
+    /// Everything until the server closes the connection.
+    pub fn read_to_end(&mut self) -> Vec<u8> {
+        while self.fill() {}
+        std::mem::take(&mut self.buf)
+    }
+
+    /// Whether the server has closed the connection (waits up to `wait`).
+    pub fn is_closed(&mut self, wait: Duration) -> bool {
+        self.stream.set_read_timeout(Some(wait)).expect("timeout");
+        let mut byte = [0u8; 1];
+        let closed = match self.stream.read(&mut byte) {
+            Ok(0) => true,
+            Ok(n) => {
+                self.buf.extend_from_slice(&byte[..n]);
+                false
+            }
+            Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+        };
+        self.stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        closed
+    }
+
+    /// Reads one response, framed by its headers (`head_request`: the
+    /// request was HEAD, so there is no body).
+    pub fn response(&mut self, head_request: bool) -> Response {
+        let mut interim = Vec::new();
+        loop {
+            let mut response = self.one_response(head_request);
+            if (100..200).contains(&response.status) {
+                interim.push(response.head);
+                continue;
+            }
+            response.interim = interim;
+            return response;
+        }
+    }
+
+    fn one_response(&mut self, head_request: bool) -> Response {
+        let head_end = loop {
+            if let Some(i) = find(&self.buf, b"\r\n\r\n") {
+                break i + 4;
+            }
+            if !self.fill() {
+                return Response::partial(std::mem::take(&mut self.buf));
+            }
+        };
+        let head: Vec<u8> = self.buf.drain(..head_end).collect();
+        let mut response = Response::parse_head(&head);
+        let no_body = head_request
+            || response.status < 200
+            || response.status == 204
+            || response.status == 304;
+        if no_body {
+            response.complete = true;
+        } else if response
+            .header("Transfer-Encoding")
+            .is_some_and(|te| te.eq_ignore_ascii_case("chunked"))
+        {
+            response.complete = self.read_chunked(&mut response.body);
+        } else if let Some(len) = response
+            .header("Content-Length")
+            .and_then(|l| l.parse::<usize>().ok())
+        {
+            while self.buf.len() < len && self.fill() {}
+            let take = len.min(self.buf.len());
+            response.body = self.buf.drain(..take).collect();
+            response.complete = take == len;
+        } else {
+            response.body = self.read_to_end();
+            response.complete = true;
+        }
+        response
+    }
+
+    fn read_chunked(&mut self, body: &mut Vec<u8>) -> bool {
+        loop {
+            let line_end = loop {
+                if let Some(i) = find(&self.buf, b"\r\n") {
+                    break i;
+                }
+                if !self.fill() {
+                    return false;
+                }
+            };
+            let size_text = String::from_utf8_lossy(&self.buf[..line_end]).to_string();
+            let Ok(size) = usize::from_str_radix(size_text.trim(), 16) else {
+                return false;
+            };
+            self.buf.drain(..line_end + 2);
+            while self.buf.len() < size + 2 {
+                if !self.fill() {
+                    body.append(&mut self.buf);
+                    return false;
+                }
+            }
+            body.extend(self.buf.drain(..size));
+            self.buf.drain(..2);
+            if size == 0 {
+                return true;
+            }
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A parsed response.
+#[derive(Debug, Default)]
+pub struct Response {
+    /// The status line and headers, verbatim (latin-1 decoded).
+    pub head: String,
+    pub version: String,
+    pub status: u16,
+    pub reason: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The body arrived whole, as its framing announced.
+    pub complete: bool,
+    /// Interim (1xx) responses that came first.
+    pub interim: Vec<String>,
+}
+
+impl Response {
+    fn partial(raw: Vec<u8>) -> Response {
+        Response {
+            head: latin1(&raw),
+            complete: false,
+            ..Response::default()
+        }
+    }
+
+    fn parse_head(head: &[u8]) -> Response {
+        let text = latin1(head);
+        let mut lines = text.split("\r\n");
+        let status_line = lines.next().unwrap_or_default();
+        let mut parts = status_line.splitn(3, ' ');
+        let version = parts.next().unwrap_or_default().to_string();
+        let status = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        let reason = parts.next().unwrap_or_default().to_string();
+        let headers = lines
+            .filter(|l| !l.is_empty())
+            .filter_map(|l| {
+                l.split_once(": ")
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
+            .collect();
+        Response {
+            head: text,
+            version,
+            status,
+            reason,
+            headers,
+            ..Response::default()
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn header_names(&self) -> Vec<&str> {
+        self.headers.iter().map(|(k, _)| k.as_str()).collect()
+    }
+
+    /// Header names in order, without the `Connection: close` that answers
+    /// a request's own `Connection: close`.
+    pub fn header_names_except_connection(&self) -> Vec<&str> {
+        self.header_names()
+            .into_iter()
+            .filter(|k| !k.eq_ignore_ascii_case("Connection"))
+            .collect()
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Bytes as a native (latin-1) string.
+pub fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| char::from(b)).collect()
+}
+
+/// The IMF-fixdate shape of a `Date` header.
+pub fn is_http_date(value: &str) -> bool {
+    let b = value.as_bytes();
+    value.len() == 29
+        && value.ends_with(" GMT")
+        && b[3] == b','
+        && b[7] == b' '
+        && b[11] == b' '
+        && b[16] == b' '
+        && b[19] == b':'
+        && b[22] == b':'
+}

@@ -1,0 +1,139 @@
+//! The host library used directly: `make_server` with native and wasm
+//! applications, `handle_request`, `set_app`/`get_app`, `shutdown`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use host::component::{load_component, new_engine};
+use host::simple_server::{ServerConfig, WSGIServer};
+use host::{Application, Body, Environ, ErrorStream, ExcInfo, StartResponse, make_server};
+
+use crate::common::{Conn, example};
+
+async fn hello(_environ: Environ, start_response: StartResponse) -> Result<Body, ExcInfo> {
+    start_response
+        .call(
+            "200 OK",
+            vec![("Content-Type".into(), "text/plain".into())],
+            None,
+        )
+        .await?;
+    Ok(Body::from("hello"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn make_server_binds_a_free_port_and_serves_a_native_app() {
+    let server = Arc::new(make_server("127.0.0.1", 0, hello).unwrap());
+    assert_ne!(server.server_port(), 0);
+    assert_eq!(server.server_name(), "localhost");
+    let serving = tokio::spawn({
+        let server = server.clone();
+        async move { server.serve_forever().await }
+    });
+    let addr = server.server_address();
+    let r = tokio::task::spawn_blocking(move || {
+        let mut conn = Conn::open(addr);
+        conn.send(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        conn.response(false)
+    })
+    .await
+    .unwrap();
+    assert_eq!(r.body, b"hello");
+    server.shutdown();
+    tokio::time::timeout(Duration::from_secs(10), serving)
+        .await
+        .expect("serve_forever returns after shutdown")
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handle_request_serves_one_request_and_set_app_switches_apps() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let (log, memory) = ErrorStream::memory();
+    let config = ServerConfig {
+        log,
+        ..ServerConfig::default()
+    };
+    let first: Arc<dyn Application> = Arc::new(move |environ: Environ, sr: StartResponse| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        hello(environ, sr)
+    });
+    let server = Arc::new(WSGIServer::bind("127.0.0.1", 0, first, config).unwrap());
+    let addr = server.server_address();
+
+    let client = tokio::task::spawn_blocking(move || {
+        let mut conn = Conn::open(addr);
+        conn.send(b"GET /one HTTP/1.1\r\nHost: x\r\n\r\n");
+        let r = conn.response(false);
+        // handle_request serves one request, then the connection closes.
+        (r, conn.is_closed(Duration::from_secs(5)))
+    });
+    server.handle_request().await.unwrap();
+    let (r, closed) = client.await.unwrap();
+    assert_eq!(r.body, b"hello");
+    assert!(closed);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert!(
+        memory.contents().contains("\"GET /one HTTP/1.1\" 200 5"),
+        "{}",
+        memory.contents()
+    );
+
+    // A wasm component is an Application like any other.
+    let engine = new_engine().unwrap();
+    let wasm = load_component(&engine, &example("hello"), ErrorStream::stderr()).unwrap();
+    server.set_app(Arc::new(wasm));
+    let client = tokio::task::spawn_blocking(move || {
+        let mut conn = Conn::open(addr);
+        conn.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        conn.response(false)
+    });
+    server.handle_request().await.unwrap();
+    let r = client.await.unwrap();
+    assert_eq!(r.header("Content-type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(r.body, b"Hello World");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_requests_in_flight_finish() {
+    let slow = |_environ: Environ, sr: StartResponse| async move {
+        sr.call(
+            "200 OK",
+            vec![("Content-Type".into(), "text/plain".into())],
+            None,
+        )
+        .await?;
+        let chunks = vec![
+            Ok(Bytes::from_static(b"slow ")),
+            Ok(Bytes::from_static(b"done")),
+        ];
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Ok(Body::lazy(chunks, || Ok(())))
+    };
+    let server = Arc::new(make_server("127.0.0.1", 0, slow).unwrap());
+    let serving = tokio::spawn({
+        let server = server.clone();
+        async move { server.serve_forever().await }
+    });
+    let addr = server.server_address();
+    let client = tokio::task::spawn_blocking(move || {
+        let mut conn = Conn::open(addr);
+        conn.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        conn.response(false)
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    server.shutdown();
+    let r = client.await.unwrap();
+    assert_eq!(r.text(), "slow done");
+    assert!(r.complete);
+    tokio::time::timeout(Duration::from_secs(10), serving)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}

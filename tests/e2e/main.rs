@@ -1,0 +1,9 @@
+//! End-to-end tests: the real `host` binary and library, real compiled
+//! guest components (built by host/build.rs), real HTTP over 127.0.0.1.
+
+mod common;
+
+mod cli;
+mod environ;
+mod library;
+mod serve;

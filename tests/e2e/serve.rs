@@ -1,0 +1,427 @@
+//! `host serve` with the `conformance` guest: the run algorithm over real
+//! HTTP (spec §3.3, §4).
+
+use std::time::Duration;
+
+use crate::common::{Conn, Host, example, is_http_date};
+
+fn conformance() -> Host {
+    Host::serve(&[example("conformance").to_str().unwrap()])
+}
+
+const SOFTWARE: &str = host::simple_server::SOFTWARE_VERSION;
+
+#[test]
+fn one_chunk_gets_content_length_and_wsgiref_header_order() {
+    let host = conformance();
+    let r = host.get("/hello");
+    assert_eq!(r.version, "HTTP/1.1");
+    assert_eq!((r.status, r.reason.as_str()), (200, "OK"));
+    assert_eq!(
+        r.header_names_except_connection(),
+        ["Date", "Server", "Content-Type", "Content-Length"]
+    );
+    assert!(is_http_date(r.header("Date").unwrap()), "{}", r.head);
+    assert_eq!(r.header("Server"), Some(SOFTWARE));
+    assert_eq!(r.header("Content-Length"), Some("5"));
+    assert_eq!(r.body, b"hello");
+    host.wait_log("\"GET /hello HTTP/1.1\" 200 5\n");
+}
+
+#[test]
+fn access_log_line_has_wsgiref_format() {
+    let host = conformance();
+    host.get("/hello");
+    let log = host.wait_log("\"GET /hello HTTP/1.1\" 200 5");
+    let line = log.lines().find(|l| l.contains("/hello")).unwrap();
+    // 127.0.0.1 - - [24/Nov/2026 17:00:00] "GET /hello HTTP/1.1" 200 5
+    let (prefix, rest) = line.split_at(line.find('[').unwrap());
+    assert_eq!(prefix, "127.0.0.1 - - ");
+    let stamp = &rest[1..rest.find(']').unwrap()];
+    assert_eq!(stamp.len(), 20, "{stamp}");
+    assert_eq!(&stamp[2..3], "/");
+    assert_eq!(&stamp[6..7], "/");
+    assert_eq!(&stamp[11..12], " ");
+}
+
+#[test]
+fn lists_of_several_chunks_stream_without_content_length() {
+    let host = conformance();
+    let r = host.get("/list?n=3");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("Content-Length"), None);
+    assert_eq!(r.header("Transfer-Encoding"), Some("chunked"));
+    assert!(r.complete);
+    assert_eq!(r.text(), "0;1;2;");
+}
+
+#[test]
+fn empty_list_gets_content_length_zero() {
+    let host = conformance();
+    let r = host.get("/empty");
+    assert_eq!(r.header("Content-Length"), Some("0"));
+    assert!(r.body.is_empty());
+}
+
+#[test]
+fn many_chunks_stream_in_order() {
+    let host = conformance();
+    let r = host.get("/stream?n=2000&size=100");
+    assert!(r.complete);
+    assert_eq!(r.body.len(), 2000 * 100);
+    for (i, chunk) in r.body.chunks(100).enumerate() {
+        assert!(chunk.starts_with(format!("{i}:").as_bytes()), "chunk {i}");
+    }
+    host.wait_log("\"GET /stream?n=2000&size=100 HTTP/1.1\" 200 200000");
+}
+
+#[test]
+fn write_callable_then_returned_chunks() {
+    let host = conformance();
+    let r = host.get("/write");
+    assert_eq!(r.header("Content-Length"), None);
+    assert_eq!(r.text(), "122333");
+}
+
+#[test]
+fn close_is_called_after_success() {
+    let host = conformance();
+    let r = host.get("/close");
+    assert_eq!(r.text(), "ab");
+    let log = host.wait_log("close() called");
+    // wsgiref logs the access line before calling close().
+    let access = log
+        .find("\"GET /close HTTP/1.1\" 200 2")
+        .expect("access line");
+    assert!(access < log.find("close() called").unwrap(), "{log}");
+}
+
+#[test]
+fn close_is_called_when_the_body_raises() {
+    let host = conformance();
+    let mut conn = Conn::open(host.addr);
+    conn.send(b"GET /error-mid HTTP/1.1\r\nHost: x\r\n\r\n");
+    let r = conn.response(false);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "first");
+    assert!(
+        !r.complete,
+        "an error after the headers must not look like a complete response"
+    );
+    let log = host.wait_log("ValueError: failed mid-body");
+    assert!(log.contains("close() called"), "{log}");
+    assert!(
+        !log.contains("\"GET /error-mid"),
+        "no access line after a mid-body error: {log}"
+    );
+}
+
+#[test]
+fn error_before_headers_gives_the_error_page() {
+    let host = conformance();
+    let r = host.get("/error-before");
+    assert_eq!(
+        (r.status, r.reason.as_str()),
+        (500, "Internal Server Error")
+    );
+    assert_eq!(
+        r.header_names_except_connection(),
+        ["Date", "Server", "Content-Type", "Content-Length"]
+    );
+    assert_eq!(r.header("Content-Type"), Some("text/plain"));
+    assert_eq!(r.header("Content-Length"), Some("59"));
+    assert_eq!(
+        r.text(),
+        "A server error occurred.  Please contact the administrator."
+    );
+    let log = host.wait_log("\"GET /error-before HTTP/1.1\" 500 59");
+    let tb = log
+        .find("Traceback (most recent call last):")
+        .expect("traceback");
+    let last = log
+        .find("ValueError: failed before start_response")
+        .expect("exception line");
+    assert!(tb < last && last < log.find("500 59").unwrap(), "{log}");
+}
+
+#[test]
+fn error_after_headers_cuts_the_connection() {
+    let host = conformance();
+    let mut conn = Conn::open(host.addr);
+    conn.send(b"GET /error-after HTTP/1.1\r\nHost: x\r\n\r\n");
+    let r = conn.response(false);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "partial");
+    assert!(!r.complete);
+    assert!(conn.is_closed(Duration::from_secs(5)));
+    host.wait_log("ValueError: failed after the headers were sent");
+}
+
+#[test]
+fn trap_before_headers_is_a_500_and_the_server_keeps_serving() {
+    let host = conformance();
+    let r = host.get("/trap-before");
+    assert_eq!(r.status, 500);
+    assert_eq!(
+        r.text(),
+        "A server error occurred.  Please contact the administrator."
+    );
+    let log = host.wait_log("\"GET /trap-before HTTP/1.1\" 500 59");
+    assert!(
+        log.contains("guest panicked before start_response"),
+        "{log}"
+    );
+    assert!(
+        log.contains("WasmTrap: wasm trap: wasm `unreachable` instruction executed"),
+        "{log}"
+    );
+    assert!(
+        log.contains("File \"conformance.wasm\", in wasgi:wsgi/application@0.1.0#call"),
+        "{log}"
+    );
+    assert_eq!(host.get("/hello").body, b"hello");
+}
+
+#[test]
+fn trap_after_headers_cuts_the_connection_and_the_server_keeps_serving() {
+    let host = conformance();
+    let mut conn = Conn::open(host.addr);
+    conn.send(b"GET /trap-after HTTP/1.1\r\nHost: x\r\n\r\n");
+    let r = conn.response(false);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "first");
+    assert!(!r.complete);
+    assert!(conn.is_closed(Duration::from_secs(5)));
+    let log = host.wait_log("WasmTrap");
+    assert!(
+        log.contains("guest panicked in the middle of the body"),
+        "{log}"
+    );
+    assert!(log.contains("#[method]body.next"), "{log}");
+    assert_eq!(host.get("/hello").body, b"hello");
+}
+
+#[test]
+fn exc_info_before_headers_replaces_the_response() {
+    let host = conformance();
+    let r = host.get("/exc-info");
+    assert_eq!((r.status, r.reason.as_str()), (503, "Service Unavailable"));
+    assert_eq!(r.header("Content-Type"), Some("text/html"));
+    assert_eq!(r.header("X-A"), None);
+    assert_eq!(r.header("Content-Length"), Some("8"));
+    assert_eq!(r.text(), "replaced");
+}
+
+#[test]
+fn exc_info_after_headers_reraises_and_cuts() {
+    let host = conformance();
+    let mut conn = Conn::open(host.addr);
+    conn.send(b"GET /exc-info-after HTTP/1.1\r\nHost: x\r\n\r\n");
+    let r = conn.response(false);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "first");
+    assert!(!r.complete);
+    host.wait_log("KeyError: 'k2'");
+}
+
+#[test]
+fn start_response_rules_are_enforced() {
+    let host = conformance();
+    for (path, message) in [
+        ("/twice", "AssertionError: Headers already set!"),
+        (
+            "/no-start",
+            "AssertionError: write() before start_response()",
+        ),
+        (
+            "/write-before-start",
+            "AssertionError: write() before start_response()",
+        ),
+        (
+            "/no-start-empty",
+            "AssertionError: the application returned without calling start_response()",
+        ),
+        (
+            "/status?status=200",
+            "AssertionError: Status must be at least 4 characters",
+        ),
+        (
+            "/status?status=200OK",
+            "AssertionError: Status message must have a space after code",
+        ),
+        (
+            "/status?status=2000+OK",
+            "AssertionError: Status message must have a space after code",
+        ),
+        (
+            "/status?status=abc+OK",
+            "AssertionError: Status message must begin w/3-digit code",
+        ),
+        (
+            "/header?name=Connection&value=close",
+            "AssertionError: Hop-by-hop header, 'Connection: close', not allowed",
+        ),
+        (
+            "/status?status=100+Continue",
+            "AssertionError: HTTP status 100 is not a final status",
+        ),
+    ] {
+        let r = host.get(path);
+        assert_eq!(r.status, 500, "{path}: {}", r.head);
+        assert_eq!(r.header("Content-Length"), Some("59"), "{path}");
+        host.wait_log(message);
+        host.wait_log(&format!("\"GET {path} HTTP/1.1\" 500 59"));
+    }
+}
+
+#[test]
+fn crlf_and_bad_names_never_reach_the_wire() {
+    let host = conformance();
+    for path in [
+        "/header?name=X-A&value=a%0d%0aX-Injected:+1",
+        "/header?name=X-A&value=a%0ab",
+        "/header?name=X-A&value=a%00b",
+        "/header?name=X:Y&value=z",
+        "/header?name=X+Y&value=z",
+        "/header?name=&value=z",
+    ] {
+        let r = host.get(path);
+        assert_eq!(r.status, 500, "{path}");
+        assert!(!r.head.contains("X-Injected"), "{path}");
+        assert!(!r.head.contains("X:Y"), "{path}");
+    }
+    let log = host.wait_log("header values must not contain control characters");
+    assert!(
+        log.contains("('X-A' has '\\r' in 'a\\r\\nX-Injected: 1')"),
+        "{log}"
+    );
+    assert!(
+        log.contains("header names must be non-empty HTTP tokens (got 'X:Y')"),
+        "{log}"
+    );
+}
+
+#[test]
+fn status_and_reason_pass_through() {
+    let host = conformance();
+    for (query, line) in [
+        ("299+Whatever+you+like", "HTTP/1.1 299 Whatever you like"),
+        ("404+not+found", "HTTP/1.1 404 not found"),
+        ("200++OK", "HTTP/1.1 200  OK"),
+        ("200+", "HTTP/1.1 200 "),
+        ("200+%C9t%E9", "HTTP/1.1 200 \u{c9}t\u{e9}"),
+        ("599+Custom", "HTTP/1.1 599 Custom"),
+    ] {
+        let r = host.get(&format!("/status?status={query}"));
+        assert_eq!(r.head.lines().next(), Some(line), "{query}");
+    }
+    host.wait_log("\" 299 6\n");
+}
+
+#[test]
+fn head_sends_headers_without_a_body() {
+    let host = conformance();
+    let r = host.request("HEAD /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("Content-Length"), Some("5"));
+    let mut conn = Conn::open(host.addr);
+    conn.send(b"HEAD /head-length HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let head = conn.response(true);
+    assert_eq!(head.header("Content-Length"), Some("42"));
+    // No body bytes came between the two responses.
+    let next = conn.response(false);
+    assert_eq!(next.head.lines().next(), Some("HTTP/1.1 200 OK"));
+    assert_eq!(next.body, b"hello");
+}
+
+#[test]
+fn no_body_for_204_and_304() {
+    let host = conformance();
+    for status in ["204+No+Content", "304+Not+Modified"] {
+        let mut conn = Conn::open(host.addr);
+        conn.send(format!("GET /status?status={status} HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes());
+        let r = conn.response(false);
+        assert!(r.status == 204 || r.status == 304);
+        assert_eq!(r.header("Transfer-Encoding"), None);
+        let next = conn.response(false);
+        assert_eq!(next.body, b"hello", "the body of {status} must not be sent");
+    }
+}
+
+#[test]
+fn keep_alive_serves_many_requests_on_one_connection() {
+    let host = conformance();
+    let mut conn = Conn::open(host.addr);
+    for i in 0..5 {
+        conn.send(format!("GET /list?n={i} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+        let r = conn.response(false);
+        assert_eq!(r.status, 200);
+        assert!(r.complete);
+        let expected: String = (0..i).map(|k| format!("{k};")).collect();
+        assert_eq!(r.text(), expected);
+    }
+    // Pipelined requests are answered in order.
+    conn.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /write HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(conn.response(false).text(), "hello");
+    assert_eq!(conn.response(false).text(), "122333");
+    assert!(!conn.is_closed(Duration::from_millis(200)));
+}
+
+#[test]
+fn http_10_clients_get_http_10_responses() {
+    let host = conformance();
+    let r = host.request("GET /hello HTTP/1.0\r\n\r\n");
+    assert_eq!(r.head.lines().next(), Some("HTTP/1.0 200 OK"));
+    assert_eq!(r.body, b"hello");
+    // Without a length, an HTTP/1.0 body ends when the connection closes.
+    let r = host.request("GET /list?n=2 HTTP/1.0\r\n\r\n");
+    assert_eq!(r.header("Transfer-Encoding"), None);
+    assert_eq!(r.text(), "0;1;");
+}
+
+#[test]
+fn request_bodies_reach_wsgi_input() {
+    let host = conformance();
+    let body = "x".repeat(300_000);
+    let r = host.request(&format!(
+        "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    ));
+    assert_eq!(r.body.len(), body.len());
+    let r = host.request("POST /lines HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 14\r\n\r\nline1\nline2\nab");
+    assert_eq!(r.text(), "3 lines: 6,6,2");
+    let r = host.request("POST /read?size=3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 6\r\n\r\nabcdef");
+    assert_eq!(r.text(), "abc");
+    let r = host.request("POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi");
+    assert_eq!(r.text(), "hi");
+    assert_eq!(r.interim.len(), 1, "a 100 Continue before the response");
+    assert!(r.interim[0].starts_with("HTTP/1.1 100 Continue\r\n"));
+}
+
+#[test]
+fn guest_stdout_and_stderr_go_to_the_log() {
+    let host = conformance();
+    assert_eq!(host.get("/print").text(), "printed");
+    host.wait_log("guest stdout line");
+    host.wait_log("guest stderr line");
+}
+
+#[test]
+fn a_busy_guest_does_not_block_other_requests() {
+    let host = Host::serve(&[example("conformance").to_str().unwrap(), "--workers", "1"]);
+    let addr = host.addr;
+    let spinner = std::thread::spawn(move || {
+        let mut conn = Conn::open(addr);
+        conn.send(b"GET /spin?ms=1500 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        conn.response(false)
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let started = std::time::Instant::now();
+    assert_eq!(host.get("/hello").body, b"hello");
+    assert!(
+        started.elapsed() < Duration::from_millis(1000),
+        "a spinning guest starved the only worker: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(spinner.join().unwrap().text(), "spun 1");
+}
