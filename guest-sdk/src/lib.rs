@@ -15,16 +15,18 @@
 //! ```
 //!
 //! The pure-Rust modules — [`util`] (`wsgiref.util`), [`headers`]
-//! (`wsgiref.headers`), [`pyrepr`] and [`Error`] — compile on every target
+//! (`wsgiref.headers`), [`FileWrapper`], [`pyrepr`] and [`Error`] — compile on every target
 //! and are what the host uses too. The guest runtime (environ, streams,
 //! `start_response`, bodies, [`export!`]) exists on `wasm32` only.
 
+pub mod file_wrapper;
 pub mod headers;
 pub mod pyrepr;
 pub mod util;
 
 mod error;
 pub use error::{Error, ExcInfo, Result};
+pub use file_wrapper::FileWrapper;
 pub use headers::Headers;
 pub use util::Vars;
 

@@ -8,6 +8,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+pub use crate::file_wrapper::FileWrapper;
+
 /// The native-string entries of a WSGI environ, keyed by name.
 pub type Vars = BTreeMap<String, String>;
 

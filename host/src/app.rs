@@ -91,6 +91,99 @@ pub enum Body {
     Chunks(Vec<Bytes>),
     /// Any other iterable: pulled chunk by chunk, then closed.
     Iter(Box<dyn BodyIter>),
+    /// `wsgi.file_wrapper(file, blksize)` over a real file: the handler's
+    /// `sendfile()` sends it without involving the app.
+    File(FileBody),
+}
+
+/// A file to send as the body, from `offset` to its end.
+pub struct FileBody {
+    file: Arc<std::fs::File>,
+    offset: u64,
+    blksize: usize,
+    close: Option<Box<dyn BodyIter>>,
+}
+
+impl FileBody {
+    /// The body `file[offset..]`, read in blocks of `blksize` when it is
+    /// iterated rather than sent whole.
+    pub fn new(file: Arc<std::fs::File>, offset: u64, blksize: usize) -> Self {
+        FileBody {
+            file,
+            offset,
+            blksize: blksize.max(1),
+            close: None,
+        }
+    }
+
+    /// Adds the `close()` of the app's wrapper, called once the file is sent.
+    pub fn with_close(mut self, close: Box<dyn BodyIter>) -> Self {
+        self.close = Some(close);
+        self
+    }
+
+    /// Where the body starts within the file.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// The wrapper's block size.
+    pub fn blksize(&self) -> usize {
+        self.blksize
+    }
+
+    /// The bytes from `offset` to the end of the file, now.
+    pub fn remaining(&self) -> std::io::Result<u64> {
+        Ok(self.file.metadata()?.len().saturating_sub(self.offset))
+    }
+
+    /// Up to `len` bytes at `pos`: fewer only at the end of the file.
+    pub fn read_at(
+        &self,
+        pos: u64,
+        len: usize,
+    ) -> impl Future<Output = std::io::Result<Bytes>> + Send + 'static {
+        let file = self.file.clone();
+        async move {
+            let read = tokio::task::spawn_blocking(move || read_at(&file, pos, len)).await;
+            read.map_err(std::io::Error::other)?
+        }
+    }
+
+    /// The wrapper's `close()`, if the app gave one.
+    pub async fn close(&mut self) -> Result<(), ExcInfo> {
+        match self.close.as_mut() {
+            Some(close) => close.close().await,
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn read_at(file: &std::fs::File, pos: u64, len: usize) -> std::io::Result<Bytes> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; len];
+    let mut filled = 0;
+    while filled < len {
+        match file.read_at(&mut buf[filled..], pos + filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(filled);
+    Ok(Bytes::from(buf))
+}
+
+#[cfg(not(unix))]
+fn read_at(file: &std::fs::File, pos: u64, len: usize) -> std::io::Result<Bytes> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = file;
+    file.seek(SeekFrom::Start(pos))?;
+    let mut buf = Vec::with_capacity(len);
+    file.take(len as u64).read_to_end(&mut buf)?;
+    Ok(Bytes::from(buf))
 }
 
 impl Body {

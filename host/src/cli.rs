@@ -5,9 +5,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use host::component::{self, LoadError, WasmApp};
+use host::Application;
+use host::component::{self, AppOptions, LoadError, Preopen, WasmApp};
 use host::simple_server::{ServerConfig, WSGIServer};
-use host::{Application, ErrorStream};
 
 /// The demo app (`examples/demo`, wsgiref's `demo_app`), built by build.rs.
 const DEMO_APP: &[u8] = include_bytes!(concat!(env!("WASGI_EXAMPLES_DIR"), "/demo.wasm"));
@@ -52,6 +52,24 @@ struct ServeArgs {
     /// Worker threads (default: one per CPU)
     #[arg(long)]
     workers: Option<usize>,
+
+    /// Let the app read files under HOST_PATH, seen by the guest at
+    /// GUEST_PATH (default: the same path). Read-only; repeatable. Nothing
+    /// else of the host filesystem is visible
+    #[arg(long = "dir", value_name = "HOST_PATH[::GUEST_PATH]")]
+    dirs: Vec<String>,
+
+    /// Like --dir, but the app may also create, change and delete files there
+    #[arg(long = "dir-rw", value_name = "HOST_PATH[::GUEST_PATH]")]
+    dirs_rw: Vec<String>,
+
+    /// Do not offer wsgi.file_wrapper: apps stream files through the guest
+    #[arg(long)]
+    no_file_wrapper: bool,
+
+    /// Send file bodies in the wrapper's block size instead of large blocks
+    #[arg(long)]
+    no_sendfile: bool,
 }
 
 pub fn main() -> ExitCode {
@@ -69,18 +87,33 @@ fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
 fn load(
     engine: &wasmtime::Engine,
     app: Option<&PathBuf>,
-    log: &ErrorStream,
+    options: AppOptions,
 ) -> Result<WasmApp, LoadError> {
     match app {
-        Some(path) => component::load_component(engine, path, log.clone()),
+        Some(path) => component::load_component(engine, path, options),
         None => component::load_component_bytes(
             engine,
             DEMO_APP,
             "the built-in demo app",
             "demo.wasm",
-            log.clone(),
+            options,
         ),
     }
+}
+
+/// The `--dir` and `--dir-rw` directories, each checked to exist.
+fn preopens(args: &ServeArgs) -> Result<Vec<Preopen>, String> {
+    let ro = args.dirs.iter().map(|d| Preopen::parse(d, false));
+    let rw = args.dirs_rw.iter().map(|d| Preopen::parse(d, true));
+    ro.chain(rw)
+        .map(|p| {
+            if p.host.is_dir() {
+                Ok(p)
+            } else {
+                Err(format!("--dir {}: not a directory", p.host.display()))
+            }
+        })
+        .collect()
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
@@ -97,8 +130,18 @@ fn serve(args: ServeArgs) -> ExitCode {
         Ok(engine) => engine,
         Err(e) => return fail(1, format!("cannot create the wasm engine: {e:#}")),
     };
-    let config = ServerConfig::default();
-    let app = match load(&engine, args.app.as_ref(), &config.log) {
+    let mut config = ServerConfig::default();
+    config.handler.wsgi_file_wrapper = !args.no_file_wrapper;
+    config.handler.sendfile = !args.no_sendfile;
+    let dirs = match preopens(&args) {
+        Ok(dirs) => dirs,
+        Err(e) => return fail(2, e),
+    };
+    let options = AppOptions {
+        log: config.log.clone(),
+        dirs,
+    };
+    let app = match load(&engine, args.app.as_ref(), options) {
         Ok(app) => app,
         Err(e) => return fail(2, e),
     };

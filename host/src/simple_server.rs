@@ -483,6 +483,10 @@ impl Gateway for HttpGateway {
         })
     }
 
+    fn wants_body(&self) -> bool {
+        !self.suppress_body
+    }
+
     fn on_close(&mut self, status: &str, bytes_sent: u64) {
         let code = status.split(' ').next().unwrap_or_default();
         let time = chrono::Local::now().format("%d/%b/%Y %H:%M:%S");
@@ -498,8 +502,8 @@ impl HttpGateway {
         let invalid = |what: String| io::Error::new(io::ErrorKind::InvalidData, what);
         let code = head.code();
         let status = StatusCode::from_u16(code).map_err(|e| invalid(e.to_string()))?;
-        let suppress = self.suppress_body || code == 204 || code == 304;
-        let body = if suppress {
+        self.suppress_body = self.suppress_body || code == 204 || code == 304;
+        let body = if self.suppress_body {
             ResponseBody::empty()
         } else {
             let (tx, rx) = mpsc::channel(2);

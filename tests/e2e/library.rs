@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use host::component::{load_component, new_engine};
+use host::component::{AppOptions, load_component, new_engine};
 use host::simple_server::{ServerConfig, WSGIServer};
 use host::{Application, Body, Environ, ErrorStream, ExcInfo, StartResponse, make_server};
 
@@ -85,7 +85,7 @@ async fn handle_request_serves_one_request_and_set_app_switches_apps() {
 
     // A wasm component is an Application like any other.
     let engine = new_engine().unwrap();
-    let wasm = load_component(&engine, &example("hello"), ErrorStream::stderr()).unwrap();
+    let wasm = load_component(&engine, &example("hello"), AppOptions::default()).unwrap();
     server.set_app(Arc::new(wasm));
     let client = tokio::task::spawn_blocking(move || {
         let mut conn = Conn::open(addr);

@@ -5,5 +5,6 @@ mod common;
 
 mod cli;
 mod environ;
+mod files;
 mod library;
 mod serve;

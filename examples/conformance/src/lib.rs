@@ -29,6 +29,8 @@
 //! | `/head-length` | no body, `Content-Length: 42` (HEAD support) |
 //! | `/print` | prints to the guest's stdout and stderr |
 //! | `/spin?ms=N` | busy-loops for N milliseconds, then answers |
+//! | `/fs-read?path=P` | reads file P with `std::fs`; answers its bytes or the error |
+//! | `/fs-write?path=P` | writes `written` to file P with `std::fs`; answers `ok` or the error |
 
 use std::collections::BTreeMap;
 
@@ -207,6 +209,22 @@ fn app(mut environ: Environ, start_response: StartResponse) -> Result<Body> {
             }
             start_response.call("200 OK", TEXT, None)?;
             Ok(Body::from(format!("spun {}", spins.min(1))))
+        }
+        "/fs-read" => {
+            let answer = match std::fs::read(param("path")) {
+                Ok(data) => data,
+                Err(e) => format!("error: {e}").into_bytes(),
+            };
+            start_response.call("200 OK", TEXT, None)?;
+            Ok(Body::from(answer))
+        }
+        "/fs-write" => {
+            let answer = match std::fs::write(param("path"), "written") {
+                Ok(()) => "ok".to_string(),
+                Err(e) => format!("error: {e}"),
+            };
+            start_response.call("200 OK", TEXT, None)?;
+            Ok(Body::from(answer))
         }
         _ => {
             start_response.call("404 Not Found", TEXT, None)?;

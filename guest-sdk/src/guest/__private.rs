@@ -8,6 +8,13 @@ pub mod bindings {
         pub_export_macro: true,
         export_macro_name: "__export_app",
         default_bindings_module: "wasgi::__private::bindings",
+        with: {
+            "wasi:filesystem/types@0.2.12": wasip2::filesystem::types,
+            "wasi:io/streams@0.2.12": wasip2::io::streams,
+            "wasi:io/error@0.2.12": wasip2::io::error,
+            "wasi:io/poll@0.2.12": wasip2::io::poll,
+            "wasi:clocks/wall-clock@0.2.12": wasip2::clocks::wall_clock,
+        },
     });
 }
 

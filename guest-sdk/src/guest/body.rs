@@ -11,16 +11,23 @@ type Close = Box<dyn FnOnce() -> crate::Result<()>>;
 /// * a list of chunks known up front ([`Body::from`] a `Vec`, `&str`,
 ///   `Vec<u8>`, ...): the whole response crosses into the host in one call,
 ///   and a one-chunk list gets a `Content-Length`;
-/// * a lazy iterator ([`Body::from_iter`], [`Body::try_from_iter`]): chunks
-///   are pulled one at a time, like a Python generator;
-/// * either, with a `close()` hook ([`Body::on_close`]) that the host calls
-///   exactly once when the response is over, on success and on error.
+/// * a lazy iterator ([`Body::from_iter`], [`Body::try_from_iter`], or a
+///   [`FileWrapper`](crate::FileWrapper) over any reader): chunks are pulled
+///   one at a time, like a Python generator;
+/// * a file the host sends itself ([`Environ::wrap_file`](super::Environ::wrap_file));
+/// * any of these with a `close()` hook ([`Body::on_close`]) that the host
+///   calls exactly once when the response is over, on success and on error.
 pub struct Body(Inner);
 
 enum Inner {
     Chunks(Vec<Vec<u8>>),
     Lazy {
         chunks: Chunks,
+        close: Option<Close>,
+    },
+    File {
+        file: super::fs::File,
+        blksize: usize,
         close: Option<Close>,
     },
 }
@@ -60,47 +67,82 @@ impl Body {
         })
     }
 
+    /// A file the host sends itself (see [`Environ::wrap_file`](super::Environ::wrap_file)).
+    pub(crate) fn host_file(file: super::fs::File, blksize: usize) -> Self {
+        Body(Inner::File {
+            file,
+            blksize,
+            close: None,
+        })
+    }
+
     /// Adds a `close()` hook, run once when the host is done with the body.
-    /// The body becomes an iterable (like a Python object with `close`), so
-    /// it no longer gets an automatic `Content-Length`.
+    /// A list becomes an iterable (like a Python object with `close`), so it
+    /// no longer gets an automatic `Content-Length`.
     pub fn on_close(self, close: impl FnOnce() -> crate::Result<()> + 'static) -> Self {
-        let chunks: Chunks = match self.0 {
-            Inner::Chunks(list) => Box::new(list.into_iter().map(Ok)),
+        let close: Close = Box::new(close);
+        Body(match self.0 {
+            Inner::Chunks(list) => Inner::Lazy {
+                chunks: Box::new(list.into_iter().map(Ok)),
+                close: Some(close),
+            },
             Inner::Lazy {
                 chunks,
-                close: Some(first),
-            } => {
-                let close: Close = Box::new(move || {
-                    let a = first();
-                    let b = close();
-                    a.and(b)
-                });
-                return Body(Inner::Lazy {
-                    chunks,
-                    close: Some(close),
-                });
-            }
-            Inner::Lazy {
+                close: first,
+            } => Inner::Lazy {
                 chunks,
-                close: None,
-            } => chunks,
-        };
-        Body(Inner::Lazy {
-            chunks,
-            close: Some(Box::new(close)),
+                close: Some(chain(first, close)),
+            },
+            Inner::File {
+                file,
+                blksize,
+                close: first,
+            } => Inner::File {
+                file,
+                blksize,
+                close: Some(chain(first, close)),
+            },
         })
     }
 
     pub(crate) fn into_response(self) -> Response {
+        let resource = |chunks: Option<Chunks>, close: Option<Close>| {
+            wit_app::Body::new(GuestBody(RefCell::new(State { chunks, close })))
+        };
         match self.0 {
             Inner::Chunks(list) => Response::Chunks(list),
-            Inner::Lazy { chunks, close } => {
-                Response::Iterable(wit_app::Body::new(GuestBody(RefCell::new(State {
-                    chunks: Some(chunks),
-                    close,
-                }))))
+            Inner::Lazy { chunks, close } => Response::Iterable(resource(Some(chunks), close)),
+            Inner::File {
+                file,
+                blksize,
+                close,
+            } => {
+                let (descriptor, offset) = file.into_parts();
+                Response::File(wit_app::FileBody {
+                    file: descriptor,
+                    offset,
+                    blksize: blksize as u64,
+                    close: close.map(|c| resource(None, Some(c))),
+                })
             }
         }
+    }
+}
+
+/// Runs `first` (if any), then `second`; the first error wins.
+fn chain(first: Option<Close>, second: Close) -> Close {
+    Box::new(move || {
+        let a = first.map_or(Ok(()), |f| f());
+        let b = second();
+        a.and(b)
+    })
+}
+
+/// A [`FileWrapper`](crate::FileWrapper) over any reader, streamed through
+/// the guest block by block; dropping the reader closes it.
+impl<R: std::io::Read + 'static> From<crate::FileWrapper<R>> for Body {
+    fn from(wrapper: crate::FileWrapper<R>) -> Self {
+        Body::try_from_iter(wrapper.map(|block| block.map_err(crate::Error::from)))
     }
 }
 

@@ -1,7 +1,7 @@
 use std::ops::Index;
 
 use super::__private::WitEnviron;
-use super::{Errors, Input};
+use super::{Body, Errors, Input};
 use crate::util::Vars;
 
 /// The WSGI environ of one request.
@@ -69,6 +69,18 @@ impl Environ {
     /// The bytes a native-string value stands for.
     pub fn bytes(&self, key: &str) -> Option<Vec<u8>> {
         self.get(key).and_then(crate::util::to_bytes)
+    }
+
+    /// `environ['wsgi.file_wrapper'](file, blksize)`: the body that sends
+    /// `file` from its current position. When the server offers
+    /// `wsgi.file_wrapper` the host sends the file itself; otherwise the
+    /// guest streams it in `blksize` blocks.
+    pub fn wrap_file(&self, file: super::fs::File, blksize: usize) -> Body {
+        if self.file_wrapper {
+            Body::host_file(file, blksize)
+        } else {
+            Body::from(crate::FileWrapper::new(file, blksize))
+        }
     }
 
     /// A native-string value decoded as UTF-8 (invalid sequences replaced),

@@ -4,6 +4,7 @@ mod app;
 mod body;
 mod environ;
 mod errors;
+pub mod fs;
 mod input;
 mod start_response;
 

@@ -6,6 +6,7 @@ wasmtime::component::bindgen!({
     imports: { default: async | trappable },
     exports: { default: async },
     with: {
+        "wasi": wasmtime_wasi::p2::bindings,
         "wasgi:wsgi/types.input-stream": crate::streams::InputStream,
         "wasgi:wsgi/types.error-stream": crate::streams::ErrorStream,
         "wasgi:wsgi/types.start-response": crate::handlers::StartResponse,

@@ -6,9 +6,9 @@ use std::path::Path;
 use wasmtime::Engine;
 use wasmtime::component::{Component, HasSelf, Linker};
 
-use super::bindings::{App, AppPre};
-use super::{RequestCtx, WasmApp};
-use crate::streams::ErrorStream;
+use super::bindings::AppPre;
+use super::bindings::wasgi::wsgi::types;
+use super::{AppOptions, RequestCtx, WasmApp};
 
 /// The interface a wasgi app must export.
 pub const APPLICATION_EXPORT: &str = "wasgi:wsgi/application@0.1.0";
@@ -63,7 +63,7 @@ impl std::error::Error for LoadError {}
 pub fn load_component(
     engine: &Engine,
     path: &Path,
-    log: ErrorStream,
+    options: AppOptions,
 ) -> Result<WasmApp, LoadError> {
     let file = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|error| LoadError::Read {
@@ -74,7 +74,7 @@ pub fn load_component(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| file.clone());
-    load_component_bytes(engine, &bytes, &file, &name, log)
+    load_component_bytes(engine, &bytes, &file, &name, options)
 }
 
 /// Like [`load_component`] for bytes in memory; `file` names them in
@@ -84,7 +84,7 @@ pub fn load_component_bytes(
     bytes: &[u8],
     file: &str,
     name: &str,
-    log: ErrorStream,
+    options: AppOptions,
 ) -> Result<WasmApp, LoadError> {
     let file = file.to_string();
     if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
@@ -109,8 +109,8 @@ pub fn load_component_bytes(
     }
     let mut linker = Linker::<RequestCtx>::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(invalid)?;
-    App::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx).map_err(invalid)?;
+    types::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx).map_err(invalid)?;
     let pre = linker.instantiate_pre(&component).map_err(invalid)?;
     let pre = AppPre::new(pre).map_err(invalid)?;
-    Ok(WasmApp::new(engine, pre, name, log))
+    Ok(WasmApp::new(engine, pre, name, options))
 }

@@ -11,7 +11,9 @@ mod host;
 mod load;
 
 pub use engine::new_engine;
+
 pub use load::{APPLICATION_EXPORT, LoadError, load_component, load_component_bytes};
+use std::path::PathBuf;
 
 use std::sync::Arc;
 
@@ -20,7 +22,7 @@ use wasmtime::component::{ResourceAny, ResourceTable};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::app::{Application, Body, BodyIter, BoxFuture, Environ};
+use crate::app::{Application, Body, BodyIter, BoxFuture, Environ, FileBody};
 use crate::handlers::StartResponse;
 use crate::streams::ErrorStream;
 use bindings::exports::wasgi::wsgi::application::Response;
@@ -42,6 +44,49 @@ impl WasiView for RequestCtx {
     }
 }
 
+/// What a component may see and where its output goes.
+#[derive(Clone)]
+pub struct AppOptions {
+    /// Where the guest's stdout and stderr go (the server log).
+    pub log: ErrorStream,
+    /// Host directories the guest can open files in; nothing else of the
+    /// host filesystem is visible.
+    pub dirs: Vec<Preopen>,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        AppOptions {
+            log: ErrorStream::stderr(),
+            dirs: Vec::new(),
+        }
+    }
+}
+
+/// A host directory made visible to the guest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Preopen {
+    /// The directory on the host.
+    pub host: PathBuf,
+    /// Where the guest sees it.
+    pub guest: String,
+    /// Whether the guest may create, change and delete files in it.
+    pub writable: bool,
+}
+
+impl Preopen {
+    /// Parses `HOST_PATH[::GUEST_PATH]` (the guest path defaults to the host
+    /// path as given).
+    pub fn parse(spec: &str, writable: bool) -> Preopen {
+        let (host, guest) = spec.split_once("::").unwrap_or((spec, spec));
+        Preopen {
+            host: PathBuf::from(host),
+            guest: guest.to_string(),
+            writable,
+        }
+    }
+}
+
 /// A wasgi component ready to serve: compiled, linked and pre-instantiated.
 #[derive(Clone)]
 pub struct WasmApp {
@@ -52,19 +97,19 @@ struct Inner {
     engine: Engine,
     pre: AppPre<RequestCtx>,
     name: String,
-    log: ErrorStream,
+    options: AppOptions,
 }
 
 impl WasmApp {
     /// Wraps a component that [`load_component`] accepted. `name` appears in
-    /// tracebacks; the guest's stdout and stderr go to `log`.
-    pub fn new(engine: &Engine, pre: AppPre<RequestCtx>, name: &str, log: ErrorStream) -> Self {
+    /// tracebacks.
+    pub fn new(engine: &Engine, pre: AppPre<RequestCtx>, name: &str, options: AppOptions) -> Self {
         WasmApp {
             inner: Arc::new(Inner {
                 engine: engine.clone(),
                 pre,
                 name: name.to_string(),
-                log,
+                options,
             }),
         }
     }
@@ -74,10 +119,28 @@ impl WasmApp {
         &self.inner.name
     }
 
-    fn new_store(&self) -> Store<RequestCtx> {
+    fn new_store(&self) -> Result<Store<RequestCtx>, ExcInfo> {
+        let options = &self.inner.options;
         let mut wasi = WasiCtx::builder();
-        wasi.stdout(host::LogOutput(self.inner.log.clone()))
-            .stderr(host::LogOutput(self.inner.log.clone()));
+        wasi.stdout(host::LogOutput(options.log.clone()))
+            .stderr(host::LogOutput(options.log.clone()));
+        for dir in &options.dirs {
+            let perms = if dir.writable {
+                wasmtime_wasi::FsPerms::ReadWrite
+            } else {
+                wasmtime_wasi::FsPerms::ReadOnly
+            };
+            wasi.preopened_dir(&dir.host, &dir.guest, perms)
+                .map_err(|e| {
+                    ExcInfo::new(
+                        "OSError",
+                        format!(
+                            "cannot open the directory {} for the guest: {e}",
+                            dir.host.display()
+                        ),
+                    )
+                })?;
+        }
         let mut store = Store::new(
             &self.inner.engine,
             RequestCtx {
@@ -88,7 +151,7 @@ impl WasmApp {
         // Yield to other requests at every epoch tick, so a busy guest
         // cannot starve the runtime's worker threads.
         store.epoch_deadline_async_yield_and_update(1);
-        store
+        Ok(store)
     }
 
     async fn call_guest(
@@ -96,7 +159,7 @@ impl WasmApp {
         environ: Environ,
         start_response: StartResponse,
     ) -> Result<Body, ExcInfo> {
-        let mut store = self.new_store();
+        let mut store = self.new_store()?;
         let trap = |e| trap_to_exc(e, &self.inner.name);
         let app = self
             .inner
@@ -133,6 +196,31 @@ impl WasmApp {
                 name: self.inner.name.clone(),
                 trapped: false,
             }))),
+            Response::File(file) => {
+                let descriptor = store
+                    .data_mut()
+                    .table
+                    .delete(file.file)
+                    .map_err(|e| trap(e.into()))?;
+                let wasmtime_wasi::filesystem::Descriptor::File(open) = descriptor else {
+                    return Err(ExcInfo::new(
+                        "IsADirectoryError",
+                        "wsgi.file_wrapper was given a directory, not a file",
+                    ));
+                };
+                let body = FileBody::new(open.file.clone(), file.offset, file.blksize as usize);
+                Ok(Body::File(match file.close {
+                    // The store lives on only if the app's close() must run.
+                    Some(close) => body.with_close(Box::new(WasmBody {
+                        store,
+                        app,
+                        body: close,
+                        name: self.inner.name.clone(),
+                        trapped: false,
+                    })),
+                    None => body,
+                }))
+            }
         }
     }
 }

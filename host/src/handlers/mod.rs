@@ -55,6 +55,10 @@ pub struct HandlerConfig {
     pub os_environ: Vars,
     /// Whether `wsgi.file_wrapper` is offered.
     pub wsgi_file_wrapper: bool,
+    /// Whether file bodies are sent by the handler itself in large blocks
+    /// (the `sendfile()` hook); otherwise they are read in the wrapper's
+    /// `blksize` blocks like any iterable.
+    pub sendfile: bool,
     /// How many traceback frames [`BaseHandler`] logs; `None` for all.
     pub traceback_limit: Option<usize>,
     /// The status of the error page.
@@ -82,6 +86,7 @@ impl Default for HandlerConfig {
             server_software: None,
             os_environ: Vars::new(),
             wsgi_file_wrapper: true,
+            sendfile: true,
             traceback_limit: None,
             error_status: "500 Internal Server Error".to_string(),
             error_headers: vec![("Content-Type".to_string(), "text/plain".to_string())],
@@ -126,4 +131,11 @@ pub trait Gateway: Send + 'static {
     /// Called when a response completes, before the body's `close()` (where
     /// wsgiref's `ServerHandler.close` writes the access log line).
     fn on_close(&mut self, _status: &str, _bytes_sent: u64) {}
+
+    /// Whether body bytes are transmitted at all (false for a response that
+    /// must not have one, like HEAD's). Asked after the headers are sent, so
+    /// a file body is not read for nothing.
+    fn wants_body(&self) -> bool {
+        true
+    }
 }

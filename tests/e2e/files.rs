@@ -1,0 +1,221 @@
+//! `--dir` preopens, `wsgi.file_wrapper` bodies sent by the host, and the
+//! `static-files` and `router` examples.
+
+use std::path::PathBuf;
+
+use crate::common::{Host, example};
+
+/// A site directory with a secret file beside it (outside the site).
+struct Site {
+    root: PathBuf,
+    site: PathBuf,
+}
+
+impl Site {
+    fn new(name: &str) -> Site {
+        let root = std::env::temp_dir().join(format!("wasgi-site-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let site = root.join("site");
+        std::fs::create_dir_all(site.join("sub")).unwrap();
+        std::fs::create_dir_all(site.join("empty")).unwrap();
+        std::fs::write(root.join("secret.txt"), "TOP SECRET").unwrap();
+        std::fs::write(site.join("index.html"), "<h1>home</h1>\n").unwrap();
+        std::fs::write(site.join("sub/index.html"), "<p>sub</p>\n").unwrap();
+        std::fs::write(site.join("sub/page.txt"), "a page\n").unwrap();
+        std::fs::write(site.join("style.css"), "body {}\n").unwrap();
+        std::fs::write(site.join("caf\u{e9}.txt"), "accent\n").unwrap();
+        std::fs::write(site.join("big.bin"), big_content()).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::symlink;
+            symlink("/etc/passwd", site.join("passwd-link")).unwrap();
+            symlink(root.join("secret.txt"), site.join("secret-link")).unwrap();
+            symlink("../secret.txt", site.join("relative-secret-link")).unwrap();
+            symlink("index.html", site.join("home-link.html")).unwrap();
+        }
+        Site { root, site }
+    }
+
+    fn serve(&self, extra: &[&str]) -> Host {
+        let dir = self.site.to_str().unwrap();
+        let mut args = vec![
+            example("static-files").to_str().unwrap().to_string(),
+            "--dir".into(),
+            dir.into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Host::serve(&args)
+    }
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+fn big_content() -> Vec<u8> {
+    (0..3_000_000u32).map(|i| (i % 251) as u8).collect()
+}
+
+#[test]
+fn static_files_serves_the_directory() {
+    let site = Site::new("serve");
+    let host = site.serve(&[]);
+    let r = host.get("/");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("Content-Type"), Some("text/html"));
+    assert_eq!(r.header("Content-Length"), Some("14"));
+    assert_eq!(r.text(), "<h1>home</h1>\n");
+    assert_eq!(host.get("/index.html").text(), "<h1>home</h1>\n");
+    let r = host.get("/sub");
+    assert_eq!(r.status, 301);
+    assert_eq!(r.header("Location"), Some("/sub/"));
+    assert_eq!(host.get("/sub/").text(), "<p>sub</p>\n");
+    let r = host.get("/sub/page.txt");
+    assert_eq!(r.header("Content-Type"), Some("text/plain"));
+    assert_eq!(r.text(), "a page\n");
+    assert_eq!(
+        host.get("/style.css").header("Content-Type"),
+        Some("text/css")
+    );
+    assert_eq!(host.get("/caf%C3%A9.txt").text(), "accent\n");
+    assert_eq!(host.get("/home-link.html").text(), "<h1>home</h1>\n");
+    for missing in ["/missing", "/sub/missing.txt", "/empty/", "/caf%E9.txt"] {
+        let r = host.get(missing);
+        assert_eq!(r.status, 404, "{missing}");
+        assert_eq!(r.text(), "not found\n");
+    }
+}
+
+#[test]
+fn traversal_never_leaves_the_directory() {
+    let site = Site::new("traversal");
+    let host = site.serve(&[]);
+    for target in [
+        "/../secret.txt",
+        "/../../etc/passwd",
+        "/%2e%2e/secret.txt",
+        "/%2E%2E/%2E%2E/etc/passwd",
+        "/..%2fsecret.txt",
+        "/sub/../../secret.txt",
+        "/sub/%2e%2e/%2e%2e/secret.txt",
+        "/sub/..%2F..%2Fsecret.txt",
+        "//etc/passwd",
+        "/etc/passwd",
+        "/passwd-link",
+        "/secret-link",
+        "/relative-secret-link",
+        "/..\\secret.txt",
+        "/%00",
+    ] {
+        let r = host.request(&format!(
+            "GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        ));
+        assert!(
+            r.status == 403 || r.status == 404 || r.status == 400,
+            "{target}: {}",
+            r.head
+        );
+        let body = r.text();
+        assert!(!body.contains("TOP SECRET"), "{target} leaked the secret");
+        assert!(!body.contains("root:"), "{target} leaked /etc/passwd");
+    }
+}
+
+#[test]
+fn big_files_are_sent_whole_by_every_path() {
+    let site = Site::new("big");
+    let expected = big_content();
+    for flags in [&[][..], &["--no-sendfile"][..], &["--no-file-wrapper"][..]] {
+        let host = site.serve(flags);
+        let r = host.get("/big.bin");
+        assert_eq!(r.status, 200, "{flags:?}");
+        assert_eq!(r.header("Content-Type"), Some("application/octet-stream"));
+        assert_eq!(r.header("Content-Length"), Some("3000000"), "{flags:?}");
+        assert!(r.complete, "{flags:?}");
+        assert!(r.body == expected, "{flags:?}: the body differs");
+        let head = host.request("HEAD /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        assert_eq!(head.header("Content-Length"), Some("3000000"));
+        assert!(head.body.is_empty());
+        host.wait_log("\"GET /big.bin HTTP/1.1\" 200 3000000");
+    }
+}
+
+#[test]
+fn static_files_needs_a_directory() {
+    let host = Host::serve(&[example("static-files").to_str().unwrap()]);
+    let r = host.get("/");
+    assert_eq!(r.status, 500);
+    assert!(r.text().contains("--dir"), "{}", r.text());
+}
+
+#[test]
+fn preopens_are_read_only_unless_asked_and_nothing_else_is_visible() {
+    let site = Site::new("perms");
+    let data = site.root.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("in.txt"), "inside").unwrap();
+    let conformance = example("conformance");
+    let ro_spec = format!("{}::/data", data.display());
+    let host = Host::serve(&[conformance.to_str().unwrap(), "--dir", &ro_spec]);
+    assert_eq!(host.get("/fs-read?path=/data/in.txt").text(), "inside");
+    let written = host.get("/fs-write?path=/data/new.txt").text();
+    assert!(written.starts_with("error:"), "{written}");
+    assert!(!data.join("new.txt").exists());
+    for outside in [
+        "/etc/passwd",
+        "/data/../secret.txt",
+        &format!("{}", site.root.join("secret.txt").display()),
+    ] {
+        let read = host.get(&format!("/fs-read?path={outside}")).text();
+        assert!(read.starts_with("error:"), "{outside}: {read}");
+    }
+    drop(host);
+
+    let host = Host::serve(&[conformance.to_str().unwrap(), "--dir-rw", &ro_spec]);
+    assert_eq!(host.get("/fs-write?path=/data/new.txt").text(), "ok");
+    assert_eq!(
+        std::fs::read_to_string(data.join("new.txt")).unwrap(),
+        "written"
+    );
+}
+
+#[test]
+fn a_missing_dir_is_refused() {
+    let out = std::process::Command::new(crate::common::host_bin())
+        .args(["serve", "--dir", "/nonexistent/site", "--port", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        err.trim(),
+        "error: --dir /nonexistent/site: not a directory"
+    );
+}
+
+#[test]
+fn router_moves_script_name_and_path_info_two_levels_deep() {
+    let host = Host::serve(&[example("router").to_str().unwrap()]);
+    let r = host.get("/api/v1/items/42?x=1");
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.text(),
+        "SCRIPT_NAME=/api/v1\nPATH_INFO=/items/42\nrequest_uri=http://test/api/v1/items/42?x=1\n"
+    );
+    assert_eq!(
+        host.get("/whoami/x/y/").text(),
+        "SCRIPT_NAME=/whoami\nPATH_INFO=/x/y/\nrequest_uri=http://test/whoami/x/y/\n"
+    );
+    assert_eq!(
+        host.get("/api/v2").text(),
+        "SCRIPT_NAME=/api/v2\nPATH_INFO=\nrequest_uri=http://test/api/v2\n"
+    );
+    assert_eq!(host.get("/api").text(), "api: v1 v2\n");
+    assert_eq!(host.get("/").text(), "root: hello whoami api\n");
+    let r = host.get("/api/v3/x");
+    assert_eq!(r.status, 404);
+    assert_eq!(r.text(), "api: no route \"v3\"\n");
+}
