@@ -23,6 +23,7 @@ pub mod file_wrapper;
 pub mod headers;
 pub mod pyrepr;
 pub mod util;
+pub mod validate;
 
 mod error;
 pub use error::{Error, ExcInfo, Result};

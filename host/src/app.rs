@@ -8,7 +8,6 @@ use std::sync::Arc;
 use bytes::Bytes;
 use wasgi::{ExcInfo, Vars};
 
-use crate::handlers::StartResponse;
 use crate::streams::{ErrorStream, InputStream};
 
 /// A boxed, sendable future, as the async traits here return.
@@ -51,6 +50,51 @@ impl<A: Application + ?Sized> Application for Arc<A> {
     ) -> BoxFuture<'_, Result<Body, ExcInfo>> {
         (**self).call(environ, start_response)
     }
+}
+
+/// `start_response(status, response_headers, exc_info=None)` and the
+/// `write()` callable it returns, as handed to an application. Clones share
+/// the same response.
+#[derive(Clone)]
+pub struct StartResponse(Arc<dyn Responder>);
+
+impl StartResponse {
+    /// A `start_response` backed by `responder`.
+    pub fn new(responder: impl Responder) -> Self {
+        StartResponse(Arc::new(responder))
+    }
+
+    /// `start_response(status, response_headers, exc_info)`.
+    pub async fn call(
+        &self,
+        status: impl Into<String>,
+        headers: Vec<(String, String)>,
+        exc_info: Option<ExcInfo>,
+    ) -> Result<(), ExcInfo> {
+        self.0
+            .start_response(status.into(), headers, exc_info)
+            .await
+    }
+
+    /// The `write(data)` callable: fails before `start_response`.
+    pub async fn write(&self, data: impl Into<Bytes>) -> Result<(), ExcInfo> {
+        self.0.write(data.into()).await
+    }
+}
+
+/// What stands behind a [`StartResponse`]: a handler's response state, or a
+/// middleware (such as the validator) wrapping another `StartResponse`.
+pub trait Responder: Send + Sync + 'static {
+    /// `start_response(status, headers, exc_info)`.
+    fn start_response(
+        &self,
+        status: String,
+        headers: Vec<(String, String)>,
+        exc_info: Option<ExcInfo>,
+    ) -> BoxFuture<'_, Result<(), ExcInfo>>;
+
+    /// `write(data)`.
+    fn write(&self, data: Bytes) -> BoxFuture<'_, Result<(), ExcInfo>>;
 }
 
 /// The WSGI environ of one request.

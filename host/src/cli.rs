@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use host::Application;
 use host::component::{self, AppOptions, LoadError, Preopen, WasmApp};
 use host::simple_server::{ServerConfig, WSGIServer};
+use host::validate::validator;
 
 /// The demo app (`examples/demo`, wsgiref's `demo_app`), built by build.rs.
 const DEMO_APP: &[u8] = include_bytes!(concat!(env!("WASGI_EXAMPLES_DIR"), "/demo.wasm"));
@@ -70,6 +71,12 @@ struct ServeArgs {
     /// Send file bodies in the wrapper's block size instead of large blocks
     #[arg(long)]
     no_sendfile: bool,
+
+    /// Check every request and response against PEP 3333 (wsgiref.validate):
+    /// violations are logged as `wsgi validator: ...` and answered with the
+    /// error page (or a cut connection once the headers are out)
+    #[arg(long)]
+    validate: bool,
 }
 
 pub fn main() -> ExitCode {
@@ -146,7 +153,11 @@ fn serve(args: ServeArgs) -> ExitCode {
         Err(e) => return fail(2, e),
     };
     runtime.block_on(async move {
-        let app: Arc<dyn Application> = Arc::new(app);
+        let app: Arc<dyn Application> = if args.validate {
+            Arc::new(validator(app))
+        } else {
+            Arc::new(app)
+        };
         let server = match WSGIServer::bind(&args.host, args.port, app, config) {
             Ok(server) => Arc::new(server),
             Err(e) => {

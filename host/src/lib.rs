@@ -9,6 +9,7 @@
 //! | the WSGI callable | [`Application`] (a [`component::WasmApp`], a closure, ...) |
 //! | `simple_server` | [`simple_server`]: [`make_server`], [`WSGIServer`], [`WSGIRequestHandler`] |
 //! | `handlers` | [`handlers`]: [`BaseHandler`], `SimpleHandler`, `CGIHandler`, ... |
+//! | `validate` | [`validate::validator`] |
 //! | `util`, `headers` | the guest SDK's [`wasgi::util`] and [`wasgi::headers`], shared |
 //! | `environ` building | [`environ`] |
 
@@ -18,9 +19,12 @@ pub mod environ;
 pub mod handlers;
 pub mod simple_server;
 pub mod streams;
+pub mod validate;
 
-pub use app::{Application, Body, BodyIter, BoxFuture, Environ};
-pub use handlers::{BaseHandler, StartResponse};
+pub use app::{
+    Application, Body, BodyIter, BoxFuture, Environ, FileBody, Responder, StartResponse,
+};
+pub use handlers::BaseHandler;
 pub use simple_server::{WSGIRequestHandler, WSGIServer, make_server};
 pub use streams::{ErrorStream, InputStream};
 pub use wasgi::{ExcInfo, Vars};

@@ -508,7 +508,11 @@ impl HttpGateway {
         } else {
             let (tx, rx) = mpsc::channel(2);
             self.body_tx = Some(tx);
-            ResponseBody::channel(rx)
+            let owed = head
+                .headers
+                .get("Content-Length")
+                .and_then(|v| v.parse().ok());
+            ResponseBody::channel(rx, owed)
         };
         let mut response = Response::new(body);
         *response.status_mut() = status;
@@ -543,6 +547,8 @@ pub struct ResponseBody(Option<BodyChannel>);
 
 struct BodyChannel {
     rx: mpsc::Receiver<io::Result<Bytes>>,
+    /// Bytes still owed by the `Content-Length` header, if there is one.
+    owed: Option<u64>,
     /// An error received but not reported yet: it is held for one poll so
     /// hyper flushes the bytes before it, and the client sees the response
     /// up to the failure before the connection is cut.
@@ -554,8 +560,12 @@ impl ResponseBody {
         ResponseBody(None)
     }
 
-    fn channel(rx: mpsc::Receiver<io::Result<Bytes>>) -> Self {
-        ResponseBody(Some(BodyChannel { rx, failed: None }))
+    fn channel(rx: mpsc::Receiver<io::Result<Bytes>>, owed: Option<u64>) -> Self {
+        ResponseBody(Some(BodyChannel {
+            rx,
+            owed,
+            failed: None,
+        }))
     }
 }
 
@@ -573,14 +583,26 @@ impl HttpBody for ResponseBody {
         if let Some(e) = channel.failed.take() {
             return Poll::Ready(Some(Err(e)));
         }
-        match channel.rx.poll_recv(cx) {
-            Poll::Ready(Some(Err(e))) => {
-                channel.failed = Some(e);
-                cx.waker().wake_by_ref();
-                Poll::Pending
+        let failed = match channel.rx.poll_recv(cx) {
+            Poll::Ready(Some(Ok(data))) => {
+                if let Some(owed) = channel.owed.as_mut() {
+                    *owed = owed.saturating_sub(data.len() as u64);
+                }
+                return Poll::Ready(Some(Ok(Frame::data(data))));
             }
-            other => other.map(|item| item.map(|r| r.map(Frame::data))),
-        }
+            Poll::Ready(Some(Err(e))) => e,
+            Poll::Ready(None) => match channel.owed {
+                Some(owed) if owed > 0 => io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("the body ended {owed} bytes short of its Content-Length"),
+                ),
+                _ => return Poll::Ready(None),
+            },
+            Poll::Pending => return Poll::Pending,
+        };
+        channel.failed = Some(failed);
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 
     fn is_end_stream(&self) -> bool {

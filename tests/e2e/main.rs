@@ -8,3 +8,4 @@ mod environ;
 mod files;
 mod library;
 mod serve;
+mod validate;

@@ -129,6 +129,53 @@ impl Body {
     }
 }
 
+impl Body {
+    /// The body as the validator's `IteratorWrapper`: a lazy body whose
+    /// items and `close()` are checked against `state`. Like wsgiref's
+    /// wrapper it has no length and no file.
+    pub(crate) fn checked(self, state: super::validator::State, errors: super::Errors) -> Body {
+        let (chunks, close): (Chunks, Option<Close>) = match self.0 {
+            Inner::Chunks(list) => (Box::new(list.into_iter().map(Ok)), None),
+            Inner::Lazy { chunks, close } => (chunks, close),
+            Inner::File {
+                file,
+                blksize,
+                close,
+            } => {
+                let blocks = crate::FileWrapper::new(file, blksize);
+                (
+                    Box::new(blocks.map(|b| b.map_err(crate::Error::from))),
+                    close,
+                )
+            }
+        };
+        let mut chunks = chunks;
+        let (next_state, next_errors) = (state.clone(), errors.clone());
+        let items = std::iter::from_fn(move || {
+            let item = chunks.next();
+            let len = match &item {
+                Some(Ok(chunk)) => Some(chunk.len()),
+                Some(Err(_)) => return item,
+                None => None,
+            };
+            let checked = next_state.borrow_mut().next_item(len);
+            match checked {
+                Ok(()) => item,
+                Err(v) => Some(Err(super::validator::raise(&next_errors, v))),
+            }
+        });
+        Body(Inner::Lazy {
+            chunks: Box::new(items),
+            close: Some(Box::new(move || {
+                let checked = state.borrow_mut().close();
+                let closed = close.map_or(Ok(()), |c| c());
+                checked.map_err(|v| super::validator::raise(&errors, v))?;
+                closed
+            })),
+        })
+    }
+}
+
 /// Runs `first` (if any), then `second`; the first error wins.
 fn chain(first: Option<Close>, second: Close) -> Close {
     Box::new(move || {

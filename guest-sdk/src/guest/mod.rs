@@ -7,6 +7,7 @@ mod errors;
 pub mod fs;
 mod input;
 mod start_response;
+pub(crate) mod validator;
 
 #[doc(hidden)]
 pub mod __private;
@@ -16,7 +17,7 @@ pub use body::Body;
 pub use environ::Environ;
 pub use errors::Errors;
 pub use input::Input;
-pub use start_response::{StartResponse, Write};
+pub use start_response::{Respond, StartResponse, Write};
 
 /// Exports a WSGI application from this component.
 ///

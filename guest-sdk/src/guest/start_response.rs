@@ -2,16 +2,52 @@ use std::rc::Rc;
 
 use super::__private::{WitStartResponse, from_wit, to_wit};
 
+/// What stands behind a [`StartResponse`]: the host's `start_response`, or
+/// a middleware wrapping another `StartResponse` (the validator).
+pub trait Respond {
+    /// `start_response(status, headers, exc_info)`.
+    fn call(
+        &self,
+        status: &str,
+        headers: &[(String, String)],
+        exc_info: Option<&crate::Error>,
+    ) -> crate::Result<()>;
+
+    /// `write(data)`.
+    fn write(&self, data: &[u8]) -> crate::Result<()>;
+}
+
+impl Respond for WitStartResponse {
+    fn call(
+        &self,
+        status: &str,
+        headers: &[(String, String)],
+        exc_info: Option<&crate::Error>,
+    ) -> crate::Result<()> {
+        let exc_info = exc_info.cloned().map(to_wit);
+        WitStartResponse::call(self, status, headers, exc_info.as_ref()).map_err(from_wit)
+    }
+
+    fn write(&self, data: &[u8]) -> crate::Result<()> {
+        WitStartResponse::write(self, data).map_err(from_wit)
+    }
+}
+
 /// `start_response(status, response_headers, exc_info=None)`.
 ///
 /// Cloning gives another handle to the same callable, so a lazy body (a
 /// generator) can call it later.
 #[derive(Clone)]
-pub struct StartResponse(Rc<WitStartResponse>);
+pub struct StartResponse(Rc<dyn Respond>);
 
 impl StartResponse {
     pub(crate) fn new(inner: WitStartResponse) -> Self {
         StartResponse(Rc::new(inner))
+    }
+
+    /// A `start_response` backed by `respond` (for middleware).
+    pub fn from_respond(respond: impl Respond + 'static) -> Self {
+        StartResponse(Rc::new(respond))
     }
 
     /// Starts the response: `status` is `"NNN Reason"`, `headers` are
@@ -35,37 +71,32 @@ impl StartResponse {
             .into_iter()
             .map(|(k, v)| (k.into(), v.into()))
             .collect();
-        let exc_info = exc_info.cloned().map(to_wit);
-        self.0
-            .call(status, &headers, exc_info.as_ref())
-            .map_err(from_wit)?;
+        self.0.call(status, &headers, exc_info)?;
         Ok(Write(self.0.clone()))
     }
 
     /// The `write(data)` callable, also reachable before `call` (where it
     /// fails, as PEP 3333 requires).
     pub fn write(&self, data: &[u8]) -> crate::Result<()> {
-        self.0.write(data).map_err(from_wit)
+        self.0.write(data)
     }
 }
 
 /// The `write(data)` callable returned by [`StartResponse::call`]: sends the
 /// headers if needed, then `data`, and returns once it was transmitted.
 #[derive(Clone)]
-pub struct Write(Rc<WitStartResponse>);
+pub struct Write(Rc<dyn Respond>);
 
 impl Write {
     /// `write(data)`.
     pub fn write(&self, data: &[u8]) -> crate::Result<()> {
-        self.0.write(data).map_err(from_wit)
+        self.0.write(data)
     }
 }
 
 impl std::io::Write for Write {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .write(buf)
-            .map_err(|e| std::io::Error::other(from_wit(e)))?;
+        self.0.write(buf).map_err(std::io::Error::other)?;
         Ok(buf.len())
     }
 

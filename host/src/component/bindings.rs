@@ -9,6 +9,6 @@ wasmtime::component::bindgen!({
         "wasi": wasmtime_wasi::p2::bindings,
         "wasgi:wsgi/types.input-stream": crate::streams::InputStream,
         "wasgi:wsgi/types.error-stream": crate::streams::ErrorStream,
-        "wasgi:wsgi/types.start-response": crate::handlers::StartResponse,
+        "wasgi:wsgi/types.start-response": crate::app::StartResponse,
     },
 });

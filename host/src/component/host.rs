@@ -12,7 +12,7 @@ use super::RequestCtx;
 use super::bindings::wasgi::wsgi::types::{
     ExcInfo as WitExcInfo, Host, HostErrorStream, HostInputStream, HostStartResponse,
 };
-use crate::handlers::StartResponse;
+use crate::app::StartResponse;
 use crate::streams::{ErrorStream, InputStream};
 use wasgi::ExcInfo;
 

@@ -22,8 +22,8 @@ use wasmtime::component::{ResourceAny, ResourceTable};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use crate::app::StartResponse;
 use crate::app::{Application, Body, BodyIter, BoxFuture, Environ, FileBody};
-use crate::handlers::StartResponse;
 use crate::streams::ErrorStream;
 use bindings::exports::wasgi::wsgi::application::Response;
 use bindings::{App, AppPre};

@@ -5,7 +5,7 @@ use tokio::sync::Mutex;
 use wasgi::{ExcInfo, Headers, Vars, headers::check_header, pyrepr, util};
 
 use super::{Gateway, HandlerConfig, ResponseHead, date};
-use crate::app::{Application, Body, Environ, FileBody};
+use crate::app::{Application, Body, BoxFuture, Environ, FileBody, Responder, StartResponse};
 use crate::streams::{ErrorStream, InputStream};
 
 /// wsgiref's `BaseHandler`: runs one application call at a time against a
@@ -37,10 +37,8 @@ struct Core {
     server_protocol: Option<String>,
 }
 
-/// The `start_response` callable handed to the application, together with
-/// the `write()` callable it returns. Clones share the same response.
-#[derive(Clone)]
-pub struct StartResponse {
+/// The handler's own `start_response` and `write()`.
+struct HandlerResponder {
     core: Arc<Mutex<Core>>,
     /// For the error page's application: the exception being handled, used
     /// as `exc_info` when the call does not pass one.
@@ -92,10 +90,10 @@ impl BaseHandler {
     /// on failure `handle_error`. Client disconnects end the run quietly.
     pub async fn run(&mut self, app: &dyn Application) {
         let environ = self.setup_environ().await;
-        let start_response = StartResponse {
+        let start_response = StartResponse::new(HandlerResponder {
             core: self.core.clone(),
             handling: None,
-        };
+        });
         let outcome = match app.call(environ, start_response).await {
             Ok(result) => self.finish_response(result).await,
             Err(e) => Err(e),
@@ -294,10 +292,10 @@ impl BaseHandler {
     /// `error_status`, `error_headers` and `error_body`, or from the
     /// configured `error_output` application.
     async fn error_output(&mut self, e: ExcInfo) -> Result<Body, ExcInfo> {
-        let start_response = StartResponse {
+        let start_response = StartResponse::new(HandlerResponder {
             core: self.core.clone(),
             handling: Some(e.clone()),
-        };
+        });
         if let Some(app) = self.config.error_output.clone() {
             let environ = Environ {
                 vars: self.error_vars.take().unwrap_or_default(),
@@ -490,23 +488,23 @@ fn check_status(status: &str) -> Result<(), ExcInfo> {
     Ok(())
 }
 
-impl StartResponse {
-    /// `start_response(status, response_headers, exc_info=None)`.
-    pub async fn call(
+impl Responder for HandlerResponder {
+    fn start_response(
         &self,
-        status: impl Into<String>,
+        status: String,
         headers: Vec<(String, String)>,
         exc_info: Option<ExcInfo>,
-    ) -> Result<(), ExcInfo> {
+    ) -> BoxFuture<'_, Result<(), ExcInfo>> {
         let exc_info = exc_info.or_else(|| self.handling.clone());
-        self.core
-            .lock()
-            .await
-            .start_response(status.into(), headers, exc_info)
+        Box::pin(async move {
+            self.core
+                .lock()
+                .await
+                .start_response(status, headers, exc_info)
+        })
     }
 
-    /// The `write(data)` callable: fails before `start_response`.
-    pub async fn write(&self, data: impl Into<Bytes>) -> Result<(), ExcInfo> {
-        self.core.lock().await.write(data.into()).await
+    fn write(&self, data: Bytes) -> BoxFuture<'_, Result<(), ExcInfo>> {
+        Box::pin(async move { self.core.lock().await.write(data).await })
     }
 }

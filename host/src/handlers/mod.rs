@@ -17,7 +17,7 @@ mod date;
 mod head;
 mod simple;
 
-pub use base::{BaseHandler, StartResponse};
+pub use base::BaseHandler;
 pub use cgi::{CGIHandler, IISCGIHandler, read_environ, transcode_environ};
 pub use date::format_date_time;
 pub use head::ResponseHead;

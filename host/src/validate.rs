@@ -1,0 +1,212 @@
+//! `wsgiref.validate`: [`validator`] wraps any [`Application`] and checks
+//! both sides of every call against PEP 3333.
+//!
+//! The **server side**: the environ the host built (`check_environ`). The
+//! **application side**: every `start_response` (status, headers,
+//! Content-Type, a second call), every `write`, and the body (iterated only
+//! after `start_response`, never after `close()`, closed exactly once, as
+//! long as its `Content-Length` says, empty for 204/304). The rules and
+//! their messages are shared with the guest SDK (`wasgi::validate`).
+//!
+//! A violation is written to the request's `wsgi.errors` as
+//! `wsgi validator: <message>` and raised as an exception (so the handler
+//! logs its traceback, and sends the error page or cuts the connection);
+//! warnings are written as `wsgi validator: WSGIWarning: <message>`. As in
+//! wsgiref, a validated response has no automatic `Content-Length`: the
+//! body is a wrapper without a length.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use wasgi::ExcInfo;
+use wasgi::validate::{ResponseState, Violation, check_environ, warning_line};
+
+use crate::app::{
+    Application, Body, BodyIter, BoxFuture, Environ, FileBody, Responder, StartResponse,
+};
+use crate::streams::ErrorStream;
+
+/// `validator(application)`: `application`, checked on every call.
+pub fn validator(application: impl Application) -> Validator {
+    Validator {
+        app: Arc::new(application),
+    }
+}
+
+/// An application wrapped by [`validator`].
+pub struct Validator {
+    app: Arc<dyn Application>,
+}
+
+impl Application for Validator {
+    fn call(
+        &self,
+        environ: Environ,
+        start_response: StartResponse,
+    ) -> BoxFuture<'_, Result<Body, ExcInfo>> {
+        Box::pin(async move {
+            let errors = environ.errors.clone();
+            let mut warnings = Vec::new();
+            let checked = check_environ(&environ.vars, &mut warnings);
+            warn(&errors, &warnings);
+            checked.map_err(|v| raise(&errors, v))?;
+            let method = environ.get("REQUEST_METHOD").unwrap_or_default();
+            let state = Arc::new(Mutex::new(ResponseState::new(method)));
+            let wrapped = StartResponse::new(CheckedResponder {
+                inner: start_response,
+                state: state.clone(),
+                errors: errors.clone(),
+            });
+            let body = self.app.call(environ, wrapped).await?;
+            Ok(Body::Iter(Box::new(IteratorWrapper {
+                body: Source::from(body),
+                state,
+                errors,
+            })))
+        })
+    }
+}
+
+/// Reports a violation on `wsgi.errors` and turns it into the exception.
+fn raise(errors: &ErrorStream, violation: Violation) -> ExcInfo {
+    errors.write(&violation.diagnostic());
+    ExcInfo::from(violation)
+}
+
+fn warn(errors: &ErrorStream, warnings: &[String]) {
+    for w in warnings {
+        errors.write(&warning_line(w));
+    }
+}
+
+/// Locks the state; a poisoned lock (a panic elsewhere) still holds valid
+/// counters.
+fn lock(state: &Mutex<ResponseState>) -> std::sync::MutexGuard<'_, ResponseState> {
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The application's `start_response` and `write`, checked, then passed on.
+struct CheckedResponder {
+    inner: StartResponse,
+    state: Arc<Mutex<ResponseState>>,
+    errors: ErrorStream,
+}
+
+impl Responder for CheckedResponder {
+    fn start_response(
+        &self,
+        status: String,
+        headers: Vec<(String, String)>,
+        exc_info: Option<ExcInfo>,
+    ) -> BoxFuture<'_, Result<(), ExcInfo>> {
+        Box::pin(async move {
+            let mut warnings = Vec::new();
+            let checked = lock(&self.state).start_response(
+                &status,
+                &headers,
+                exc_info.is_some(),
+                &mut warnings,
+            );
+            warn(&self.errors, &warnings);
+            checked.map_err(|v| raise(&self.errors, v))?;
+            self.inner.call(status, headers, exc_info).await
+        })
+    }
+
+    fn write(&self, data: Bytes) -> BoxFuture<'_, Result<(), ExcInfo>> {
+        Box::pin(async move {
+            let checked = lock(&self.state).write(data.len());
+            checked.map_err(|v| raise(&self.errors, v))?;
+            self.inner.write(data).await
+        })
+    }
+}
+
+/// The body, item by item, whatever its kind: the wrapper has no length
+/// and no file, like wsgiref's `IteratorWrapper`.
+enum Source {
+    Chunks(VecDeque<Bytes>),
+    Iter(Box<dyn BodyIter>),
+    File { file: FileBody, pos: u64 },
+}
+
+impl From<Body> for Source {
+    fn from(body: Body) -> Self {
+        match body {
+            Body::Chunks(chunks) => Source::Chunks(chunks.into()),
+            Body::Iter(iter) => Source::Iter(iter),
+            Body::File(file) => {
+                let pos = file.offset();
+                Source::File { file, pos }
+            }
+        }
+    }
+}
+
+/// `IteratorWrapper`: checks how the server consumes the body.
+struct IteratorWrapper {
+    body: Source,
+    state: Arc<Mutex<ResponseState>>,
+    errors: ErrorStream,
+}
+
+impl IteratorWrapper {
+    async fn fetch(&mut self) -> Result<Option<Bytes>, ExcInfo> {
+        match &mut self.body {
+            Source::Chunks(chunks) => Ok(chunks.pop_front()),
+            Source::Iter(iter) => iter.next().await,
+            Source::File { file, pos } => {
+                let block = file.read_at(*pos, file.blksize()).await?;
+                *pos += block.len() as u64;
+                Ok((!block.is_empty()).then_some(block))
+            }
+        }
+    }
+}
+
+impl BodyIter for IteratorWrapper {
+    fn next(&mut self) -> BoxFuture<'_, Result<Option<Bytes>, ExcInfo>> {
+        Box::pin(async move {
+            if lock(&self.state).closed() {
+                return Err(raise(
+                    &self.errors,
+                    Violation {
+                        kind: "AssertionError",
+                        message: "Iterator read after closed".into(),
+                    },
+                ));
+            }
+            let item = self.fetch().await?;
+            let checked = lock(&self.state).next_item(item.as_ref().map(Bytes::len));
+            checked.map_err(|v| raise(&self.errors, v))?;
+            Ok(item)
+        })
+    }
+
+    fn close(&mut self) -> BoxFuture<'_, Result<(), ExcInfo>> {
+        Box::pin(async move {
+            let checked = lock(&self.state).close();
+            let closed = match &mut self.body {
+                Source::Chunks(_) => Ok(()),
+                Source::Iter(iter) => iter.close().await,
+                Source::File { file, .. } => file.close().await,
+            };
+            checked.map_err(|v| raise(&self.errors, v))?;
+            closed
+        })
+    }
+}
+
+impl Drop for IteratorWrapper {
+    fn drop(&mut self) {
+        if !lock(&self.state).closed() {
+            self.errors.write(&format!(
+                "{}Iterator garbage collected without being closed\n",
+                wasgi::validate::PREFIX
+            ));
+        }
+    }
+}
