@@ -1,14 +1,17 @@
-//! Command-line interface.
+//! Command-line interface: `host serve` and `host cgi`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use host::Application;
-use host::component::{self, AppOptions, LoadError, Preopen, WasmApp};
+use host::component::{
+    self, AppOptions, EngineOptions, LoadError, Preopen, WasmApp, default_cache_dir,
+};
+use host::handlers::{BaseHandler, CGIHandler, IISCGIHandler};
 use host::simple_server::{ServerConfig, WSGIServer};
 use host::validate::validator;
+use host::{Application, ErrorStream};
 
 /// The demo app (`examples/demo`, wsgiref's `demo_app`), built by build.rs.
 const DEMO_APP: &[u8] = include_bytes!(concat!(env!("WASGI_EXAMPLES_DIR"), "/demo.wasm"));
@@ -33,6 +36,13 @@ enum Command {
     /// app file the built-in demo app is served: it answers "Hello world!"
     /// and lists the request's environ.
     Serve(ServeArgs),
+    /// Run an app as a CGI script (wsgiref's CGIHandler)
+    ///
+    /// Reads the request from the CGI environment and stdin, writes the
+    /// response (with a `Status:` header) to stdout, logs to stderr. APP may
+    /// be a component or a script: a `#!` line followed by the component,
+    /// e.g. `(echo '#!/usr/bin/env -S host cgi'; cat app.wasm) > app.cgi`.
+    Cgi(CgiArgs),
 }
 
 #[derive(Args)]
@@ -54,6 +64,36 @@ struct ServeArgs {
     #[arg(long)]
     workers: Option<usize>,
 
+    #[command(flatten)]
+    app_args: AppArgs,
+
+    /// Do not offer wsgi.file_wrapper: apps stream files through the guest
+    #[arg(long)]
+    no_file_wrapper: bool,
+
+    /// Send file bodies in the wrapper's block size instead of large blocks
+    #[arg(long)]
+    no_sendfile: bool,
+}
+
+#[derive(Args)]
+struct CgiArgs {
+    /// The app: a wasgi component, or a `#!` script line followed by one
+    #[arg(value_name = "APP.wasm")]
+    app: PathBuf,
+
+    /// Run as IISCGIHandler: remove SCRIPT_NAME from the front of PATH_INFO,
+    /// for IIS without allowPathInfo
+    #[arg(long)]
+    iis: bool,
+
+    #[command(flatten)]
+    app_args: AppArgs,
+}
+
+/// What `serve` and `cgi` share.
+#[derive(Args)]
+struct AppArgs {
     /// Let the app read files under HOST_PATH, seen by the guest at
     /// GUEST_PATH (default: the same path). Read-only; repeatable. Nothing
     /// else of the host filesystem is visible
@@ -64,25 +104,66 @@ struct ServeArgs {
     #[arg(long = "dir-rw", value_name = "HOST_PATH[::GUEST_PATH]")]
     dirs_rw: Vec<String>,
 
-    /// Do not offer wsgi.file_wrapper: apps stream files through the guest
-    #[arg(long)]
-    no_file_wrapper: bool,
-
-    /// Send file bodies in the wrapper's block size instead of large blocks
-    #[arg(long)]
-    no_sendfile: bool,
-
     /// Check every request and response against PEP 3333 (wsgiref.validate):
     /// violations are logged as `wsgi validator: ...` and answered with the
     /// error page (or a cut connection once the headers are out)
     #[arg(long)]
     validate: bool,
+
+    /// Where compiled components are cached [default: $WASGI_CACHE_DIR,
+    /// $XDG_CACHE_HOME/wasgi or ~/.cache/wasgi]
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+
+    /// Compile the component every time instead of caching it
+    #[arg(long, conflicts_with = "cache_dir")]
+    no_cache: bool,
+}
+
+impl AppArgs {
+    /// The `--dir` and `--dir-rw` directories, each checked to exist.
+    fn preopens(&self) -> Result<Vec<Preopen>, String> {
+        let ro = self.dirs.iter().map(|d| Preopen::parse(d, false));
+        let rw = self.dirs_rw.iter().map(|d| Preopen::parse(d, true));
+        ro.chain(rw)
+            .map(|p| {
+                if p.host.is_dir() {
+                    Ok(p)
+                } else {
+                    Err(format!("--dir {}: not a directory", p.host.display()))
+                }
+            })
+            .collect()
+    }
+
+    fn engine(&self, pooling: bool) -> Result<wasmtime::Engine, String> {
+        let options = EngineOptions {
+            pooling,
+            cache_dir: match (&self.cache_dir, self.no_cache) {
+                (_, true) => None,
+                (Some(dir), false) => Some(dir.clone()),
+                (None, false) => default_cache_dir(),
+            },
+        };
+        component::new_engine_with(&options)
+            .map_err(|e| format!("cannot create the wasm engine: {e:#}"))
+    }
+
+    /// The app, wrapped in the validator when asked.
+    fn wrap(&self, app: WasmApp) -> Arc<dyn Application> {
+        if self.validate {
+            Arc::new(validator(app))
+        } else {
+            Arc::new(app)
+        }
+    }
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Cgi(args) => cgi(args),
     }
 }
 
@@ -108,21 +189,6 @@ fn load(
     }
 }
 
-/// The `--dir` and `--dir-rw` directories, each checked to exist.
-fn preopens(args: &ServeArgs) -> Result<Vec<Preopen>, String> {
-    let ro = args.dirs.iter().map(|d| Preopen::parse(d, false));
-    let rw = args.dirs_rw.iter().map(|d| Preopen::parse(d, true));
-    ro.chain(rw)
-        .map(|p| {
-            if p.host.is_dir() {
-                Ok(p)
-            } else {
-                Err(format!("--dir {}: not a directory", p.host.display()))
-            }
-        })
-        .collect()
-}
-
 fn serve(args: ServeArgs) -> ExitCode {
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     runtime.enable_all();
@@ -133,31 +199,26 @@ fn serve(args: ServeArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(1, format!("cannot start the runtime: {e}")),
     };
-    let engine = match component::new_engine() {
-        Ok(engine) => engine,
-        Err(e) => return fail(1, format!("cannot create the wasm engine: {e:#}")),
-    };
     let mut config = ServerConfig::default();
     config.handler.wsgi_file_wrapper = !args.no_file_wrapper;
     config.handler.sendfile = !args.no_sendfile;
-    let dirs = match preopens(&args) {
+    let dirs = match args.app_args.preopens() {
         Ok(dirs) => dirs,
         Err(e) => return fail(2, e),
+    };
+    let engine = match args.app_args.engine(true) {
+        Ok(engine) => engine,
+        Err(e) => return fail(1, e),
     };
     let options = AppOptions {
         log: config.log.clone(),
         dirs,
     };
     let app = match load(&engine, args.app.as_ref(), options) {
-        Ok(app) => app,
+        Ok(app) => args.app_args.wrap(app),
         Err(e) => return fail(2, e),
     };
     runtime.block_on(async move {
-        let app: Arc<dyn Application> = if args.validate {
-            Arc::new(validator(app))
-        } else {
-            Arc::new(app)
-        };
         let server = match WSGIServer::bind(&args.host, args.port, app, config) {
             Ok(server) => Arc::new(server),
             Err(e) => {
@@ -190,6 +251,57 @@ fn serve(args: ServeArgs) -> ExitCode {
             Err(e) => fail(1, e),
         }
     })
+}
+
+/// `CGIHandler().run(app)`: one request from the CGI environment.
+fn cgi(args: CgiArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(1, format!("cannot start the runtime: {e}")),
+    };
+    let mut handler: BaseHandler = if args.iis {
+        IISCGIHandler::new()
+    } else {
+        CGIHandler::new()
+    };
+    let loaded = args
+        .app_args
+        .preopens()
+        .and_then(|dirs| Ok((dirs, args.app_args.engine(false)?)))
+        .and_then(|(dirs, engine)| {
+            let options = AppOptions {
+                log: ErrorStream::stderr(),
+                dirs,
+            };
+            component::load_component(&engine, &args.app, options).map_err(|e| e.to_string())
+        });
+    runtime.block_on(async move {
+        match loaded {
+            Ok(app) => handler.run(&*args.app_args.wrap(app)).await,
+            // The web server still gets a well-formed response: the error
+            // page, with the reason in its error log.
+            Err(e) => {
+                eprintln!("error: {e}");
+                handler.run(&cannot_load).await;
+            }
+        }
+    });
+    ExitCode::SUCCESS
+}
+
+/// Stands in for an app that could not be loaded: raises, so the handler
+/// answers with its error page.
+async fn cannot_load(
+    _environ: host::Environ,
+    _start_response: host::StartResponse,
+) -> Result<host::Body, host::ExcInfo> {
+    Err(host::ExcInfo::bare(
+        "RuntimeError",
+        "the application could not be loaded",
+    ))
 }
 
 /// Resolves on SIGINT or SIGTERM.

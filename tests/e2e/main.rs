@@ -3,9 +3,11 @@
 
 mod common;
 
+mod cgi;
 mod cli;
 mod environ;
 mod files;
+mod handlers;
 mod library;
 mod serve;
 mod validate;

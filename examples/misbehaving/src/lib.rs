@@ -16,27 +16,60 @@ use wasgi::{Body, Environ, Error, Result, StartResponse};
 /// (route, what it breaks)
 pub const ROUTES: &[(&str, &str)] = &[
     ("/status-empty", "an empty status"),
-    ("/status-not-three", "a status code that is not three characters ('200OK')"),
-    ("/status-four-digits", "a four-digit status code ('2000 OK')"),
-    ("/status-not-numeric", "a status code that is not a number ('abc OK')"),
+    (
+        "/status-not-three",
+        "a status code that is not three characters ('200OK')",
+    ),
+    (
+        "/status-four-digits",
+        "a four-digit status code ('2000 OK')",
+    ),
+    (
+        "/status-not-numeric",
+        "a status code that is not a number ('abc OK')",
+    ),
     ("/status-too-low", "a status code below 100 ('099 Low')"),
-    ("/status-no-space", "a status without a reason phrase ('200', a warning)"),
-    ("/status-control", "a status with a line break in its reason"),
+    (
+        "/status-no-space",
+        "a status without a reason phrase ('200', a warning)",
+    ),
+    (
+        "/status-control",
+        "a status with a line break in its reason",
+    ),
     ("/status-header", "a Status header"),
     ("/header-colon", "a header name with a colon ('X:Y')"),
-    ("/header-name-bad", "a header name that is not a token of letters, digits, - and _ ('X.A')"),
+    (
+        "/header-name-bad",
+        "a header name that is not a token of letters, digits, - and _ ('X.A')",
+    ),
     ("/header-name-end", "a header name ending in '-' ('X-A-')"),
     ("/header-value-control", "a header value with a TAB"),
-    ("/header-value-crlf", "a header value with CR LF (header injection)"),
+    (
+        "/header-value-crlf",
+        "a header value with CR LF (header injection)",
+    ),
     ("/hop-by-hop", "a hop-by-hop header (Connection)"),
-    ("/header-not-latin1", "a header value with a character above U+00FF"),
-    ("/content-length-bad", "a Content-Length that is not a number"),
+    (
+        "/header-not-latin1",
+        "a header value with a character above U+00FF",
+    ),
+    (
+        "/content-length-bad",
+        "a Content-Length that is not a number",
+    ),
     ("/no-content-type", "a 200 response without Content-Type"),
     ("/content-type-204", "a Content-Type on a 204 response"),
     ("/content-type-304", "a Content-Type on a 304 response"),
-    ("/start-twice", "start_response called twice without exc_info"),
+    (
+        "/start-twice",
+        "start_response called twice without exc_info",
+    ),
     ("/write-before-start", "write() before start_response"),
-    ("/body-before-start", "a body iterated before start_response was called"),
+    (
+        "/body-before-start",
+        "a body iterated before start_response was called",
+    ),
     ("/body-204", "a body on a 204 response"),
     ("/body-too-long", "a body longer than its Content-Length"),
     ("/body-too-short", "a body shorter than its Content-Length"),
@@ -52,7 +85,10 @@ fn misbehave(environ: Environ, start_response: StartResponse) -> Result<Body> {
     match path.as_str() {
         "/" => {
             sr("200 OK", &[TEXT])?;
-            let lines: Vec<String> = ROUTES.iter().map(|(r, what)| format!("{r}: {what}\n")).collect();
+            let lines: Vec<String> = ROUTES
+                .iter()
+                .map(|(r, what)| format!("{r}: {what}\n"))
+                .collect();
             Ok(Body::from(lines.concat()))
         }
         "/ok" => {

@@ -59,7 +59,22 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
-/// Reads, checks, compiles and pre-instantiates the component at `path`.
+/// A component may be made an executable script by putting a `#!` line in
+/// front of it (`#!/usr/bin/env -S host cgi`); the component starts after
+/// that line.
+pub fn strip_script_line(bytes: &[u8]) -> &[u8] {
+    if bytes.starts_with(b"#!") {
+        match bytes.iter().position(|&b| b == b'\n') {
+            Some(end) => &bytes[end + 1..],
+            None => &[],
+        }
+    } else {
+        bytes
+    }
+}
+
+/// Reads, checks, compiles and pre-instantiates the component at `path`
+/// (a `.wasm` file, or a script: a `#!` line followed by the component).
 pub fn load_component(
     engine: &Engine,
     path: &Path,
@@ -87,6 +102,7 @@ pub fn load_component_bytes(
     options: AppOptions,
 ) -> Result<WasmApp, LoadError> {
     let file = file.to_string();
+    let bytes = strip_script_line(bytes);
     if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
         return Err(LoadError::NotWasm { file });
     }

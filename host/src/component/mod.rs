@@ -10,9 +10,11 @@ mod engine;
 mod host;
 mod load;
 
-pub use engine::new_engine;
+pub use engine::{EngineOptions, default_cache_dir, new_engine, new_engine_with};
 
-pub use load::{APPLICATION_EXPORT, LoadError, load_component, load_component_bytes};
+pub use load::{
+    APPLICATION_EXPORT, LoadError, load_component, load_component_bytes, strip_script_line,
+};
 use std::path::PathBuf;
 
 use std::sync::Arc;

@@ -321,11 +321,17 @@ impl BaseHandler {
     }
 
     /// `log_exception(exc_info)`: the traceback (at most `traceback_limit`
-    /// frames) and the `Kind: message` line, on the handler's stderr.
+    /// frames) and the `Kind: message` line, on the handler's stderr, unless
+    /// the config has its own `log_exception`.
     pub fn log_exception(&self, e: &ExcInfo) {
-        self.stderr
-            .write(&e.format_exception(self.config.traceback_limit));
-        self.stderr.flush();
+        match &self.config.log_exception {
+            Some(log) => log(e, &self.stderr),
+            None => {
+                self.stderr
+                    .write(&e.format_exception(self.config.traceback_limit));
+                self.stderr.flush();
+            }
+        }
     }
 
     /// The status of the response under way (`self.status`).

@@ -27,9 +27,13 @@ use std::io;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use wasgi::Vars;
+use wasgi::{ExcInfo, Vars};
 
 use crate::app::{Application, BoxFuture};
+use crate::streams::ErrorStream;
+
+/// A replacement for [`BaseHandler::log_exception`].
+pub type LogException = Arc<dyn Fn(&ExcInfo, &ErrorStream) + Send + Sync>;
 
 /// `BaseHandler`'s class attributes: what a handler subclass customises.
 #[derive(Clone)]
@@ -61,6 +65,10 @@ pub struct HandlerConfig {
     pub sendfile: bool,
     /// How many traceback frames [`BaseHandler`] logs; `None` for all.
     pub traceback_limit: Option<usize>,
+    /// `log_exception(exc_info)`: how an exception is logged. `None` writes
+    /// the traceback (at most `traceback_limit` frames) to the handler's
+    /// stderr; a function gets the exception and that stream.
+    pub log_exception: Option<LogException>,
     /// The status of the error page.
     pub error_status: String,
     /// The headers of the error page.
@@ -88,6 +96,7 @@ impl Default for HandlerConfig {
             wsgi_file_wrapper: true,
             sendfile: true,
             traceback_limit: None,
+            log_exception: None,
             error_status: "500 Internal Server Error".to_string(),
             error_headers: vec![("Content-Type".to_string(), "text/plain".to_string())],
             error_body: Bytes::from_static(
