@@ -251,12 +251,7 @@ impl Headers {
     /// written safely is an error and nothing is produced.
     pub fn to_bytes(&self) -> Result<Vec<u8>, HeaderError> {
         self.check()?;
-        // Checked above: every char is <= U+00FF.
-        Ok(self
-            .to_string()
-            .chars()
-            .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
-            .collect())
+        Ok(crate::util::latin1_bytes(&self.to_string()))
     }
 }
 

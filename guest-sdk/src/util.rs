@@ -287,6 +287,15 @@ pub fn to_bytes(native: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// The bytes of a native string that was checked to be one: a character
+/// above U+00FF (which a check should have refused) becomes `?`.
+pub fn latin1_bytes(native: &str) -> Vec<u8> {
+    native
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+        .collect()
+}
+
 /// Maps bytes to the native string that stands for them (ISO-8859-1).
 pub fn from_bytes(bytes: &[u8]) -> String {
     bytes.iter().map(|&b| char::from(b)).collect()

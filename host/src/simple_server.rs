@@ -31,6 +31,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use wasgi::Vars;
+use wasgi::util::latin1_bytes;
 
 use crate::app::{Application, BoxFuture};
 use crate::environ::request_environ;
@@ -518,7 +519,7 @@ impl HttpGateway {
         *response.status_mut() = status;
         let reason = head.reason();
         if status.canonical_reason() != Some(reason) {
-            let phrase = hyper::ext::ReasonPhrase::try_from(latin1(reason))
+            let phrase = hyper::ext::ReasonPhrase::try_from(latin1_bytes(reason))
                 .map_err(|e| invalid(e.to_string()))?;
             response.extensions_mut().insert(phrase);
         }
@@ -526,20 +527,12 @@ impl HttpGateway {
         for (name, value) in head.wire_headers() {
             let name =
                 HeaderName::from_bytes(name.as_bytes()).map_err(|e| invalid(e.to_string()))?;
-            let value =
-                HeaderValue::from_bytes(&latin1(value)).map_err(|e| invalid(e.to_string()))?;
+            let value = HeaderValue::from_bytes(&latin1_bytes(value))
+                .map_err(|e| invalid(e.to_string()))?;
             headers.append(name, value);
         }
         Ok(response)
     }
-}
-
-/// The bytes a native string stands for.
-fn latin1(native: &str) -> Vec<u8> {
-    native
-        .chars()
-        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
-        .collect()
 }
 
 /// A response body fed by the handler through a channel; `None` is empty.

@@ -71,9 +71,7 @@ impl ResponseHead {
             text.push_str("\r\n");
         }
         text.push_str("\r\n");
-        // start_response only admits native strings, so every char is <= U+00FF.
-        text.chars()
-            .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
-            .collect()
+        // start_response only admits native strings.
+        wasgi::util::latin1_bytes(&text)
     }
 }
