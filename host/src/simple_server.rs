@@ -38,12 +38,27 @@ use crate::environ::request_environ;
 use crate::handlers::{BaseHandler, Gateway, HandlerConfig, ResponseHead};
 use crate::streams::{ChunkSource, ErrorStream, InputStream};
 
+/// `wasgi/<version>`, as a literal for `concat!`.
+macro_rules! server_version {
+    () => {
+        concat!("wasgi/", env!("CARGO_PKG_VERSION"))
+    };
+}
+
+/// The wasmtime the host is built with (pinned in Cargo.toml), as a literal
+/// for `concat!`.
+macro_rules! sys_version {
+    () => {
+        "wasmtime/48.0.8"
+    };
+}
+
 /// The server's name and version: `SERVER_SOFTWARE` in every environ.
-pub const SERVER_VERSION: &str = concat!("wasgi/", env!("CARGO_PKG_VERSION"));
+pub const SERVER_VERSION: &str = server_version!();
 /// The runtime's name and version (CPython's `sys_version` counterpart).
-pub const SYS_VERSION: &str = concat!("wasmtime/", "48.0.8");
+pub const SYS_VERSION: &str = sys_version!();
 /// The `Server` response header: `SERVER_VERSION SYS_VERSION`.
-pub const SOFTWARE_VERSION: &str = concat!("wasgi/", env!("CARGO_PKG_VERSION"), " wasmtime/48.0.8");
+pub const SOFTWARE_VERSION: &str = concat!(server_version!(), " ", sys_version!());
 
 /// Settings of a [`WSGIServer`] beyond wsgiref's.
 #[derive(Clone)]
@@ -100,6 +115,8 @@ struct Shared {
     app: RwLock<Arc<dyn Application>>,
     base_environ: Vars,
     config: ServerConfig,
+    /// `config.handler`, shared by every request's handler.
+    handler_config: Arc<HandlerConfig>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -135,6 +152,7 @@ impl WSGIServer {
             shared: Arc::new(Shared {
                 app: RwLock::new(app),
                 base_environ,
+                handler_config: Arc::new(config.handler.clone()),
                 config,
                 shutdown: watch::channel(false).0,
             }),
@@ -384,7 +402,7 @@ impl WSGIRequestHandler {
             ),
         };
         let mut handler = BaseHandler::new(
-            self.shared.config.handler.clone(),
+            self.shared.handler_config.clone(),
             gateway,
             input,
             self.get_stderr(),
@@ -630,5 +648,25 @@ impl ChunkSource for RequestBody {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// SYS_VERSION names the wasmtime in Cargo.lock.
+    #[test]
+    fn sys_version_matches_the_locked_wasmtime() {
+        let lock = include_str!("../../Cargo.lock");
+        let at = lock
+            .find("name = \"wasmtime\"\nversion = \"")
+            .expect("wasmtime in Cargo.lock");
+        let version = lock[at..].lines().nth(1).unwrap_or_default();
+        assert_eq!(
+            format!(
+                "wasmtime/{}",
+                version.trim_start_matches("version = ").trim_matches('"')
+            ),
+            super::SYS_VERSION
+        );
     }
 }

@@ -144,6 +144,39 @@ fn big_files_are_sent_whole_by_every_path() {
 }
 
 #[test]
+fn a_file_wrapper_over_a_preopened_file_is_sent_by_the_host() {
+    let site = Site::new("wrapper");
+    let spec = format!("{}::/site", site.site.display());
+    let conformance = example("conformance");
+    let expected = big_content();
+    let host = Host::serve(&[conformance.to_str().unwrap(), "--dir", &spec]);
+    // Sent by the host: it knows the length.
+    let r = host.get("/file-wrapper?path=/site/big.bin");
+    assert_eq!(r.header("Content-Length"), Some("3000000"));
+    assert!(r.body == expected);
+    // From the wrapper's position on.
+    let r = host.get("/file-wrapper?path=/site/big.bin&skip=2999990");
+    assert_eq!(r.header("Content-Length"), Some("10"));
+    assert_eq!(r.body, &expected[2_999_990..]);
+    // A reader that is not a preopened file streams through the guest.
+    let r = host.get("/file-wrapper-memory?size=2500");
+    assert_eq!(r.header("Content-Length"), None);
+    assert_eq!(r.body, vec![b'm'; 2500]);
+    drop(host);
+    // Without wsgi.file_wrapper the guest streams the file itself.
+    let host = Host::serve(&[
+        conformance.to_str().unwrap(),
+        "--dir",
+        &spec,
+        "--no-file-wrapper",
+    ]);
+    let r = host.get("/file-wrapper?path=/site/big.bin");
+    assert_eq!(r.header("Content-Length"), None);
+    assert_eq!(r.header("Transfer-Encoding"), Some("chunked"));
+    assert!(r.body == expected);
+}
+
+#[test]
 fn static_files_needs_a_directory() {
     let host = Host::serve(&[example("static-files").to_str().unwrap()]);
     let r = host.get("/");

@@ -31,6 +31,8 @@
 //! | `/spin?ms=N` | busy-loops for N milliseconds, then answers |
 //! | `/fs-read?path=P` | reads file P with `std::fs`; answers its bytes or the error |
 //! | `/fs-write?path=P` | writes `written` to file P with `std::fs`; answers `ok` or the error |
+//! | `/file-wrapper?path=P&skip=N` | a `FileWrapper` over `wasgi::fs::File` P, from byte N |
+//! | `/file-wrapper-memory?size=N` | a `FileWrapper` over N bytes in memory, 1000-byte blocks |
 
 use std::collections::BTreeMap;
 
@@ -217,6 +219,29 @@ fn app(mut environ: Environ, start_response: StartResponse) -> Result<Body> {
             };
             start_response.call("200 OK", TEXT, None)?;
             Ok(Body::from(answer))
+        }
+        "/file-wrapper" => {
+            use std::io::{Seek, SeekFrom};
+            let mut file = wasgi::fs::File::open(&param("path"))?;
+            file.seek(SeekFrom::Start(number("skip", 0) as u64))?;
+            start_response.call(
+                "200 OK",
+                [("Content-Type", "application/octet-stream")],
+                None,
+            )?;
+            Ok(Body::from(wasgi::FileWrapper::new(file, 4096)))
+        }
+        "/file-wrapper-memory" => {
+            let data = vec![b'm'; number("size", 0)];
+            start_response.call(
+                "200 OK",
+                [("Content-Type", "application/octet-stream")],
+                None,
+            )?;
+            Ok(Body::from(wasgi::FileWrapper::new(
+                std::io::Cursor::new(data),
+                1000,
+            )))
         }
         "/fs-write" => {
             let answer = match std::fs::write(param("path"), "written") {

@@ -39,6 +39,7 @@ pub fn call<A: Application + ?Sized>(
     start_response: WitStartResponse,
 ) -> Result<Response, WitExcInfo> {
     let environ = Environ::from_wit(environ, Input::new(input), Errors::new(errors));
+    super::body::set_file_wrapper_offered(environ.file_wrapper);
     let start_response = StartResponse::new(start_response);
     match app.call(environ, start_response) {
         Ok(body) => Ok(body.into_response()),

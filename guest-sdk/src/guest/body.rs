@@ -185,12 +185,47 @@ fn chain(first: Option<Close>, second: Close) -> Close {
     })
 }
 
-/// A [`FileWrapper`](crate::FileWrapper) over any reader, streamed through
-/// the guest block by block; dropping the reader closes it.
+thread_local! {
+    /// Whether this request's environ offers `wsgi.file_wrapper` (one
+    /// instance serves one request, so this is per request).
+    static FILE_WRAPPER_OFFERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Records whether the request's server offers `wsgi.file_wrapper`.
+pub(crate) fn set_file_wrapper_offered(offered: bool) {
+    FILE_WRAPPER_OFFERED.with(|f| f.set(offered));
+}
+
+/// A [`FileWrapper`](crate::FileWrapper) as the body.
+///
+/// Over a [`wasgi::fs::File`](super::fs::File), when the server offers
+/// `wsgi.file_wrapper`, the host sends the file itself from the wrapper's
+/// position. Over any other reader (or without `wsgi.file_wrapper`) the
+/// guest streams it block by block; dropping the reader closes it.
 impl<R: std::io::Read + 'static> From<crate::FileWrapper<R>> for Body {
     fn from(wrapper: crate::FileWrapper<R>) -> Self {
-        Body::try_from_iter(wrapper.map(|block| block.map_err(crate::Error::from)))
+        let boxed: Box<dyn std::any::Any> = Box::new(wrapper);
+        let wrapper = match boxed.downcast::<crate::FileWrapper<super::fs::File>>() {
+            Ok(file_wrapper) if FILE_WRAPPER_OFFERED.with(|f| f.get()) => {
+                let blksize = file_wrapper.blksize();
+                return match file_wrapper.into_inner() {
+                    Some(file) => Body::host_file(file, blksize),
+                    None => Body::empty(),
+                };
+            }
+            Ok(file_wrapper) => file_wrapper as Box<dyn std::any::Any>,
+            Err(other) => other,
+        };
+        match wrapper.downcast::<crate::FileWrapper<R>>() {
+            Ok(wrapper) => streamed(*wrapper),
+            // Only the two types above were ever boxed.
+            Err(_) => Body::empty(),
+        }
     }
+}
+
+pub(crate) fn streamed<R: std::io::Read + 'static>(wrapper: crate::FileWrapper<R>) -> Body {
+    Body::try_from_iter(wrapper.map(|block| block.map_err(crate::Error::from)))
 }
 
 impl From<Vec<Vec<u8>>> for Body {

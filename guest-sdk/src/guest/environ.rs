@@ -79,7 +79,7 @@ impl Environ {
         if self.file_wrapper {
             Body::host_file(file, blksize)
         } else {
-            Body::from(crate::FileWrapper::new(file, blksize))
+            super::body::streamed(crate::FileWrapper::new(file, blksize))
         }
     }
 

@@ -50,13 +50,13 @@ impl BaseHandler {
     /// logging to `stderr`, with `base_env` as the request's CGI variables
     /// (`add_cgi_vars`).
     pub fn new(
-        config: HandlerConfig,
+        config: impl Into<Arc<HandlerConfig>>,
         gateway: impl Gateway,
         stdin: InputStream,
         stderr: ErrorStream,
         base_env: Vars,
     ) -> Self {
-        let config = Arc::new(config);
+        let config = config.into();
         BaseHandler {
             core: Arc::new(Mutex::new(Core {
                 config: config.clone(),
