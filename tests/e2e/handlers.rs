@@ -894,20 +894,30 @@ fn cgi_errors_and_traps_give_a_status_500_page() {
 
 #[test]
 fn cgi_scripts_start_with_a_shebang_line() {
-    let dir = crate::cli::tempdir("cgi-script");
-    let script = dir.join("hello.cgi");
-    let mut bytes = format!("#!{} cgi\n", host_bin()).into_bytes();
-    bytes.extend(std::fs::read(example("hello")).unwrap());
-    std::fs::write(&script, bytes).unwrap();
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out = std::process::Command::new(&script)
-        .env_clear()
-        .env("REQUEST_METHOD", "GET")
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8(out.stdout).unwrap(),
-        "Status: 200 OK\r\nContent-type: text/plain; charset=utf-8\r\nContent-Length: 11\r\n\r\nHello World"
-    );
+    let dir = crate::cli::tempdir("cgi-script");
+    let bin_dir = std::path::Path::new(host_bin()).parent().unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin_dir.display());
+    for (name, shebang) in [
+        ("absolute.cgi", format!("#!{} cgi", host_bin())),
+        ("env.cgi", "#!/usr/bin/env -S host cgi".to_string()),
+    ] {
+        let script = dir.join(name);
+        let mut bytes = format!("{shebang}\n").into_bytes();
+        bytes.extend(std::fs::read(example("hello")).unwrap());
+        std::fs::write(&script, bytes).unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let out = std::process::Command::new(&script)
+            .env_clear()
+            .env("PATH", &path)
+            .env("REQUEST_METHOD", "GET")
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            "Status: 200 OK\r\nContent-type: text/plain; charset=utf-8\r\nContent-Length: 11\r\n\r\nHello World",
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
