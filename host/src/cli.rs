@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use host::component::{
@@ -118,6 +119,12 @@ struct AppArgs {
     /// Compile the component every time instead of caching it
     #[arg(long, conflicts_with = "cache_dir")]
     no_cache: bool,
+
+    /// CPU time a request may use in the guest, in seconds (0: no limit).
+    /// Waiting for the client does not count. A guest over its limit is
+    /// stopped and logged as a TimeoutError; the request gets the error page
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    cpu_limit: f64,
 }
 
 impl AppArgs {
@@ -139,6 +146,7 @@ impl AppArgs {
     fn engine(&self, pooling: bool) -> Result<wasmtime::Engine, String> {
         let options = EngineOptions {
             pooling,
+            max_instances: EngineOptions::default().max_instances,
             cache_dir: match (&self.cache_dir, self.no_cache) {
                 (_, true) => None,
                 (Some(dir), false) => Some(dir.clone()),
@@ -147,6 +155,26 @@ impl AppArgs {
         };
         component::new_engine_with(&options)
             .map_err(|e| format!("cannot create the wasm engine: {e:#}"))
+    }
+
+    /// What the component may see and use.
+    fn app_options(&self, log: ErrorStream) -> Result<AppOptions, String> {
+        let cpu_limit = if self.cpu_limit.is_finite() && self.cpu_limit > 0.0 {
+            Some(Duration::from_secs_f64(self.cpu_limit))
+        } else if self.cpu_limit == 0.0 {
+            None
+        } else {
+            return Err(format!(
+                "--cpu-limit {}: expected a number of seconds",
+                self.cpu_limit
+            ));
+        };
+        Ok(AppOptions {
+            log,
+            dirs: self.preopens()?,
+            cpu_limit,
+            ..AppOptions::default()
+        })
     }
 
     /// The app, wrapped in the validator when asked.
@@ -202,17 +230,13 @@ fn serve(args: ServeArgs) -> ExitCode {
     let mut config = ServerConfig::default();
     config.handler.wsgi_file_wrapper = !args.no_file_wrapper;
     config.handler.sendfile = !args.no_sendfile;
-    let dirs = match args.app_args.preopens() {
-        Ok(dirs) => dirs,
+    let options = match args.app_args.app_options(config.log.clone()) {
+        Ok(options) => options,
         Err(e) => return fail(2, e),
     };
     let engine = match args.app_args.engine(true) {
         Ok(engine) => engine,
         Err(e) => return fail(1, e),
-    };
-    let options = AppOptions {
-        log: config.log.clone(),
-        dirs,
     };
     let app = match load(&engine, args.app.as_ref(), options) {
         Ok(app) => args.app_args.wrap(app),
@@ -269,13 +293,9 @@ fn cgi(args: CgiArgs) -> ExitCode {
     };
     let loaded = args
         .app_args
-        .preopens()
-        .and_then(|dirs| Ok((dirs, args.app_args.engine(false)?)))
-        .and_then(|(dirs, engine)| {
-            let options = AppOptions {
-                log: ErrorStream::stderr(),
-                dirs,
-            };
+        .app_options(ErrorStream::stderr())
+        .and_then(|options| Ok((options, args.app_args.engine(false)?)))
+        .and_then(|(options, engine)| {
             component::load_component(&engine, &args.app, options).map_err(|e| e.to_string())
         });
     runtime.block_on(async move {

@@ -425,3 +425,37 @@ fn a_busy_guest_does_not_block_other_requests() {
     );
     assert_eq!(spinner.join().unwrap().text(), "spun 1");
 }
+
+#[test]
+fn a_guest_over_its_cpu_limit_is_stopped_but_waiting_is_free() {
+    let host = Host::serve(&[
+        example("conformance").to_str().unwrap(),
+        "--cpu-limit",
+        "0.5",
+    ]);
+    let started = std::time::Instant::now();
+    let r = host.get("/spin?ms=20000");
+    assert_eq!(r.status, 500);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let log = host.wait_log(
+        "TimeoutError: the app used more than its 500ms of CPU time for this request (--cpu-limit)",
+    );
+    assert!(
+        log.contains("\"GET /spin?ms=20000 HTTP/1.1\" 500 59"),
+        "{log}"
+    );
+    // Waiting for a slow client is not CPU time.
+    let mut conn = Conn::open(host.addr);
+    conn.send(b"POST /read?size=5 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 5\r\n\r\nab");
+    std::thread::sleep(Duration::from_millis(1500));
+    conn.send(b"cde");
+    let r = conn.response(false);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "abcde");
+    // Work below the limit passes.
+    assert_eq!(host.get("/spin?ms=100").text(), "spun 1");
+}

@@ -1,9 +1,12 @@
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::thread;
 use std::time::Duration;
 
 use wasmtime::{
-    Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
+    Cache, CacheConfig, Config, Engine, EngineWeak, InstanceAllocationStrategy,
+    PoolingAllocationConfig,
 };
 
 /// How often the epoch advances: a running guest yields to other requests
@@ -18,6 +21,10 @@ pub struct EngineOptions {
     pub pooling: bool,
     /// Where compiled components are cached (`None`: compile every time).
     pub cache_dir: Option<PathBuf>,
+    /// How many component instances the pool holds at once. A component
+    /// is made of several core instances, memories and tables; the pool has
+    /// room for generous numbers of each per component.
+    pub max_instances: u32,
 }
 
 impl Default for EngineOptions {
@@ -25,6 +32,7 @@ impl Default for EngineOptions {
         EngineOptions {
             pooling: true,
             cache_dir: default_cache_dir(),
+            max_instances: 1000,
         }
     }
 }
@@ -66,10 +74,12 @@ pub fn new_engine_with(options: &EngineOptions) -> wasmtime::Result<Engine> {
         }
     }
     let engine = if options.pooling {
+        let n = options.max_instances.max(1);
         let mut pool = PoolingAllocationConfig::default();
-        pool.total_component_instances(1000)
-            .total_memories(1000)
-            .total_tables(1000)
+        pool.total_component_instances(n)
+            .total_core_instances(n.saturating_mul(16))
+            .total_memories(n.saturating_mul(2))
+            .total_tables(n.saturating_mul(4))
             .max_memory_size(1 << 30);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         match Engine::new(&config) {
@@ -84,15 +94,48 @@ pub fn new_engine_with(options: &EngineOptions) -> wasmtime::Result<Engine> {
     } else {
         Engine::new(&config)?
     };
-    let weak = engine.weak();
-    thread::Builder::new()
-        .name("wasgi-epoch".into())
-        .spawn(move || {
-            while let Some(engine) = weak.upgrade() {
-                engine.increment_epoch();
-                drop(engine);
-                thread::sleep(EPOCH_TICK);
-            }
-        })?;
+    tick(&engine)?;
     Ok(engine)
+}
+
+/// Ticks of the epoch clock since it started (one per [`EPOCH_TICK`]).
+static TICKS: AtomicU64 = AtomicU64::new(0);
+
+/// The engines the clock advances.
+static TICKED: Mutex<Vec<EngineWeak>> = Mutex::new(Vec::new());
+
+/// The epoch clock's tick count now.
+pub(crate) fn ticks() -> u64 {
+    TICKS.load(Ordering::Acquire)
+}
+
+/// Has the one clock thread advance `engine`'s epoch every [`EPOCH_TICK`]
+/// while the engine lives.
+fn tick(engine: &Engine) -> std::io::Result<()> {
+    static CLOCK: OnceLock<Result<(), String>> = OnceLock::new();
+    TICKED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(engine.weak());
+    let started = CLOCK.get_or_init(|| {
+        thread::Builder::new()
+            .name("wasgi-epoch".into())
+            .spawn(|| {
+                loop {
+                    thread::sleep(EPOCH_TICK);
+                    TICKS.fetch_add(1, Ordering::AcqRel);
+                    let mut engines = TICKED.lock().unwrap_or_else(|p| p.into_inner());
+                    engines.retain(|weak| match weak.upgrade() {
+                        Some(engine) => {
+                            engine.increment_epoch();
+                            true
+                        }
+                        None => false,
+                    });
+                }
+            })
+            .map(drop)
+            .map_err(|e| e.to_string())
+    });
+    started.clone().map_err(std::io::Error::other)
 }

@@ -16,12 +16,14 @@ pub use load::{
     APPLICATION_EXPORT, LoadError, load_component, load_component_bytes, strip_script_line,
 };
 use std::path::PathBuf;
+use std::time::Duration;
 
 use std::sync::Arc;
 
 use bytes::Bytes;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::{ResourceAny, ResourceTable};
-use wasmtime::{Engine, Store};
+use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::app::StartResponse;
@@ -35,6 +37,8 @@ use wasgi::ExcInfo;
 pub struct RequestCtx {
     table: ResourceTable,
     wasi: WasiCtx,
+    /// This request's concurrency slot, released with the store.
+    _slot: OwnedSemaphorePermit,
 }
 
 impl WasiView for RequestCtx {
@@ -54,6 +58,15 @@ pub struct AppOptions {
     /// Host directories the guest can open files in; nothing else of the
     /// host filesystem is visible.
     pub dirs: Vec<Preopen>,
+    /// How many requests run in instances of this app at once; more wait
+    /// for a free slot rather than failing. Keep it within the engine's
+    /// `max_instances`.
+    pub max_concurrency: usize,
+    /// How much CPU time the guest may use for one request (`None`: no
+    /// limit). Time spent waiting (for the client, for the request body)
+    /// does not count. Over the limit the guest is stopped and the request
+    /// fails with a `TimeoutError`.
+    pub cpu_limit: Option<Duration>,
 }
 
 impl Default for AppOptions {
@@ -61,6 +74,8 @@ impl Default for AppOptions {
         AppOptions {
             log: ErrorStream::stderr(),
             dirs: Vec::new(),
+            max_concurrency: 1000,
+            cpu_limit: Some(Duration::from_secs(30)),
         }
     }
 }
@@ -100,6 +115,7 @@ struct Inner {
     pre: AppPre<RequestCtx>,
     name: String,
     options: AppOptions,
+    slots: Arc<Semaphore>,
 }
 
 impl WasmApp {
@@ -111,6 +127,7 @@ impl WasmApp {
                 engine: engine.clone(),
                 pre,
                 name: name.to_string(),
+                slots: Arc::new(Semaphore::new(options.max_concurrency.max(1))),
                 options,
             }),
         }
@@ -121,7 +138,7 @@ impl WasmApp {
         &self.inner.name
     }
 
-    fn new_store(&self) -> Result<Store<RequestCtx>, ExcInfo> {
+    fn new_store(&self, slot: OwnedSemaphorePermit) -> Result<Store<RequestCtx>, ExcInfo> {
         let options = &self.inner.options;
         let mut wasi = WasiCtx::builder();
         wasi.stdout(host::LogOutput(options.log.clone()))
@@ -148,11 +165,11 @@ impl WasmApp {
             RequestCtx {
                 table: ResourceTable::new(),
                 wasi: wasi.build(),
+                _slot: slot,
             },
         );
-        // Yield to other requests at every epoch tick, so a busy guest
-        // cannot starve the runtime's worker threads.
-        store.epoch_deadline_async_yield_and_update(1);
+        store.epoch_deadline_callback(cpu_meter(options.cpu_limit));
+        store.set_epoch_deadline(1);
         Ok(store)
     }
 
@@ -161,7 +178,14 @@ impl WasmApp {
         environ: Environ,
         start_response: StartResponse,
     ) -> Result<Body, ExcInfo> {
-        let mut store = self.new_store()?;
+        let slot = self
+            .inner
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| ExcInfo::new("RuntimeError", e.to_string()))?;
+        let mut store = self.new_store(slot)?;
         let trap = |e| trap_to_exc(e, &self.inner.name);
         let app = self
             .inner
@@ -237,6 +261,52 @@ impl Application for WasmApp {
     }
 }
 
+/// The epoch callback of a request's store: at every tick the guest yields
+/// to other requests, so a busy guest cannot starve the worker threads; and
+/// the ticks it ran through without a pause are its CPU time, checked
+/// against `limit`. (A guest resuming after a wait sees a deadline that
+/// expired while it was not running: that tick is not counted.)
+fn cpu_meter(
+    limit: Option<Duration>,
+) -> impl FnMut(wasmtime::StoreContextMut<'_, RequestCtx>) -> wasmtime::Result<UpdateDeadline>
++ Send
++ Sync
++ 'static {
+    let tick_ms = engine::EPOCH_TICK.as_millis().max(1);
+    let allowed = limit.map(|l| (l.as_millis() / tick_ms) as u64);
+    let mut last = engine::ticks();
+    let mut used = 0u64;
+    move |_store| {
+        let now = engine::ticks();
+        if now <= last + 1 {
+            used += 1;
+        }
+        last = now;
+        match (allowed, limit) {
+            (Some(allowed), Some(limit)) if used > allowed => {
+                Err(wasmtime::Error::new(CpuLimitExceeded(limit)))
+            }
+            _ => Ok(UpdateDeadline::Yield(1)),
+        }
+    }
+}
+
+/// A request's guest ran past its CPU time limit.
+#[derive(Debug)]
+pub struct CpuLimitExceeded(pub Duration);
+
+impl std::fmt::Display for CpuLimitExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the app used more than its {:?} of CPU time for this request (--cpu-limit)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for CpuLimitExceeded {}
+
 /// A guest's lazy body: it keeps the request's store (and instance) alive
 /// until the handler has closed it.
 struct WasmBody {
@@ -297,7 +367,9 @@ impl BodyIter for WasmBody {
 /// `WasmTrap`, the trap message, and the wasm backtrace as traceback lines
 /// (outermost frame first).
 pub fn trap_to_exc(err: wasmtime::Error, name: &str) -> ExcInfo {
-    let kind = if err.downcast_ref::<wasmtime::Trap>().is_some() {
+    let kind = if err.downcast_ref::<CpuLimitExceeded>().is_some() {
+        "TimeoutError"
+    } else if err.downcast_ref::<wasmtime::Trap>().is_some() {
         "WasmTrap"
     } else {
         "WasmError"
@@ -312,9 +384,12 @@ pub fn trap_to_exc(err: wasmtime::Error, name: &str) -> ExcInfo {
             traceback.push(format!("  File \"{name}\", in {func}"));
         }
     }
-    let message = match err.downcast_ref::<wasmtime::Trap>() {
-        Some(trap) => format!("{trap}"),
-        None => format!("{err:#}"),
+    let message = if let Some(limit) = err.downcast_ref::<CpuLimitExceeded>() {
+        limit.to_string()
+    } else if let Some(trap) = err.downcast_ref::<wasmtime::Trap>() {
+        trap.to_string()
+    } else {
+        format!("{err:#}")
     };
     ExcInfo {
         kind: kind.to_string(),
