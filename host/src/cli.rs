@@ -75,6 +75,12 @@ struct ServeArgs {
     /// Send file bodies in the wrapper's block size instead of large blocks
     #[arg(long)]
     no_sendfile: bool,
+
+    /// The largest request body accepted, in bytes (0: no limit). A larger
+    /// Content-Length gets 413 without running the app; a chunked body that
+    /// grows larger fails the app's read of wsgi.input
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
+    max_body_size: u64,
 }
 
 #[derive(Args)]
@@ -230,6 +236,7 @@ fn serve(args: ServeArgs) -> ExitCode {
     let mut config = ServerConfig::default();
     config.handler.wsgi_file_wrapper = !args.no_file_wrapper;
     config.handler.sendfile = !args.no_sendfile;
+    config.max_body_size = (args.max_body_size > 0).then_some(args.max_body_size);
     let options = match args.app_args.app_options(config.log.clone()) {
         Ok(options) => options,
         Err(e) => return fail(2, e),

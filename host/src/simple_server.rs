@@ -70,6 +70,10 @@ pub struct ServerConfig {
     /// How long [`WSGIServer::serve_forever`] waits for requests in flight
     /// after a shutdown before it returns anyway.
     pub drain_timeout: Duration,
+    /// The largest request body accepted, in bytes (`None`: no limit). A
+    /// larger `Content-Length` is answered with 413 without running the
+    /// app; a chunked body that grows past it fails the app's read.
+    pub max_body_size: Option<u64>,
     /// The handler settings every request runs with.
     pub handler: HandlerConfig,
 }
@@ -80,6 +84,7 @@ impl Default for ServerConfig {
             log: ErrorStream::stderr(),
             header_read_timeout: Duration::from_secs(30),
             drain_timeout: Duration::from_secs(30),
+            max_body_size: Some(1 << 30),
             handler: server_handler_config(),
         }
     }
@@ -384,9 +389,21 @@ impl WSGIRequestHandler {
     /// response as soon as its headers are known; the body streams on.
     async fn handle(&self, req: Request<Incoming>) -> Response<ResponseBody> {
         let (parts, body) = req.into_parts();
-        let environ = self.get_environ(&parts);
+        let request_line = format!(
+            "{} {} {}",
+            parts.method,
+            parts.uri,
+            crate::environ::protocol(parts.version)
+        );
         let limit = body.size_hint().exact();
-        let input = InputStream::new(RequestBody(body), limit);
+        let max = self.shared.config.max_body_size;
+        if let (Some(length), Some(max)) = (limit, max)
+            && length > max
+        {
+            return self.too_large(&request_line, length, max);
+        }
+        let environ = self.get_environ(&parts);
+        let input = InputStream::new(RequestBody { body, seen: 0, max }, limit);
         let (head_tx, head_rx) = oneshot::channel();
         let gateway = HttpGateway {
             head_tx: Some(head_tx),
@@ -394,12 +411,7 @@ impl WSGIRequestHandler {
             suppress_body: parts.method == Method::HEAD,
             log: self.get_stderr(),
             remote_ip: self.peer.ip(),
-            request_line: format!(
-                "{} {} {}",
-                parts.method,
-                parts.uri,
-                crate::environ::protocol(parts.version)
-            ),
+            request_line,
         };
         let mut handler = BaseHandler::new(
             self.shared.handler_config.clone(),
@@ -421,6 +433,35 @@ impl WSGIRequestHandler {
             }
         }
     }
+
+    /// 413 for a body announced larger than `max_body_size`; the app does
+    /// not run and the connection closes (the body is never read).
+    fn too_large(&self, request_line: &str, length: u64, max: u64) -> Response<ResponseBody> {
+        let text =
+            format!("Request body too large: {length} bytes; this server accepts at most {max}.\n");
+        self.get_stderr().write(&access_line(
+            self.peer.ip(),
+            request_line,
+            "413",
+            text.len() as u64,
+        ));
+        let mut response = Response::new(ResponseBody::full(Bytes::from(text)));
+        *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+        let headers = response.headers_mut();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain"),
+        );
+        headers.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+        response
+    }
+}
+
+/// wsgiref's access log line: `127.0.0.1 - - [24/Nov/2026 17:00:00]
+/// "GET / HTTP/1.1" 200 12`, in local time.
+fn access_line(ip: IpAddr, request_line: &str, code: &str, size: u64) -> String {
+    let time = chrono::Local::now().format("%d/%b/%Y %H:%M:%S");
+    format!("{ip} - - [{time}] \"{request_line}\" {code} {size}\n")
 }
 
 /// The gateway between the handlers' run algorithm and hyper: the head
@@ -508,10 +549,11 @@ impl Gateway for HttpGateway {
 
     fn on_close(&mut self, status: &str, bytes_sent: u64) {
         let code = status.split(' ').next().unwrap_or_default();
-        let time = chrono::Local::now().format("%d/%b/%Y %H:%M:%S");
-        self.log.write(&format!(
-            "{} - - [{time}] \"{}\" {code} {bytes_sent}\n",
-            self.remote_ip, self.request_line
+        self.log.write(&access_line(
+            self.remote_ip,
+            &self.request_line,
+            code,
+            bytes_sent,
         ));
     }
 }
@@ -553,7 +595,8 @@ impl HttpGateway {
     }
 }
 
-/// A response body fed by the handler through a channel; `None` is empty.
+/// A response body fed by the handler through a channel, or given whole;
+/// `None` is empty.
 pub struct ResponseBody(Option<BodyChannel>);
 
 struct BodyChannel {
@@ -569,6 +612,15 @@ struct BodyChannel {
 impl ResponseBody {
     fn empty() -> Self {
         ResponseBody(None)
+    }
+
+    /// A body known whole: a channel holding it.
+    fn full(data: Bytes) -> Self {
+        let (tx, rx) = mpsc::channel(1);
+        let owed = Some(data.len() as u64);
+        // A fresh channel with room for one item accepts it.
+        let _ = tx.try_send(Ok(data));
+        ResponseBody::channel(rx, owed)
     }
 
     fn channel(rx: mpsc::Receiver<io::Result<Bytes>>, owed: Option<u64>) -> Self {
@@ -628,17 +680,31 @@ impl HttpBody for ResponseBody {
     }
 }
 
-/// hyper's request body as the source of `wsgi.input`.
-struct RequestBody(Incoming);
+/// hyper's request body as the source of `wsgi.input`, failing once it
+/// grows past `max` bytes.
+struct RequestBody {
+    body: Incoming,
+    seen: u64,
+    max: Option<u64>,
+}
 
 impl ChunkSource for RequestBody {
     fn next_chunk(&mut self) -> BoxFuture<'_, io::Result<Option<Bytes>>> {
         Box::pin(async move {
             loop {
-                match self.0.frame().await {
+                match self.body.frame().await {
                     None => return Ok(None),
                     Some(Ok(frame)) => {
                         if let Ok(data) = frame.into_data() {
+                            self.seen += data.len() as u64;
+                            if let Some(max) = self.max.filter(|&max| self.seen > max) {
+                                return Err(io::Error::new(
+                                    io::ErrorKind::InvalidData,
+                                    format!(
+                                        "the request body is larger than this server accepts ({max} bytes, --max-body-size)"
+                                    ),
+                                ));
+                            }
                             return Ok(Some(data));
                         }
                     }

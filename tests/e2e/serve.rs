@@ -459,3 +459,27 @@ fn a_guest_over_its_cpu_limit_is_stopped_but_waiting_is_free() {
     // Work below the limit passes.
     assert_eq!(host.get("/spin?ms=100").text(), "spun 1");
 }
+
+#[test]
+fn bodies_over_the_size_limit_are_refused() {
+    let host = Host::serve(&[
+        example("conformance").to_str().unwrap(),
+        "--max-body-size",
+        "10",
+    ]);
+    let r = host.request("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n");
+    assert_eq!((r.status, r.reason.as_str()), (413, "Payload Too Large"));
+    assert_eq!(r.header("Connection"), Some("close"));
+    assert_eq!(
+        r.text(),
+        "Request body too large: 11 bytes; this server accepts at most 10.\n"
+    );
+    host.wait_log("\"POST /echo HTTP/1.1\" 413 66\n");
+    // Exactly the limit is fine.
+    let r = host.request("POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 10\r\n\r\n0123456789");
+    assert_eq!(r.text(), "0123456789");
+    // A chunked body that grows past it fails the app's read.
+    let r = host.request("POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n6\r\nghijkl\r\n0\r\n\r\n");
+    assert_eq!(r.status, 500);
+    host.wait_log("ValueError: the request body is larger than this server accepts (10 bytes, --max-body-size)");
+}
