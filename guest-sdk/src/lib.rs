@@ -17,7 +17,7 @@
 //! The pure-Rust modules — [`util`] (`wsgiref.util`), [`headers`]
 //! (`wsgiref.headers`), [`FileWrapper`], [`pyrepr`] and [`Error`] — compile on every target
 //! and are what the host uses too. The guest runtime (environ, streams,
-//! `start_response`, bodies, [`export!`]) exists on `wasm32` only.
+//! `start_response`, bodies, `export!`) exists on `wasm32` only.
 
 pub mod file_wrapper;
 pub mod headers;

@@ -1,7 +1,7 @@
 //! `wsgiref.handlers`: the WSGI run algorithm, once, and the handler family
 //! built on it.
 //!
-//! [`BaseHandler`] runs an [`Application`](crate::Application) against a
+//! [`BaseHandler`] runs an [`Application`] against a
 //! [`Gateway`] (where the response goes), an `InputStream` and an
 //! `ErrorStream`, following wsgiref's `BaseHandler.run` step by step:
 //! `setup_environ`, the application call, `finish_response` (write every
