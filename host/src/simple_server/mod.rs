@@ -1,0 +1,375 @@
+//! `wsgiref.simple_server`: an HTTP server for one WSGI application, on
+//! hyper and tokio.
+//!
+//! [`make_server`] binds and returns a [`WSGIServer`]; `serve_forever`
+//! serves until [`WSGIServer::shutdown`]. Each request runs the handlers'
+//! run algorithm ([`BaseHandler`]) with an HTTP gateway, and logs one access
+//! line in wsgiref's format. Departures from wsgiref, all deliberate: HTTP/1.1
+//! with keep-alive and chunked responses, concurrent connections, bodies
+//! suppressed for HEAD, 1xx, 204 and 304, `wsgi.input` bounded and
+//! de-chunked, header names with `_` dropped, response headers checked so
+//! CR/LF never reach the wire, a 30 s limit on reading request headers, and
+//! no process environment in the environ.
+
+mod body;
+mod request_handler;
+
+pub use body::ResponseBody;
+pub use request_handler::WSGIRequestHandler;
+
+use std::convert::Infallible;
+use std::io;
+use std::net::{IpAddr, SocketAddr, TcpListener as StdListener, ToSocketAddrs};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use wasgi::Vars;
+
+use crate::app::Application;
+use crate::handlers::HandlerConfig;
+use crate::streams::ErrorStream;
+
+/// `wasgi/<version>`, as a literal for `concat!`.
+macro_rules! server_version {
+    () => {
+        concat!("wasgi/", env!("CARGO_PKG_VERSION"))
+    };
+}
+
+/// The wasmtime the host is built with (pinned in Cargo.toml), as a literal
+/// for `concat!`.
+macro_rules! sys_version {
+    () => {
+        "wasmtime/48.0.8"
+    };
+}
+
+/// The server's name and version: `SERVER_SOFTWARE` in every environ.
+pub const SERVER_VERSION: &str = server_version!();
+/// The runtime's name and version (CPython's `sys_version` counterpart).
+pub const SYS_VERSION: &str = sys_version!();
+/// The `Server` response header: `SERVER_VERSION SYS_VERSION`.
+pub const SOFTWARE_VERSION: &str = concat!(server_version!(), " ", sys_version!());
+
+/// Settings of a [`WSGIServer`] beyond wsgiref's.
+#[derive(Clone)]
+pub struct ServerConfig {
+    /// Where access lines, tracebacks and `wsgi.errors` go.
+    pub log: ErrorStream,
+    /// How long a client may take to send its request headers.
+    pub header_read_timeout: Duration,
+    /// How long [`WSGIServer::serve_forever`] waits for requests in flight
+    /// after a shutdown before it returns anyway.
+    pub drain_timeout: Duration,
+    /// The largest request body accepted, in bytes (`None`: no limit). A
+    /// larger `Content-Length` is answered with 413 without running the
+    /// app; a chunked body that grows past it fails the app's read.
+    pub max_body_size: Option<u64>,
+    /// The handler settings every request runs with.
+    pub handler: HandlerConfig,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            log: ErrorStream::stderr(),
+            header_read_timeout: Duration::from_secs(30),
+            drain_timeout: Duration::from_secs(30),
+            max_body_size: Some(1 << 30),
+            handler: server_handler_config(),
+        }
+    }
+}
+
+/// wsgiref's `ServerHandler` settings, with HTTP/1.1 status lines.
+pub fn server_handler_config() -> HandlerConfig {
+    HandlerConfig {
+        wsgi_multithread: false,
+        wsgi_multiprocess: false,
+        http_version: "1.1".to_string(),
+        server_software: Some(SOFTWARE_VERSION.to_string()),
+        ..HandlerConfig::default()
+    }
+}
+
+/// `make_server(host, port, app)`: a [`WSGIServer`] bound to `host:port`
+/// (port 0 picks a free port; `""` means all interfaces), serving `app`.
+/// It does not serve until `serve_forever` or `handle_request` runs.
+pub fn make_server(host: &str, port: u16, app: impl Application) -> io::Result<WSGIServer> {
+    WSGIServer::bind(host, port, Arc::new(app), ServerConfig::default())
+}
+
+/// `WSGIServer`: a listening socket, the application, and the
+/// `base_environ` shared by every request.
+pub struct WSGIServer {
+    listener: StdListener,
+    server_address: SocketAddr,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    app: RwLock<Arc<dyn Application>>,
+    base_environ: Vars,
+    config: ServerConfig,
+    /// `config.handler`, shared by every request's handler.
+    handler_config: Arc<HandlerConfig>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl WSGIServer {
+    /// Binds `host:port` and prepares the base environ.
+    pub fn bind(
+        host: &str,
+        port: u16,
+        app: Arc<dyn Application>,
+        config: ServerConfig,
+    ) -> io::Result<Self> {
+        let host = if host.is_empty() { "0.0.0.0" } else { host };
+        let addr = (host, port).to_socket_addrs()?.next().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::AddrNotAvailable,
+                format!("no address for {host}"),
+            )
+        })?;
+        let listener = StdListener::bind(addr)?;
+        listener.set_nonblocking(true)?;
+        let server_address = listener.local_addr()?;
+        let server_name = server_name(host, server_address.ip());
+        let mut base_environ = Vars::new();
+        base_environ.insert("SERVER_NAME".into(), server_name);
+        base_environ.insert("GATEWAY_INTERFACE".into(), "CGI/1.1".into());
+        base_environ.insert("SERVER_PORT".into(), server_address.port().to_string());
+        base_environ.insert("REMOTE_HOST".into(), String::new());
+        base_environ.insert("CONTENT_LENGTH".into(), String::new());
+        base_environ.insert("SCRIPT_NAME".into(), String::new());
+        Ok(WSGIServer {
+            listener,
+            server_address,
+            shared: Arc::new(Shared {
+                app: RwLock::new(app),
+                base_environ,
+                handler_config: Arc::new(config.handler.clone()),
+                config,
+                shutdown: watch::channel(false).0,
+            }),
+        })
+    }
+
+    /// The address the server is bound to (`server_address`).
+    pub fn server_address(&self) -> SocketAddr {
+        self.server_address
+    }
+
+    /// The bound port (`server_port`), useful after binding port 0.
+    pub fn server_port(&self) -> u16 {
+        self.server_address.port()
+    }
+
+    /// The `SERVER_NAME` every environ gets.
+    pub fn server_name(&self) -> &str {
+        self.shared
+            .base_environ
+            .get("SERVER_NAME")
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
+
+    /// The variables every request's environ starts from.
+    pub fn base_environ(&self) -> &Vars {
+        &self.shared.base_environ
+    }
+
+    /// `set_app(app)`: requests accepted from now on run `app`.
+    pub fn set_app(&self, app: Arc<dyn Application>) {
+        if let Ok(mut slot) = self.shared.app.write() {
+            *slot = app;
+        }
+    }
+
+    /// `get_app()`.
+    pub fn get_app(&self) -> Arc<dyn Application> {
+        self.shared.get_app()
+    }
+
+    /// `serve_forever()`: accepts connections until [`shutdown`](Self::shutdown),
+    /// then lets requests in flight finish (up to `drain_timeout`).
+    pub async fn serve_forever(&self) -> io::Result<()> {
+        let listener = TcpListener::from_std(self.listener.try_clone()?)?;
+        let mut stop = self.shared.shutdown.subscribe();
+        let mut connections = JoinSet::new();
+        while !*stop.borrow() {
+            tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, peer)) => {
+                        connections.spawn(serve_connection(self.shared.clone(), stream, peer, true));
+                    }
+                    Err(e) => {
+                        // Out of descriptors and the like: keep serving.
+                        self.shared.config.log.write(&format!("accept failed: {e}\n"));
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                _ = stop.changed() => {}
+            }
+        }
+        let drained = tokio::time::timeout(self.shared.config.drain_timeout, async {
+            while connections.join_next().await.is_some() {}
+        });
+        if drained.await.is_err() {
+            connections.abort_all();
+        }
+        Ok(())
+    }
+
+    /// `handle_request()`: accepts one connection and serves one request on it.
+    pub async fn handle_request(&self) -> io::Result<()> {
+        let listener = TcpListener::from_std(self.listener.try_clone()?)?;
+        let (stream, peer) = listener.accept().await?;
+        serve_connection(self.shared.clone(), stream, peer, false).await;
+        Ok(())
+    }
+
+    /// `shutdown()`: tells `serve_forever` to stop accepting, to close idle
+    /// keep-alive connections, and to return once requests in flight finish.
+    pub fn shutdown(&self) {
+        self.shared.shutdown.send_replace(true);
+    }
+}
+
+impl Shared {
+    fn get_app(&self) -> Arc<dyn Application> {
+        match self.app.read() {
+            Ok(app) => app.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+}
+
+/// `socket.getfqdn(host)` as wsgiref's `server_bind` uses it, without DNS:
+/// loopback and wildcard addresses are `localhost`, anything else is the
+/// host as given.
+fn server_name(host: &str, ip: IpAddr) -> String {
+    if ip.is_loopback() || ip.is_unspecified() {
+        "localhost".to_string()
+    } else {
+        host.to_string()
+    }
+}
+
+async fn serve_connection(
+    shared: Arc<Shared>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    keep_alive: bool,
+) {
+    // Small writes (headers, then a chunk) should not wait for Nagle.
+    let _ = stream.set_nodelay(true);
+    let handler = WSGIRequestHandler {
+        shared: shared.clone(),
+        peer,
+        tasks: Tasks::default(),
+    };
+    let tasks = handler.tasks.clone();
+    let service = service_fn(move |req| {
+        let handler = handler.clone();
+        async move { Ok::<_, Infallible>(handler.handle(req).await) }
+    });
+    let mut builder = http1::Builder::new();
+    builder
+        .title_case_headers(true)
+        .keep_alive(keep_alive)
+        .timer(TokioTimer::new())
+        .header_read_timeout(shared.config.header_read_timeout);
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    let mut stop = shared.shutdown.subscribe();
+    // A failed connection (bad request, client gone) concerns that client only.
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = async { let _ = stop.wait_for(|s| *s).await; } => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+    // A response can be complete on the wire before its handler has logged
+    // it and closed the app's iterable: the connection is done after that.
+    tasks.wait().await;
+}
+
+/// The handler tasks a connection has spawned and that are still running.
+#[derive(Clone, Default)]
+struct Tasks(Arc<TaskCount>);
+
+#[derive(Default)]
+struct TaskCount {
+    running: std::sync::atomic::AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+/// Decrements the count when a task ends, even by panicking.
+struct TaskGuard(Tasks);
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        let count = &(self.0).0;
+        if count
+            .running
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel)
+            == 1
+        {
+            count.idle.notify_waiters();
+        }
+    }
+}
+
+impl Tasks {
+    fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.0
+            .running
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        let guard = TaskGuard(self.clone());
+        tokio::spawn(async move {
+            let _guard = guard;
+            task.await;
+        });
+    }
+
+    async fn wait(&self) {
+        loop {
+            let idle = self.0.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            if self.0.running.load(std::sync::atomic::Ordering::Acquire) == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// SYS_VERSION names the wasmtime in Cargo.lock.
+    #[test]
+    fn sys_version_matches_the_locked_wasmtime() {
+        let lock = include_str!("../../../Cargo.lock");
+        let at = lock
+            .find("name = \"wasmtime\"\nversion = \"")
+            .expect("wasmtime in Cargo.lock");
+        let version = lock[at..].lines().nth(1).unwrap_or_default();
+        assert_eq!(
+            format!(
+                "wasmtime/{}",
+                version.trim_start_matches("version = ").trim_matches('"')
+            ),
+            super::SYS_VERSION
+        );
+    }
+}

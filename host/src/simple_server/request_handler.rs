@@ -1,0 +1,259 @@
+//! `WSGIRequestHandler` and the gateway that turns the handlers' output into
+//! a hyper response.
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode};
+use http_body::Body as HttpBody;
+use hyper::body::Incoming;
+use tokio::sync::{mpsc, oneshot};
+use wasgi::Vars;
+use wasgi::util::latin1_bytes;
+
+use super::body::{RequestBody, ResponseBody};
+use super::{SERVER_VERSION, Shared, Tasks};
+use crate::app::BoxFuture;
+use crate::environ::request_environ;
+use crate::handlers::{BaseHandler, Gateway, ResponseHead};
+use crate::streams::{ErrorStream, InputStream};
+
+/// `WSGIRequestHandler`: turns one HTTP request into an environ and runs
+/// the application on it.
+#[derive(Clone)]
+pub struct WSGIRequestHandler {
+    pub(super) shared: Arc<Shared>,
+    pub(super) peer: SocketAddr,
+    pub(super) tasks: Tasks,
+}
+
+impl WSGIRequestHandler {
+    /// `get_environ()`: the base environ plus the request's variables.
+    pub fn get_environ(&self, parts: &http::request::Parts) -> Vars {
+        request_environ(
+            &self.shared.base_environ,
+            &parts.method,
+            &parts.uri,
+            parts.version,
+            &parts.headers,
+            self.peer.ip(),
+            SERVER_VERSION,
+        )
+    }
+
+    /// `get_stderr()`: the stream `wsgi.errors` writes to.
+    pub fn get_stderr(&self) -> ErrorStream {
+        self.shared.config.log.clone()
+    }
+
+    /// `handle()`: runs the application for one request and returns the
+    /// response as soon as its headers are known; the body streams on.
+    pub(super) async fn handle(&self, req: Request<Incoming>) -> Response<ResponseBody> {
+        let (parts, body) = req.into_parts();
+        let request_line = format!(
+            "{} {} {}",
+            parts.method,
+            parts.uri,
+            crate::environ::protocol(parts.version)
+        );
+        let limit = body.size_hint().exact();
+        let max = self.shared.config.max_body_size;
+        if let (Some(length), Some(max)) = (limit, max)
+            && length > max
+        {
+            return self.too_large(&request_line, length, max);
+        }
+        let environ = self.get_environ(&parts);
+        let input = InputStream::new(RequestBody { body, seen: 0, max }, limit);
+        let (head_tx, head_rx) = oneshot::channel();
+        let gateway = HttpGateway {
+            head_tx: Some(head_tx),
+            body_tx: None,
+            suppress_body: parts.method == Method::HEAD,
+            log: self.get_stderr(),
+            remote_ip: self.peer.ip(),
+            request_line,
+        };
+        let mut handler = BaseHandler::new(
+            self.shared.handler_config.clone(),
+            gateway,
+            input,
+            self.get_stderr(),
+            environ,
+        );
+        let app = self.shared.get_app();
+        self.tasks.spawn(async move { handler.run(&*app).await });
+        match head_rx.await {
+            Ok(response) => response,
+            // The handler gave up before any header went out (the client
+            // left, or the error page itself failed).
+            Err(_) => {
+                let mut response = Response::new(ResponseBody::empty());
+                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                response
+            }
+        }
+    }
+
+    /// 413 for a body announced larger than `max_body_size`; the app does
+    /// not run and the connection closes (the body is never read).
+    fn too_large(&self, request_line: &str, length: u64, max: u64) -> Response<ResponseBody> {
+        let text =
+            format!("Request body too large: {length} bytes; this server accepts at most {max}.\n");
+        self.get_stderr().write(&access_line(
+            self.peer.ip(),
+            request_line,
+            "413",
+            text.len() as u64,
+        ));
+        let mut response = Response::new(ResponseBody::full(Bytes::from(text)));
+        *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+        let headers = response.headers_mut();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain"),
+        );
+        headers.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+        response
+    }
+}
+
+/// wsgiref's access log line: `127.0.0.1 - - [24/Nov/2026 17:00:00]
+/// "GET / HTTP/1.1" 200 12`, in local time.
+fn access_line(ip: IpAddr, request_line: &str, code: &str, size: u64) -> String {
+    let time = chrono::Local::now().format("%d/%b/%Y %H:%M:%S");
+    format!("{ip} - - [{time}] \"{request_line}\" {code} {size}\n")
+}
+
+/// The gateway between the handlers' run algorithm and hyper: the head
+/// becomes an `http::Response`, body chunks flow through a channel.
+struct HttpGateway {
+    head_tx: Option<oneshot::Sender<Response<ResponseBody>>>,
+    body_tx: Option<mpsc::Sender<io::Result<Bytes>>>,
+    suppress_body: bool,
+    log: ErrorStream,
+    remote_ip: IpAddr,
+    request_line: String,
+}
+
+fn broken_pipe() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::BrokenPipe,
+        "the client closed the connection",
+    )
+}
+
+impl Gateway for HttpGateway {
+    fn write(&mut self, data: Bytes) -> BoxFuture<'_, io::Result<()>> {
+        Box::pin(async move {
+            match &self.body_tx {
+                Some(tx) => tx.send(Ok(data)).await.map_err(|_| broken_pipe()),
+                None => Ok(()),
+            }
+        })
+    }
+
+    fn flush(&mut self) -> BoxFuture<'_, io::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn check_head(&self, head: &ResponseHead) -> Result<(), String> {
+        let code = head.code();
+        if code < 200 {
+            return Err(format!(
+                "HTTP status {code} is not a final status: an application's status must be 200 or above"
+            ));
+        }
+        let lengths = head.headers.get_all("Content-Length");
+        if lengths.len() > 1 {
+            return Err(format!(
+                "a response may carry one Content-Length header (got {})",
+                wasgi::pyrepr::str(&lengths.join(", "))
+            ));
+        }
+        if let Some(len) = lengths.first()
+            && (len.is_empty() || !len.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(format!(
+                "Content-Length must be a number of bytes (got {})",
+                wasgi::pyrepr::str(len)
+            ));
+        }
+        Ok(())
+    }
+
+    fn send_headers<'a>(&'a mut self, head: &'a ResponseHead) -> BoxFuture<'a, io::Result<()>> {
+        Box::pin(async move {
+            let response = self.build_response(head)?;
+            match self.head_tx.take() {
+                Some(tx) => tx.send(response).map_err(|_| broken_pipe()),
+                None => Ok(()),
+            }
+        })
+    }
+
+    fn abort(&mut self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            if let Some(tx) = self.body_tx.take() {
+                let _ = tx
+                    .send(Err(io::Error::other(
+                        "the application failed after the response started",
+                    )))
+                    .await;
+            }
+        })
+    }
+
+    fn wants_body(&self) -> bool {
+        !self.suppress_body
+    }
+
+    fn on_close(&mut self, status: &str, bytes_sent: u64) {
+        let code = status.split(' ').next().unwrap_or_default();
+        self.log.write(&access_line(
+            self.remote_ip,
+            &self.request_line,
+            code,
+            bytes_sent,
+        ));
+    }
+}
+
+impl HttpGateway {
+    fn build_response(&mut self, head: &ResponseHead) -> io::Result<Response<ResponseBody>> {
+        let invalid = |what: String| io::Error::new(io::ErrorKind::InvalidData, what);
+        let code = head.code();
+        let status = StatusCode::from_u16(code).map_err(|e| invalid(e.to_string()))?;
+        self.suppress_body = self.suppress_body || code == 204 || code == 304;
+        let body = if self.suppress_body {
+            ResponseBody::empty()
+        } else {
+            let (tx, rx) = mpsc::channel(2);
+            self.body_tx = Some(tx);
+            let owed = head
+                .headers
+                .get("Content-Length")
+                .and_then(|v| v.parse().ok());
+            ResponseBody::channel(rx, owed)
+        };
+        let mut response = Response::new(body);
+        *response.status_mut() = status;
+        let reason = head.reason();
+        if status.canonical_reason() != Some(reason) {
+            let phrase = hyper::ext::ReasonPhrase::try_from(latin1_bytes(reason))
+                .map_err(|e| invalid(e.to_string()))?;
+            response.extensions_mut().insert(phrase);
+        }
+        let headers = response.headers_mut();
+        for (name, value) in head.wire_headers() {
+            let name =
+                HeaderName::from_bytes(name.as_bytes()).map_err(|e| invalid(e.to_string()))?;
+            let value = HeaderValue::from_bytes(&latin1_bytes(value))
+                .map_err(|e| invalid(e.to_string()))?;
+            headers.append(name, value);
+        }
+        Ok(response)
+    }
+}
