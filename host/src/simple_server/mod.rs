@@ -3,7 +3,7 @@
 //!
 //! [`make_server`] binds and returns a [`WSGIServer`]; `serve_forever`
 //! serves until [`WSGIServer::shutdown`]. Each request runs the handlers'
-//! run algorithm ([`BaseHandler`]) with an HTTP gateway, and logs one access
+//! run algorithm ([`BaseHandler`](crate::handlers::BaseHandler)) with an HTTP gateway, and logs one access
 //! line in wsgiref's format. Departures from wsgiref, all deliberate: HTTP/1.1
 //! with keep-alive and chunked responses, concurrent connections, bodies
 //! suppressed for HEAD, 1xx, 204 and 304, `wsgi.input` bounded and
