@@ -149,6 +149,14 @@ pub fn check_environ(environ: &Vars, warnings: &mut Vec<String>) -> Result<(), V
     Ok(())
 }
 
+/// The start of a validated call: [`check_environ`], then the state that
+/// follows the response to this request.
+pub fn begin(environ: &Vars, warnings: &mut Vec<String>) -> Result<ResponseState, Violation> {
+    check_environ(environ, warnings)?;
+    let method = environ.get("REQUEST_METHOD").map_or("", String::as_str);
+    Ok(ResponseState::new(method))
+}
+
 /// `check_status(status)`: returns the status code. A status whose fourth
 /// character is not a space only draws a warning, as in wsgiref.
 pub fn check_status(status: &str, warnings: &mut Vec<String>) -> Result<u16, Violation> {

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use wasgi::ExcInfo;
-use wasgi::validate::{ResponseState, Violation, check_environ, warning_line};
+use wasgi::validate::{ResponseState, Violation, begin, warning_line};
 
 use crate::app::{
     Application, Body, BodyIter, BoxFuture, Environ, FileBody, Responder, StartResponse,
@@ -48,11 +48,9 @@ impl Application for Validator {
         Box::pin(async move {
             let errors = environ.errors.clone();
             let mut warnings = Vec::new();
-            let checked = check_environ(&environ.vars, &mut warnings);
+            let begun = begin(&environ.vars, &mut warnings);
             warn(&errors, &warnings);
-            checked.map_err(|v| raise(&errors, v))?;
-            let method = environ.get("REQUEST_METHOD").unwrap_or_default();
-            let state = Arc::new(Mutex::new(ResponseState::new(method)));
+            let state = Arc::new(Mutex::new(begun.map_err(|v| raise(&errors, v))?));
             let wrapped = StartResponse::new(CheckedResponder {
                 inner: start_response,
                 state: state.clone(),

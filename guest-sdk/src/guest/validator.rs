@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::{Application, Body, Environ, Errors, Respond, StartResponse};
-use crate::validate::{ResponseState, Violation, check_environ, warning_line};
+use crate::validate::{ResponseState, Violation, begin, warning_line};
 
 /// `validator(application)`: `application`, checked on every call. Rules,
 /// messages and reporting are those of the host's `--validate`:
@@ -39,11 +39,9 @@ impl<A: Application> Application for Validator<A> {
     fn call(&self, environ: Environ, start_response: StartResponse) -> crate::Result<Body> {
         let errors = environ.errors.clone();
         let mut warnings = Vec::new();
-        let checked = check_environ(&environ.vars, &mut warnings);
+        let begun = begin(&environ.vars, &mut warnings);
         warn(&errors, &warnings);
-        checked.map_err(|v| raise(&errors, v))?;
-        let method = environ.get("REQUEST_METHOD").unwrap_or_default();
-        let state: State = Rc::new(RefCell::new(ResponseState::new(method)));
+        let state: State = Rc::new(RefCell::new(begun.map_err(|v| raise(&errors, v))?));
         let wrapped = StartResponse::from_respond(Checked {
             inner: start_response,
             state: state.clone(),
