@@ -63,6 +63,29 @@ impl fmt::Display for HeaderError {
 
 impl std::error::Error for HeaderError {}
 
+/// Python's `str.lower()` of a header name (no allocation for ASCII
+/// lowercase names).
+pub fn lower(name: &str) -> std::borrow::Cow<'_, str> {
+    if name
+        .bytes()
+        .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+    {
+        std::borrow::Cow::Owned(name.to_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(name)
+    }
+}
+
+/// Whether two header names are the same, compared as Python's
+/// `Headers` compares them (`a.lower() == b.lower()`).
+fn same_name(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
+    }
+}
+
 /// Whether `b` may appear in an HTTP token (RFC 9110 `tchar`).
 pub fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
@@ -151,7 +174,7 @@ impl Headers {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.items
             .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .find(|(k, _)| same_name(k, name))
             .map(|(_, v)| v.as_str())
     }
 
@@ -169,7 +192,7 @@ impl Headers {
     pub fn get_all(&self, name: &str) -> Vec<&str> {
         self.items
             .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .filter(|(k, _)| same_name(k, name))
             .map(|(_, v)| v.as_str())
             .collect()
     }
@@ -185,17 +208,13 @@ impl Headers {
     /// Removes every entry of `name`; a missing name is not an error
     /// (`del h[name]`).
     pub fn remove(&mut self, name: &str) {
-        self.items.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        self.items.retain(|(k, _)| !same_name(k, name));
     }
 
     /// Returns the first value of `name`; when there is none, appends
     /// `(name, value)` and returns `value` (`h.setdefault(name, value)`).
     pub fn setdefault(&mut self, name: &str, value: &str) -> &str {
-        match self
-            .items
-            .iter()
-            .position(|(k, _)| k.eq_ignore_ascii_case(name))
-        {
+        match self.items.iter().position(|(k, _)| same_name(k, name)) {
             Some(i) => &self.items[i].1,
             None => {
                 self.items.push((name.to_string(), value.to_string()));

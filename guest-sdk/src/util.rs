@@ -26,6 +26,8 @@ pub enum EnvironError {
         key: String,
         /// The first offending character.
         ch: char,
+        /// Its position in the value, in characters.
+        position: usize,
     },
     /// `shift_path_info` was given a non-empty PATH_INFO without any `/`
     /// (`IndexError`).
@@ -47,16 +49,12 @@ impl fmt::Display for EnvironError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EnvironError::MissingKey(key) => write!(f, "{}", crate::pyrepr::str(key)),
-            EnvironError::NotLatin1 { key, ch } => write!(
+            EnvironError::NotLatin1 { ch, position, .. } => write!(
                 f,
-                "'latin-1' codec can't encode character '\\u{:04x}' in {key}: ordinal not in range(256)",
+                "'latin-1' codec can't encode character '\\u{:04x}' in position {position}: ordinal not in range(256)",
                 *ch as u32
             ),
-            EnvironError::NoSlash(path) => write!(
-                f,
-                "list index out of range (PATH_INFO {} has no '/')",
-                crate::pyrepr::str(path)
-            ),
+            EnvironError::NoSlash(_) => f.write_str("list index out of range"),
         }
     }
 }
@@ -210,21 +208,21 @@ pub fn is_hop_by_hop(header_name: &str) -> bool {
         "transfer-encoding",
         "upgrade",
     ];
-    HOP_BY_HOP
-        .iter()
-        .any(|h| h.eq_ignore_ascii_case(header_name))
+    let lower = crate::headers::lower(header_name);
+    HOP_BY_HOP.contains(&lower.as_ref())
 }
 
 /// Percent-encodes a native string as latin-1 bytes, keeping the unreserved
 /// characters (`A-Z a-z 0-9 _ . - ~`) and `safe`; uppercase hex.
 fn quote(value: &str, safe: &[u8], key: &str) -> Result<String, EnvironError> {
     let mut out = String::with_capacity(value.len());
-    for ch in value.chars() {
+    for (position, ch) in value.chars().enumerate() {
         let cp = ch as u32;
         if cp > 0xff {
             return Err(EnvironError::NotLatin1 {
                 key: key.to_string(),
                 ch,
+                position,
             });
         }
         let byte = cp as u8;

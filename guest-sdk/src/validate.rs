@@ -204,10 +204,8 @@ pub fn check_status(status: &str, warnings: &mut Vec<String>) -> Result<u16, Vio
     Ok(u16::try_from(value).unwrap_or(999))
 }
 
-/// `check_headers(headers)`, header by header in wsgiref's order, plus
-/// wasgi's rules for hop-by-hop names, latin-1 values and Content-Length.
+/// `check_headers(headers)`: wsgiref's checks, header by header.
 pub fn check_headers(headers: &[(String, String)]) -> Result<(), Violation> {
-    let mut lengths = 0;
     for (name, value) in headers {
         if name.eq_ignore_ascii_case("status") {
             return Err(Violation::assertion(format!(
@@ -240,7 +238,16 @@ pub fn check_headers(headers: &[(String, String)]) -> Result<(), Violation> {
                 pyrepr::str(&c.to_string())
             )));
         }
-        // wasgi rules from here on.
+    }
+    Ok(())
+}
+
+/// wasgi's header rules, checked after wsgiref's (so a response both reject
+/// gets wsgiref's message): no hop-by-hop names, latin-1 values without DEL,
+/// one numeric Content-Length.
+pub fn check_wire_headers(headers: &[(String, String)]) -> Result<(), Violation> {
+    let mut lengths = 0;
+    for (name, value) in headers {
         if is_hop_by_hop(name) {
             return Err(Violation::assertion(format!(
                 "Hop-by-hop headers are the server's business, not the application's: {}",
@@ -334,6 +341,7 @@ impl ResponseState {
         let code = check_status(status, warnings)?;
         check_headers(headers)?;
         check_content_type(code, headers)?;
+        check_wire_headers(headers)?;
         self.started = true;
         self.code = code;
         self.declared_length = headers
@@ -359,8 +367,12 @@ impl ResponseState {
         if self.closed {
             return Err(Violation::assertion("Iterator read after closed"));
         }
-        let first = !self.iterated;
-        self.iterated = true;
+        // Checked on the first item, after it was fetched: an empty body
+        // (StopIteration right away) passes, as in wsgiref.
+        let first = !self.iterated && len.is_some();
+        if len.is_some() {
+            self.iterated = true;
+        }
         if first && !self.started {
             return Err(Violation::assertion(
                 "The application returns and we started iterating over its body, but start_response has not yet been called",
@@ -467,7 +479,13 @@ fn py_int(text: &str) -> Option<i128> {
     {
         return None;
     }
-    let value: i128 = digits.replace('_', "").parse().ok()?;
+    // Python's ints are unbounded; past i128 only the sign matters here.
+    let value = digits
+        .chars()
+        .filter_map(|c| c.to_digit(10))
+        .fold(0i128, |v, d| {
+            v.saturating_mul(10).saturating_add(i128::from(d))
+        });
     Some(if negative { -value } else { value })
 }
 

@@ -58,6 +58,12 @@ fn case_39_case_insensitive_lookup() {
 }
 
 #[test]
+fn names_compare_like_python_lower() {
+    let h = h(&[("\u{c0}-Name", "1")]);
+    assert_eq!(h.get("\u{e0}-name"), Some("1"));
+}
+
+#[test]
 fn case_40_set_replaces_all_and_appends() {
     let mut h = case_39_headers();
     h.set("X-A", "3");

@@ -99,6 +99,10 @@ fn case_09_application_uri_latin1() {
     let vars = with(base(), &[("SCRIPT_NAME", "/\u{20ac}")]);
     let err = application_uri(&vars).unwrap_err();
     assert_eq!(err.kind(), "UnicodeEncodeError");
+    assert_eq!(
+        err.to_string(),
+        "'latin-1' codec can't encode character '\\u20ac' in position 1: ordinal not in range(256)"
+    );
     assert!(matches!(
         err,
         EnvironError::NotLatin1 { ch: '\u{20ac}', .. }
@@ -249,6 +253,7 @@ fn case_23_shift_path_info_malformed() {
     let mut vars = env(&[("SCRIPT_NAME", "/x"), ("PATH_INFO", "a")]);
     let err = shift_path_info(&mut vars).unwrap_err();
     assert_eq!(err.kind(), "IndexError");
+    assert_eq!(err.to_string(), "list index out of range");
     assert_eq!(shift("/x", "a/b"), shifted(Some("b"), "/x/b", "a"));
 }
 
@@ -360,6 +365,12 @@ fn case_30_is_hop_by_hop_set() {
     ] {
         assert!(is_hop_by_hop(name), "{name}");
     }
+}
+
+#[test]
+fn is_hop_by_hop_lowercases_like_python() {
+    // 'K' (KELVIN SIGN).lower() == 'k' in Python.
+    assert!(is_hop_by_hop("\u{212a}eep-Alive"));
 }
 
 #[test]

@@ -524,7 +524,7 @@ async fn cases_78_79_82_83_status_headers_and_order() {
     assert_eq!(out, E500);
     assert!(
         err.ends_with(
-            "AssertionError: the application returned without calling start_response()\n"
+            "AttributeError: 'NoneType' object has no attribute 'setdefault' (the application returned without calling start_response())\n"
         )
     );
 }
@@ -920,4 +920,43 @@ fn cgi_scripts_start_with_a_shebang_line() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+#[tokio::test]
+async fn refused_headers_never_go_out_even_if_the_app_ignores_the_error() {
+    let stubborn = |_env: Environ, sr: StartResponse| async move {
+        let refused = sr
+            .call(
+                "200 OK",
+                headers(&[("Content-Type", "t"), ("X-A", "a\r\nX-Injected: 1")]),
+                None,
+            )
+            .await;
+        assert!(refused.is_err());
+        // The app goes on as if nothing happened.
+        sr.write("body").await?;
+        Ok(Body::from("more"))
+    };
+    for cgi in [false, true] {
+        let (out, log, _) = run_with(cgi, testing_environ(&[]), |_| {}, &stubborn).await;
+        let text = out.text();
+        assert!(!text.contains("X-Injected"), "{text}");
+        assert!(text.contains("500 Internal Server Error"), "{text}");
+        assert!(
+            log.contents()
+                .contains("header values must not contain control characters")
+        );
+    }
+    let hop = |_env: Environ, sr: StartResponse| async move {
+        let _ = sr
+            .call(
+                "200 OK",
+                headers(&[("Content-Type", "t"), ("Transfer-Encoding", "chunked")]),
+                None,
+            )
+            .await;
+        Ok(Body::from("x"))
+    };
+    let (out, _) = run(&hop).await;
+    assert_eq!(out, E500);
 }

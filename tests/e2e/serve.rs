@@ -239,7 +239,7 @@ fn start_response_rules_are_enforced() {
         ),
         (
             "/no-start-empty",
-            "AssertionError: the application returned without calling start_response()",
+            "AttributeError: 'NoneType' object has no attribute 'setdefault' (the application returned without calling start_response())",
         ),
         (
             "/status?status=200",

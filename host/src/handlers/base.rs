@@ -35,6 +35,9 @@ struct Core {
     bytes_sent: u64,
     result_len: Option<usize>,
     server_protocol: Option<String>,
+    /// Why the stored status and headers were refused, if they were: they
+    /// still count as set (as in wsgiref), but never go out.
+    rejected: Option<ExcInfo>,
 }
 
 /// The handler's own `start_response` and `write()`.
@@ -67,6 +70,7 @@ impl BaseHandler {
                 bytes_sent: 0,
                 result_len: None,
                 server_protocol: None,
+                rejected: None,
             })),
             config,
             stdin: Some(stdin),
@@ -214,11 +218,15 @@ impl BaseHandler {
         let mut len = file.remaining()?;
         if !core.headers_sent {
             if let Some(headers) = core.headers.as_mut() {
-                match headers
-                    .get("Content-Length")
-                    .and_then(|v| v.parse::<u64>().ok())
-                {
-                    Some(declared) => len = declared,
+                match headers.get("Content-Length") {
+                    Some(declared) => {
+                        len = declared.parse().map_err(|_| {
+                            ExcInfo::assertion(format!(
+                                "Content-Length must be a number of bytes (got {})",
+                                pyrepr::str(declared)
+                            ))
+                        })?;
+                    }
                     None => headers.set("Content-Length", len.to_string()),
                 }
             }
@@ -226,9 +234,16 @@ impl BaseHandler {
             core.send_headers().await?;
         }
         if !core.gateway.wants_body() {
+            // Counted as sent, like any body of a response without one.
+            core.bytes_sent += len;
             return Ok(true);
         }
-        let end = file.offset() + len;
+        let end = file.offset().checked_add(len).ok_or_else(|| {
+            ExcInfo::new(
+                "OverflowError",
+                "the file body's offset and length overflow",
+            )
+        })?;
         let mut pos = file.offset();
         while pos < end {
             let block = file.read_at(pos, (end - pos).min(BLOCK) as usize).await?;
@@ -269,6 +284,7 @@ impl BaseHandler {
         let mut core = self.core.lock().await;
         core.status = None;
         core.headers = None;
+        core.rejected = None;
         core.headers_sent = false;
         core.bytes_sent = 0;
         core.result_len = None;
@@ -375,11 +391,21 @@ impl Core {
             None => {}
         }
         // Stored before the checks, as wsgiref does: a rejected call still
-        // counts as "headers set".
+        // counts as "headers set". Unlike wsgiref, what was refused is
+        // remembered, so it can never be sent.
         self.status = Some(status);
         self.headers = Some(Headers::new(headers));
-        let status = self.status.as_deref().unwrap_or_default();
-        check_status(status)?;
+        self.rejected = self.check_head().err();
+        match &self.rejected {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// The checks of `start_response` on the stored status and headers:
+    /// wsgiref's status format and hop-by-hop rules, then the wire rules.
+    fn check_head(&self) -> Result<(), ExcInfo> {
+        check_status(self.status.as_deref().unwrap_or_default())?;
         for (name, value) in self.headers.iter().flat_map(|h| h.items()) {
             if util::is_hop_by_hop(name) {
                 return Err(ExcInfo::assertion(format!(
@@ -412,6 +438,9 @@ impl Core {
     /// `send_headers()`: `cleanup_headers`, then the preamble and headers
     /// (skipped for an origin server's HTTP/0.9 client).
     async fn send_headers(&mut self) -> Result<(), ExcInfo> {
+        if let Some(refused) = &self.rejected {
+            return Err(refused.clone());
+        }
         let Some(headers) = self.headers.as_mut() else {
             return Err(ExcInfo::assertion("write() before start_response()"));
         };
@@ -455,8 +484,9 @@ impl Core {
                 headers.setdefault("Content-Length", "0");
             }
             None => {
-                return Err(ExcInfo::assertion(
-                    "the application returned without calling start_response()",
+                return Err(ExcInfo::new(
+                    "AttributeError",
+                    "'NoneType' object has no attribute 'setdefault' (the application returned without calling start_response())",
                 ));
             }
         }

@@ -356,6 +356,19 @@ impl Tasks {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn log_lines_escape_like_log_message() {
+        assert_eq!(
+            super::request_handler::escape_log("GET /a\\b HTTP/1.1"),
+            "GET /a\\\\b HTTP/1.1"
+        );
+        assert_eq!(
+            super::request_handler::escape_log("GET /caf\u{e9}/\u{85}"),
+            "GET /caf\u{c3}\u{a9}/\u{c2}\\x85"
+        );
+        assert_eq!(super::request_handler::escape_log("x\u{1}y"), "x\\x01y");
+    }
+
     /// SYS_VERSION names the wasmtime in Cargo.lock.
     #[test]
     fn sys_version_matches_the_locked_wasmtime() {

@@ -124,7 +124,22 @@ impl WSGIRequestHandler {
 /// "GET / HTTP/1.1" 200 12`, in local time.
 fn access_line(ip: IpAddr, request_line: &str, code: &str, size: u64) -> String {
     let time = chrono::Local::now().format("%d/%b/%Y %H:%M:%S");
+    let request_line = escape_log(request_line);
     format!("{ip} - - [{time}] \"{request_line}\" {code} {size}\n")
+}
+
+/// `log_message`'s escaping: the bytes as latin-1 characters, control
+/// characters (U+0000-U+001F, U+007F-U+009F) as `\xNN`, `\` doubled.
+pub(super) fn escape_log(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'\\' => out.push_str("\\\\"),
+            0x00..=0x1f | 0x7f..=0x9f => out.push_str(&format!("\\x{byte:02x}")),
+            _ => out.push(char::from(byte)),
+        }
+    }
+    out
 }
 
 /// The gateway between the handlers' run algorithm and hyper: the head
