@@ -126,6 +126,11 @@ struct AppArgs {
     #[arg(long, conflicts_with = "cache_dir")]
     no_cache: bool,
 
+    /// How many requests may run in instances of the app at once; more
+    /// wait for a free one
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    max_concurrency: usize,
+
     /// CPU time a request may use in the guest, in seconds (0: no limit).
     /// Waiting for the client does not count. A guest over its limit is
     /// stopped and logged as a TimeoutError; the request gets the error page
@@ -152,7 +157,9 @@ impl AppArgs {
     fn engine(&self, pooling: bool) -> Result<wasmtime::Engine, String> {
         let options = EngineOptions {
             pooling,
-            max_instances: EngineOptions::default().max_instances,
+            max_instances: u32::try_from(self.max_concurrency)
+                .unwrap_or(u32::MAX)
+                .max(EngineOptions::default().max_instances),
             cache_dir: match (&self.cache_dir, self.no_cache) {
                 (_, true) => None,
                 (Some(dir), false) => Some(dir.clone()),
@@ -175,11 +182,14 @@ impl AppArgs {
                 self.cpu_limit
             ));
         };
+        if self.max_concurrency == 0 {
+            return Err("--max-concurrency 0: at least one request must be able to run".into());
+        }
         Ok(AppOptions {
             log,
             dirs: self.preopens()?,
             cpu_limit,
-            ..AppOptions::default()
+            max_concurrency: self.max_concurrency,
         })
     }
 

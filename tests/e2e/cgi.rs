@@ -54,40 +54,47 @@ impl Lighttpd {
             script(&www.join(format!("{app}.cgi")), app);
         }
         wrapper(&www.join("wrapped.cgi"), "environ-echo");
-        let port = free_port();
-        let conf = dir.join("lighttpd.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "server.document-root = \"{www}\"\nserver.bind = \"127.0.0.1\"\nserver.port = {port}\nserver.modules = ( \"mod_cgi\" )\ncgi.assign = ( \".cgi\" => \"\" )\nserver.errorlog = \"{log}\"\nserver.breakagelog = \"{stderr}\"\n",
-                www = www.display(),
-                log = dir.join("error.log").display(),
-                stderr = dir.join("cgi-stderr.log").display()
-            ),
-        )
-        .unwrap();
-        let child = Command::new(bin)
-            .args(["-D", "-f"])
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            // Keep the compile cache of these tests apart and warm.
-            .env(
-                "WASGI_CACHE_DIR",
-                std::env::temp_dir().join("wasgi-test-cache"),
+        // A port found free may be taken before lighttpd binds it: then
+        // lighttpd exits, and another port is tried.
+        for _ in 0..5 {
+            let port = free_port();
+            let conf = dir.join("lighttpd.conf");
+            std::fs::write(
+                &conf,
+                format!(
+                    "server.document-root = \"{www}\"\nserver.bind = \"127.0.0.1\"\nserver.port = {port}\nserver.modules = ( \"mod_cgi\" )\ncgi.assign = ( \".cgi\" => \"\" )\nserver.errorlog = \"{log}\"\nserver.breakagelog = \"{stderr}\"\n",
+                    www = www.display(),
+                    log = dir.join("error.log").display(),
+                    stderr = dir.join("cgi-stderr.log").display()
+                ),
             )
-            .spawn()
-            .expect("start lighttpd");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "lighttpd did not start: {}",
-                log(&dir)
-            );
-            std::thread::sleep(Duration::from_millis(20));
+            .unwrap();
+            let mut child = Command::new(bin)
+                .args(["-D", "-f"])
+                .arg(&conf)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                // Keep the compile cache of these tests apart and warm.
+                .env("WASGI_CACHE_DIR", crate::common::test_cache_dir())
+                .spawn()
+                .expect("start lighttpd");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if child.try_wait().expect("wait").is_some() {
+                    break;
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Lighttpd { child, port, dir };
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "lighttpd did not start: {}",
+                    log(&dir)
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
         }
-        Lighttpd { child, port, dir }
+        panic!("lighttpd would not start: {}", log(&dir));
     }
 
     fn request(&self, raw: &str) -> Response {

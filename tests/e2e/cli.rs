@@ -35,6 +35,10 @@ fn refused(file: &std::path::Path) -> String {
 fn missing_file() {
     let err = refused(std::path::Path::new("/nonexistent/app.wasm"));
     assert!(err.contains("cannot read"), "{err}");
+    assert!(
+        err.contains("expected a wasgi app: a .wasm component"),
+        "{err}"
+    );
 }
 
 #[test]

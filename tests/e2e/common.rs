@@ -22,6 +22,12 @@ pub struct Host {
     child: Child,
     pub addr: SocketAddr,
     log: Arc<Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Where the tests' hosts cache compiled components (not the user's cache).
+pub fn test_cache_dir() -> PathBuf {
+    std::env::temp_dir().join("wasgi-test-cache")
 }
 
 impl Host {
@@ -39,6 +45,7 @@ impl Host {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            .env("WASGI_CACHE_DIR", test_cache_dir())
             .env_remove("RUST_BACKTRACE");
         for (k, v) in env {
             cmd.env(k, v);
@@ -48,7 +55,7 @@ impl Host {
         let stderr = child.stderr.take().expect("stderr");
         let log = Arc::new(Mutex::new(String::new()));
         let sink = log.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             let mut reader = BufReader::new(stderr);
             let mut line = String::new();
             while reader.read_line(&mut line).unwrap_or(0) > 0 {
@@ -71,7 +78,45 @@ impl Host {
                     log.lock().unwrap()
                 )
             });
-        Host { child, addr, log }
+        Host {
+            child,
+            addr,
+            log,
+            reader: Some(reader),
+        }
+    }
+
+    /// Sends SIGTERM, waits for the process to exit, and returns its exit
+    /// code and its whole log.
+    pub fn stop(&mut self) -> (Option<i32>, String) {
+        self.signal("TERM");
+        let status = self.wait_exit(Duration::from_secs(30));
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        (status, self.log())
+    }
+
+    /// Sends a signal (`TERM`, `INT`, ...) to the process.
+    pub fn signal(&self, name: &str) {
+        let sent = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(sent.success());
+    }
+
+    /// Waits up to `limit` for the process to exit; its exit code.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.code();
+            }
+            assert!(Instant::now() < deadline, "the host did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Everything the server logged so far.
@@ -140,6 +185,11 @@ impl Conn {
             buf: Vec::new(),
             eof: false,
         }
+    }
+
+    /// The socket itself.
+    pub fn stream(&mut self) -> &mut TcpStream {
+        &mut self.stream
     }
 
     pub fn send(&mut self, raw: &[u8]) {

@@ -960,3 +960,89 @@ async fn refused_headers_never_go_out_even_if_the_app_ignores_the_error() {
     let (out, _) = run(&hop).await;
     assert_eq!(out, E500);
 }
+
+#[tokio::test]
+async fn file_bodies_are_sent_by_sendfile_or_read_in_blocks() {
+    let dir = crate::cli::tempdir("sendfile");
+    let path = dir.join("data.txt");
+    std::fs::write(&path, "0123456789").unwrap();
+    let file = Arc::new(std::fs::File::open(&path).unwrap());
+    let app = move |_env: Environ, sr: StartResponse| {
+        let file = file.clone();
+        async move {
+            sr.call("200 OK", headers(TEXT), None).await?;
+            Ok(Body::File(host::FileBody::new(file, 2, 4)))
+        }
+    };
+    // sendfile(): the handler sends the rest of the file, with its length.
+    let (out, _) = run(&app).await;
+    assert_eq!(
+        out,
+        "HTTP/1.0 200 OK\r\nDate: <DATE>\r\nContent-Type: text/plain\r\nContent-Length: 8\r\n\r\n23456789"
+    );
+    // Without it the file is an iterable of blksize blocks: no length.
+    let (out, _, _) = run_with(false, testing_environ(&[]), |c| c.sendfile = false, &app).await;
+    assert_eq!(
+        out.text(),
+        "HTTP/1.0 200 OK\r\nDate: <DATE>\r\nContent-Type: text/plain\r\n\r\n23456789"
+    );
+}
+
+#[test]
+fn cgi_takes_the_serve_options() {
+    let dir = crate::cli::tempdir("cgi-options");
+    std::fs::write(dir.join("in.txt"), "from the host").unwrap();
+    let spec = format!("{}::/data", dir.display());
+    let conformance = example("conformance");
+    // A CGI environment as a web server sets it.
+    let get = |path: &str, query: &[u8]| -> [(&str, Vec<u8>); 7] {
+        [
+            ("REQUEST_METHOD", b"GET".to_vec()),
+            ("SCRIPT_NAME", b"/app.cgi".to_vec()),
+            ("PATH_INFO", path.as_bytes().to_vec()),
+            ("QUERY_STRING", query.to_vec()),
+            ("SERVER_NAME", b"cgi.test".to_vec()),
+            ("SERVER_PORT", b"80".to_vec()),
+            ("SERVER_PROTOCOL", b"HTTP/1.1".to_vec()),
+        ]
+    };
+    let env = get("/fs-read", b"path=/data/in.txt");
+    let env: Vec<(&str, &[u8])> = env.iter().map(|(k, v)| (*k, v.as_slice())).collect();
+    let (out, _) = cgi(&["--dir", &spec, conformance.to_str().unwrap()], &env, b"");
+    assert!(
+        String::from_utf8(out)
+            .unwrap()
+            .ends_with("\r\n\r\nfrom the host")
+    );
+
+    let env = get("/spin", b"ms=20000");
+    let env: Vec<(&str, &[u8])> = env.iter().map(|(k, v)| (*k, v.as_slice())).collect();
+    let (out, err) = cgi(
+        &["--cpu-limit", "0.3", conformance.to_str().unwrap()],
+        &env,
+        b"",
+    );
+    assert!(
+        String::from_utf8(out)
+            .unwrap()
+            .starts_with("Status: 500 Internal Server Error\r\n")
+    );
+    assert!(
+        err.contains("TimeoutError: the app used more than its 300ms of CPU time"),
+        "{err}"
+    );
+
+    let misbehaving = example("misbehaving");
+    let env = get("/no-content-type", b"");
+    let env: Vec<(&str, &[u8])> = env.iter().map(|(k, v)| (*k, v.as_slice())).collect();
+    let (out, err) = cgi(&["--validate", misbehaving.to_str().unwrap()], &env, b"");
+    assert!(
+        String::from_utf8(out)
+            .unwrap()
+            .starts_with("Status: 500 Internal Server Error\r\n")
+    );
+    assert!(
+        err.contains("wsgi validator: No Content-Type header found in headers ([])\n"),
+        "{err}"
+    );
+}

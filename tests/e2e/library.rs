@@ -62,8 +62,24 @@ async fn handle_request_serves_one_request_and_set_app_switches_apps() {
         counted.fetch_add(1, Ordering::SeqCst);
         hello(environ, sr)
     });
-    let server = Arc::new(WSGIServer::bind("127.0.0.1", 0, first, config).unwrap());
+    let server = Arc::new(WSGIServer::bind("127.0.0.1", 0, first.clone(), config).unwrap());
     let addr = server.server_address();
+    assert!(Arc::ptr_eq(&server.get_app(), &first));
+    // What a connection's WSGIRequestHandler makes of a request.
+    let handler = server.request_handler("10.1.2.3:4567".parse().unwrap());
+    let (parts, _) = http::Request::get("/a%20b?x=1")
+        .header("X-Test", "yes")
+        .body(())
+        .unwrap()
+        .into_parts();
+    let environ = handler.get_environ(&parts);
+    assert_eq!(environ["PATH_INFO"], "/a b");
+    assert_eq!(environ["QUERY_STRING"], "x=1");
+    assert_eq!(environ["REMOTE_ADDR"], "10.1.2.3");
+    assert_eq!(environ["HTTP_X_TEST"], "yes");
+    assert_eq!(environ["SERVER_PORT"], addr.port().to_string());
+    handler.get_stderr().write("via get_stderr\n");
+    assert!(memory.contents().contains("via get_stderr\n"));
 
     let client = tokio::task::spawn_blocking(move || {
         let mut conn = Conn::open(addr);
@@ -101,19 +117,25 @@ async fn handle_request_serves_one_request_and_set_app_switches_apps() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_lets_requests_in_flight_finish() {
-    let slow = |_environ: Environ, sr: StartResponse| async move {
-        sr.call(
-            "200 OK",
-            vec![("Content-Type".into(), "text/plain".into())],
-            None,
-        )
-        .await?;
-        let chunks = vec![
-            Ok(Bytes::from_static(b"slow ")),
-            Ok(Bytes::from_static(b"done")),
-        ];
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        Ok(Body::lazy(chunks, || Ok(())))
+    let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+    let started_tx = std::sync::Mutex::new(started_tx);
+    let slow = move |_environ: Environ, sr: StartResponse| {
+        // The request is in flight: now the test may shut the server down.
+        let _ = started_tx.lock().unwrap().send(());
+        async move {
+            sr.call(
+                "200 OK",
+                vec![("Content-Type".into(), "text/plain".into())],
+                None,
+            )
+            .await?;
+            let chunks = vec![
+                Ok(Bytes::from_static(b"slow ")),
+                Ok(Bytes::from_static(b"done")),
+            ];
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            Ok(Body::lazy(chunks, || Ok(())))
+        }
     };
     let server = Arc::new(make_server("127.0.0.1", 0, slow).unwrap());
     let serving = tokio::spawn({
@@ -126,7 +148,9 @@ async fn shutdown_lets_requests_in_flight_finish() {
         conn.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
         conn.response(false)
     });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::task::spawn_blocking(move || started_rx.recv().unwrap())
+        .await
+        .unwrap();
     server.shutdown();
     let r = client.await.unwrap();
     assert_eq!(r.text(), "slow done");

@@ -4,6 +4,11 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
+use host::streams::InputStream;
+use host::validate::validator;
+use host::{Body, BoxFuture, Environ, ErrorStream, ExcInfo, Responder, StartResponse};
+
 use crate::common::{Conn, Host, example};
 
 /// (route, status the client gets, the diagnostic line in the log)
@@ -249,7 +254,7 @@ fn server_side_sweep_has_zero_violations() {
         let file = example(name);
         let mut args = vec!["--validate", file.to_str().unwrap()];
         args.extend(extra);
-        let host = Host::serve(&args);
+        let mut host = Host::serve(&args);
         let mut requests = 0;
         for path in &paths {
             for method in ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"] {
@@ -278,10 +283,17 @@ fn server_side_sweep_has_zero_violations() {
         host.request("GET / HTTP/1.0\r\n\r\n");
         host.request("POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
         requests += 2;
-        host.wait_log("\" 200 ");
-        // Let the last requests' close() run before reading the log.
-        std::thread::sleep(Duration::from_millis(200));
-        let log = host.log();
+        // Stop the server (it drains) and read everything it logged.
+        let (code, log) = host.stop();
+        assert_eq!(code, Some(0), "{name}:\n{log}");
+        let access_lines = log
+            .lines()
+            .filter(|l| l.starts_with("127.0.0.1 - - ["))
+            .count();
+        assert_eq!(
+            access_lines, requests,
+            "{name}: one access line per request:\n{log}"
+        );
         assert!(
             !log.contains("wsgi validator"),
             "{name}: violations after {requests} requests:\n{log}"
@@ -289,4 +301,92 @@ fn server_side_sweep_has_zero_violations() {
         assert!(!log.contains("Traceback"), "{name}:\n{log}");
     }
     let _ = std::fs::remove_dir_all(&site);
+}
+
+/// A `start_response` that accepts anything (the server side under test is
+/// this test itself).
+struct AcceptAll;
+
+impl Responder for AcceptAll {
+    fn start_response(
+        &self,
+        _status: String,
+        _headers: Vec<(String, String)>,
+        _exc_info: Option<ExcInfo>,
+    ) -> BoxFuture<'_, Result<(), ExcInfo>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn write(&self, _data: Bytes) -> BoxFuture<'_, Result<(), ExcInfo>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+fn test_environ(errors: ErrorStream) -> Environ {
+    let mut vars = host::Vars::new();
+    wasgi::util::setup_testing_defaults(&mut vars);
+    vars.insert("QUERY_STRING".into(), String::new());
+    Environ {
+        vars,
+        input: InputStream::empty(),
+        errors,
+        version: (1, 0),
+        multithread: false,
+        multiprocess: false,
+        run_once: false,
+        file_wrapper: true,
+        input_terminated: true,
+    }
+}
+
+/// The host validator wrapping a native app, its body driven by hand the
+/// way a faulty server would.
+#[tokio::test]
+async fn the_validator_checks_how_the_server_consumes_the_body() {
+    let app = validator(|_env: Environ, sr: StartResponse| async move {
+        sr.call(
+            "200 OK",
+            vec![("Content-Type".into(), "text/plain".into())],
+            None,
+        )
+        .await?;
+        Ok(Body::lazy(
+            vec![Ok(Bytes::from("a")), Ok(Bytes::from("b"))],
+            || Ok(()),
+        ))
+    });
+    let (errors, log) = ErrorStream::memory();
+    let start_response = StartResponse::new(AcceptAll);
+    let Ok(Body::Iter(mut body)) =
+        host::Application::call(&app, test_environ(errors.clone()), start_response.clone()).await
+    else {
+        panic!("the validator returns its iterator wrapper");
+    };
+    assert_eq!(body.len().unwrap(), None, "the wrapper has no length");
+    assert_eq!(body.next().await.unwrap(), Some(Bytes::from("a")));
+    body.close().await.unwrap();
+    let after = body.next().await.unwrap_err();
+    assert_eq!(
+        after.to_string(),
+        "AssertionError: Iterator read after closed"
+    );
+    let twice = body.close().await.unwrap_err();
+    assert!(twice.message.contains("close() called twice"), "{twice}");
+    assert!(
+        log.contents()
+            .contains("wsgi validator: Iterator read after closed\n")
+    );
+
+    let Ok(Body::Iter(unclosed)) =
+        host::Application::call(&app, test_environ(errors), start_response).await
+    else {
+        panic!("the validator returns its iterator wrapper");
+    };
+    drop(unclosed);
+    assert!(
+        log.contents()
+            .contains("wsgi validator: Iterator garbage collected without being closed\n"),
+        "{}",
+        log.contents()
+    );
 }

@@ -9,7 +9,11 @@
 //! | `/empty` | an empty list: `Content-Length: 0` |
 //! | `/stream?n=N&size=S` | a lazy body of N chunks of S bytes |
 //! | `/write` | the `write()` callable, then a returned chunk |
-//! | `/close` | a lazy body whose `close()` logs `close() called` |
+//! | `/close` | a lazy body (`a`, `b`; or `n` chunks of `size` bytes) whose `close()` logs `close() called` |
+//! | `/counter` | counts calls in a static: always 1 with an instance per request |
+//! | `/input-io` | reads `wsgi.input` through `BufRead::read_line` and `Read::read_to_end` |
+//! | `/readline?size=N&hint=H` | `readline(N)`, `readline()`, `readlines(H)`, `readlines()` |
+//! | `/errors` | writes to `wsgi.errors` with write, writelines, flush, `io::Write`, `fmt::Write` |
 //! | `/error-mid` | a lazy body that raises after one chunk (then `close()`) |
 //! | `/error-before` | raises before `start_response` |
 //! | `/error-after` | `write()`s, then raises |
@@ -28,10 +32,11 @@
 //! | `/read?size=N` | reads N bytes of `wsgi.input` |
 //! | `/head-length` | no body, `Content-Length: 42` (HEAD support) |
 //! | `/print` | prints to the guest's stdout and stderr |
-//! | `/spin?ms=N` | busy-loops for N milliseconds, then answers |
+//! | `/spin?ms=N&id=X` | logs `spin X start`, busy-loops for N milliseconds, logs `spin X end` |
 //! | `/fs-read?path=P` | reads file P with `std::fs`; answers its bytes or the error |
 //! | `/fs-write?path=P` | writes `written` to file P with `std::fs`; answers `ok` or the error |
 //! | `/file-wrapper?path=P&skip=N` | a `FileWrapper` over `wasgi::fs::File` P, from byte N |
+//! | `/file-wrapper-close?path=P` | like `/file-wrapper`, with a `close()` that logs `file close() called` |
 //! | `/file-wrapper-memory?size=N` | a `FileWrapper` over N bytes in memory, 1000-byte blocks |
 
 use std::collections::BTreeMap;
@@ -79,10 +84,61 @@ fn app(mut environ: Environ, start_response: StartResponse) -> Result<Body> {
         "/close" => {
             start_response.call("200 OK", TEXT, None)?;
             let errors = environ.errors.clone();
-            Ok(Body::from_iter(["a", "b"]).on_close(move || {
+            let body = match query.get("n") {
+                None => Body::from_iter(["a", "b"]),
+                Some(_) => {
+                    let size = number("size", 1000);
+                    Body::from_iter((0..number("n", 1)).map(move |_| vec![b'c'; size]))
+                }
+            };
+            Ok(body.on_close(move || {
                 errors.write("close() called\n");
                 Ok(())
             }))
+        }
+        "/counter" => {
+            static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let calls = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            start_response.call("200 OK", TEXT, None)?;
+            Ok(Body::from(format!("calls in this instance: {calls}")))
+        }
+        "/input-io" => {
+            use std::io::{BufRead, Read};
+            let mut first = String::new();
+            environ.input.read_line(&mut first).map_err(Error::from)?;
+            let mut rest = Vec::new();
+            environ.input.read_to_end(&mut rest).map_err(Error::from)?;
+            start_response.call("200 OK", TEXT, None)?;
+            Ok(Body::from(format!("first={first:?} rest={}", rest.len())))
+        }
+        "/readline" => {
+            let first = environ.input.readline(Some(number("size", 3)))?;
+            let second = environ.input.readline(None)?;
+            let rest = environ.input.readlines(Some(number("hint", 1)))?;
+            let after = environ.input.readlines(None)?;
+            start_response.call("200 OK", TEXT, None)?;
+            let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            Ok(Body::from(format!(
+                "{:?} {:?} {:?} {:?}",
+                text(&first),
+                text(&second),
+                rest.iter().map(|l| text(l)).collect::<Vec<_>>(),
+                after.iter().map(|l| text(l)).collect::<Vec<_>>()
+            )))
+        }
+        "/errors" => {
+            use std::io::Write as _;
+            let mut errors = environ.errors.clone();
+            errors.write("errors: write\n");
+            errors.writelines(["errors: line 1\n", "errors: line 2\n"]);
+            errors.flush();
+            errors
+                .write_all(b"errors: io::Write\n")
+                .map_err(Error::from)?;
+            std::fmt::Write::write_fmt(&mut errors, format_args!("errors: fmt::Write {}\n", 42))
+                .map_err(|e| Error::new("ValueError", e.to_string()))?;
+            start_response.call("200 OK", TEXT, None)?;
+            Ok(Body::from("logged"))
         }
         "/error-mid" => {
             start_response.call("200 OK", TEXT, None)?;
@@ -203,12 +259,15 @@ fn app(mut environ: Environ, start_response: StartResponse) -> Result<Body> {
             Ok(Body::from("printed"))
         }
         "/spin" => {
+            let id = param("id");
+            environ.errors.write(&format!("spin {id} start\n"));
             let until = std::time::Instant::now()
                 + std::time::Duration::from_millis(number("ms", 100) as u64);
             let mut spins = 0u64;
             while std::time::Instant::now() < until {
                 spins = spins.wrapping_add(1);
             }
+            environ.errors.write(&format!("spin {id} end\n"));
             start_response.call("200 OK", TEXT, None)?;
             Ok(Body::from(format!("spun {}", spins.min(1))))
         }
@@ -230,6 +289,21 @@ fn app(mut environ: Environ, start_response: StartResponse) -> Result<Body> {
                 None,
             )?;
             Ok(Body::from(wasgi::FileWrapper::new(file, 4096)))
+        }
+        "/file-wrapper-close" => {
+            let file = wasgi::fs::File::open(&param("path"))?;
+            start_response.call(
+                "200 OK",
+                [("Content-Type", "application/octet-stream")],
+                None,
+            )?;
+            let errors = environ.errors.clone();
+            Ok(
+                Body::from(wasgi::FileWrapper::new(file, 4096)).on_close(move || {
+                    errors.write("file close() called\n");
+                    Ok(())
+                }),
+            )
         }
         "/file-wrapper-memory" => {
             let data = vec![b'm'; number("size", 0)];

@@ -32,7 +32,10 @@ pub enum LoadError {
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LoadError::Read { file, error } => write!(f, "cannot read {file}: {error}"),
+            LoadError::Read { file, error } => write!(
+                f,
+                "cannot read {file}: {error} (expected a wasgi app: a .wasm component built for wasm32-wasip2)"
+            ),
             LoadError::NotWasm { file } => write!(
                 f,
                 "{file} is not a WebAssembly component (expected a .wasm file built for wasm32-wasip2 with the wasgi guest SDK)"

@@ -185,6 +185,16 @@ impl WSGIServer {
         &self.shared.base_environ
     }
 
+    /// The `WSGIRequestHandler` a connection from `peer` gets (for
+    /// inspecting the environ a request would have, as a subclass would).
+    pub fn request_handler(&self, peer: SocketAddr) -> WSGIRequestHandler {
+        WSGIRequestHandler {
+            shared: self.shared.clone(),
+            peer,
+            tasks: Tasks::default(),
+        }
+    }
+
     /// `set_app(app)`: requests accepted from now on run `app`.
     pub fn set_app(&self, app: Arc<dyn Application>) {
         if let Ok(mut slot) = self.shared.app.write() {
@@ -287,16 +297,21 @@ async fn serve_connection(
         .keep_alive(keep_alive)
         .timer(TokioTimer::new())
         .header_read_timeout(shared.config.header_read_timeout);
-    let conn = builder.serve_connection(TokioIo::new(stream), service);
-    tokio::pin!(conn);
-    let mut stop = shared.shutdown.subscribe();
-    // A failed connection (bad request, client gone) concerns that client only.
-    tokio::select! {
-        _ = conn.as_mut() => {}
-        _ = async { let _ = stop.wait_for(|s| *s).await; } => {
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
+    {
+        let conn = builder.serve_connection(TokioIo::new(stream), service);
+        tokio::pin!(conn);
+        let mut stop = shared.shutdown.subscribe();
+        // A failed connection (bad request, client gone) concerns that client only.
+        tokio::select! {
+            _ = conn.as_mut() => {}
+            _ = async { let _ = stop.wait_for(|s| *s).await; } => {
+                conn.as_mut().graceful_shutdown();
+                let _ = conn.await;
+            }
         }
+        // Dropping the connection here drops a response body it still
+        // holds, so a handler writing to a client that left sees the pipe
+        // broken and closes the app's iterable.
     }
     // A response can be complete on the wire before its handler has logged
     // it and closed the app's iterable: the connection is done after that.
