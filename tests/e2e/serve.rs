@@ -290,15 +290,9 @@ fn crlf_and_bad_names_never_reach_the_wire() {
         assert!(!r.head.contains("X-Injected"), "{path}");
         assert!(!r.head.contains("X:Y"), "{path}");
     }
-    let log = host.wait_log("header values must not contain control characters");
-    assert!(
-        log.contains("('X-A' has '\\r' in 'a\\r\\nX-Injected: 1')"),
-        "{log}"
-    );
-    assert!(
-        log.contains("header names must be non-empty HTTP tokens (got 'X:Y')"),
-        "{log}"
-    );
+    host.wait_log("('X-A' has '\\r' in 'a\\r\\nX-Injected: 1')");
+    host.wait_log("header names must be non-empty HTTP tokens (got 'X:Y')");
+    host.wait_log("header names must be non-empty HTTP tokens (got '')");
 }
 
 #[test]
@@ -441,13 +435,10 @@ fn a_guest_over_its_cpu_limit_is_stopped_but_waiting_is_free() {
         "{:?}",
         started.elapsed()
     );
-    let log = host.wait_log(
+    host.wait_log(
         "TimeoutError: the app used more than its 500ms of CPU time for this request (--cpu-limit)",
     );
-    assert!(
-        log.contains("\"GET /spin?ms=20000 HTTP/1.1\" 500 59"),
-        "{log}"
-    );
+    host.wait_log("\"GET /spin?ms=20000 HTTP/1.1\" 500 59");
     // Waiting for a slow client is not CPU time.
     let mut conn = Conn::open(host.addr);
     conn.send(b"POST /read?size=5 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 5\r\n\r\nab");
