@@ -1,6 +1,7 @@
 //! The WSGI callable on the host side: [`Application`], its [`Environ`] and
 //! the [`Body`] it returns.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -132,7 +133,7 @@ impl Environ {
 /// The application's return value: PEP 3333's response iterable.
 pub enum Body {
     /// A list of chunks (it has a length and no `close`).
-    Chunks(Vec<Bytes>),
+    Chunks(VecDeque<Bytes>),
     /// Any other iterable: pulled chunk by chunk, then closed.
     Iter(Box<dyn BodyIter>),
     /// `wsgi.file_wrapper(file, blksize)` over a real file: the handler's
@@ -144,6 +145,8 @@ pub enum Body {
 pub struct FileBody {
     file: Arc<std::fs::File>,
     offset: u64,
+    /// Where iteration has got to.
+    pos: u64,
     blksize: usize,
     close: Option<Box<dyn BodyIter>>,
 }
@@ -155,6 +158,7 @@ impl FileBody {
         FileBody {
             file,
             offset,
+            pos: offset,
             blksize: blksize.max(1),
             close: None,
         }
@@ -192,6 +196,14 @@ impl FileBody {
             let read = tokio::task::spawn_blocking(move || read_at(&file, pos, len)).await;
             read.map_err(std::io::Error::other)?
         }
+    }
+
+    /// FileWrapper iteration: the next `blksize` block, `None` at the first
+    /// empty read.
+    pub async fn next_block(&mut self) -> std::io::Result<Option<Bytes>> {
+        let block = self.read_at(self.pos, self.blksize).await?;
+        self.pos += block.len() as u64;
+        Ok((!block.is_empty()).then_some(block))
     }
 
     /// The wrapper's `close()`, if the app gave one.
@@ -255,15 +267,45 @@ impl Body {
     }
 }
 
+impl Body {
+    /// `len(result)`: a list's length, an iterable's own `len`, or `None`.
+    pub fn len(&self) -> Result<Option<usize>, ExcInfo> {
+        match self {
+            Body::Chunks(chunks) => Ok(Some(chunks.len())),
+            Body::Iter(iter) => iter.len(),
+            Body::File(_) => Ok(None),
+        }
+    }
+
+    /// The next item of the iterable, whatever its kind (a file gives its
+    /// wrapper's `blksize` blocks); `None` at the end.
+    pub async fn next_chunk(&mut self) -> Result<Option<Bytes>, ExcInfo> {
+        match self {
+            Body::Chunks(chunks) => Ok(chunks.pop_front()),
+            Body::Iter(iter) => iter.next().await,
+            Body::File(file) => Ok(file.next_block().await?),
+        }
+    }
+
+    /// `result.close()`, for the kinds that have one.
+    pub async fn close(&mut self) -> Result<(), ExcInfo> {
+        match self {
+            Body::Chunks(_) => Ok(()),
+            Body::Iter(iter) => iter.close().await,
+            Body::File(file) => file.close().await,
+        }
+    }
+}
+
 impl From<&'static str> for Body {
     fn from(text: &'static str) -> Self {
-        Body::Chunks(vec![Bytes::from_static(text.as_bytes())])
+        Body::Chunks([Bytes::from_static(text.as_bytes())].into())
     }
 }
 
 impl From<Vec<u8>> for Body {
     fn from(chunk: Vec<u8>) -> Self {
-        Body::Chunks(vec![Bytes::from(chunk)])
+        Body::Chunks([Bytes::from(chunk)].into())
     }
 }
 

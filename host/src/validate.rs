@@ -15,16 +15,13 @@
 //! wsgiref, a validated response has no automatic `Content-Length`: the
 //! body is a wrapper without a length.
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use wasgi::ExcInfo;
 use wasgi::validate::{ResponseState, Violation, begin, warning_line};
 
-use crate::app::{
-    Application, Body, BodyIter, BoxFuture, Environ, FileBody, Responder, StartResponse,
-};
+use crate::app::{Application, Body, BodyIter, BoxFuture, Environ, Responder, StartResponse};
 use crate::streams::ErrorStream;
 
 /// `validator(application)`: `application`, checked on every call.
@@ -58,7 +55,7 @@ impl Application for Validator {
             });
             let body = self.app.call(environ, wrapped).await?;
             Ok(Body::Iter(Box::new(IteratorWrapper {
-                body: Source::from(body),
+                body,
                 state,
                 errors,
             })))
@@ -123,46 +120,13 @@ impl Responder for CheckedResponder {
     }
 }
 
-/// The body, item by item, whatever its kind: the wrapper has no length
-/// and no file, like wsgiref's `IteratorWrapper`.
-enum Source {
-    Chunks(VecDeque<Bytes>),
-    Iter(Box<dyn BodyIter>),
-    File { file: FileBody, pos: u64 },
-}
-
-impl From<Body> for Source {
-    fn from(body: Body) -> Self {
-        match body {
-            Body::Chunks(chunks) => Source::Chunks(chunks.into()),
-            Body::Iter(iter) => Source::Iter(iter),
-            Body::File(file) => {
-                let pos = file.offset();
-                Source::File { file, pos }
-            }
-        }
-    }
-}
-
 /// `IteratorWrapper`: checks how the server consumes the body.
+/// Like wsgiref's, the wrapper has no length and no file: the body is
+/// consumed item by item, whatever its kind.
 struct IteratorWrapper {
-    body: Source,
+    body: Body,
     state: Arc<Mutex<ResponseState>>,
     errors: ErrorStream,
-}
-
-impl IteratorWrapper {
-    async fn fetch(&mut self) -> Result<Option<Bytes>, ExcInfo> {
-        match &mut self.body {
-            Source::Chunks(chunks) => Ok(chunks.pop_front()),
-            Source::Iter(iter) => iter.next().await,
-            Source::File { file, pos } => {
-                let block = file.read_at(*pos, file.blksize()).await?;
-                *pos += block.len() as u64;
-                Ok((!block.is_empty()).then_some(block))
-            }
-        }
-    }
 }
 
 impl BodyIter for IteratorWrapper {
@@ -177,7 +141,7 @@ impl BodyIter for IteratorWrapper {
                     },
                 ));
             }
-            let item = self.fetch().await?;
+            let item = self.body.next_chunk().await?;
             let checked = lock(&self.state).next_item(item.as_ref().map(Bytes::len));
             checked.map_err(|v| raise(&self.errors, v))?;
             Ok(item)
@@ -187,11 +151,7 @@ impl BodyIter for IteratorWrapper {
     fn close(&mut self) -> BoxFuture<'_, Result<(), ExcInfo>> {
         Box::pin(async move {
             let checked = lock(&self.state).close();
-            let closed = match &mut self.body {
-                Source::Chunks(_) => Ok(()),
-                Source::Iter(iter) => iter.close().await,
-                Source::File { file, .. } => file.close().await,
-            };
+            let closed = self.body.close().await;
             checked.map_err(|v| raise(&self.errors, v))?;
             closed
         })

@@ -519,7 +519,7 @@ async fn cases_78_79_82_83_status_headers_and_order() {
     assert_eq!(out, E500);
     assert!(err.ends_with("AssertionError: write() before start_response()\n"));
     let empty_no_start =
-        |_env: Environ, _sr: StartResponse| async move { Ok(Body::Chunks(vec![])) };
+        |_env: Environ, _sr: StartResponse| async move { Ok(Body::Chunks(Default::default())) };
     let (out, err) = run(&empty_no_start).await;
     assert_eq!(out, E500);
     assert!(

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use tokio::sync::Mutex;
 use wasgi::{ExcInfo, Headers, Vars, headers::check_header, pyrepr, util};
 
-use super::{Gateway, HandlerConfig, ResponseHead, date};
+use super::{Gateway, HandlerConfig, ResponseHead, date, declared_length};
 use crate::app::{Application, Body, BoxFuture, Environ, FileBody, Responder, StartResponse};
 use crate::streams::{ErrorStream, InputStream};
 
@@ -160,7 +160,7 @@ impl BaseHandler {
                 Ok(())
             }
             Err(e) => {
-                if let Err(close_error) = close_result(&mut result).await {
+                if let Err(close_error) = result.close().await {
                     self.log_exception(&close_error);
                 }
                 Err(e)
@@ -169,37 +169,14 @@ impl BaseHandler {
     }
 
     async fn send_result(&mut self, result: &mut Body) -> Result<(), ExcInfo> {
-        let len = match result {
-            Body::Chunks(chunks) => Some(chunks.len()),
-            Body::Iter(iter) => iter.len()?,
-            Body::File(_) => None,
+        self.core.lock().await.result_len = result.len()?;
+        let sent = match result {
+            Body::File(file) if self.config.sendfile => self.sendfile(file).await?,
+            _ => false,
         };
-        self.core.lock().await.result_len = len;
-        match result {
-            Body::Chunks(chunks) => {
-                for chunk in std::mem::take(chunks) {
-                    self.core.lock().await.write(chunk).await?;
-                }
-            }
-            Body::Iter(iter) => {
-                while let Some(chunk) = iter.next().await? {
-                    self.core.lock().await.write(chunk).await?;
-                }
-            }
-            Body::File(file) => {
-                let sent = self.config.sendfile && self.sendfile(file).await?;
-                if !sent {
-                    // FileWrapper iteration: blksize reads until an empty one.
-                    let mut pos = file.offset();
-                    loop {
-                        let block = file.read_at(pos, file.blksize()).await?;
-                        if block.is_empty() {
-                            break;
-                        }
-                        pos += block.len() as u64;
-                        self.core.lock().await.write(block).await?;
-                    }
-                }
+        if !sent {
+            while let Some(chunk) = result.next_chunk().await? {
+                self.core.lock().await.write(chunk).await?;
             }
         }
         self.core.lock().await.finish_content().await
@@ -218,15 +195,8 @@ impl BaseHandler {
         let mut len = file.remaining()?;
         if !core.headers_sent {
             if let Some(headers) = core.headers.as_mut() {
-                match headers.get("Content-Length") {
-                    Some(declared) => {
-                        len = declared.parse().map_err(|_| {
-                            ExcInfo::assertion(format!(
-                                "Content-Length must be a number of bytes (got {})",
-                                pyrepr::str(declared)
-                            ))
-                        })?;
-                    }
+                match declared_length(headers).map_err(ExcInfo::assertion)? {
+                    Some(declared) => len = declared,
                     None => headers.set("Content-Length", len.to_string()),
                 }
             }
@@ -274,7 +244,7 @@ impl BaseHandler {
             let bytes_sent = core.bytes_sent;
             core.gateway.on_close(&status, bytes_sent);
         }
-        if let Err(e) = close_result(&mut result).await {
+        if let Err(e) = result.close().await {
             self.log_exception(&e);
         }
         self.reset().await;
@@ -333,7 +303,7 @@ impl BaseHandler {
                 Some(e),
             )
             .await?;
-        Ok(Body::Chunks(vec![self.config.error_body.clone()]))
+        Ok(Body::Chunks([self.config.error_body.clone()].into()))
     }
 
     /// `log_exception(exc_info)`: the traceback (at most `traceback_limit`
@@ -363,14 +333,6 @@ impl BaseHandler {
     /// Body bytes sent so far (`self.bytes_sent`).
     pub async fn bytes_sent(&self) -> u64 {
         self.core.lock().await.bytes_sent
-    }
-}
-
-async fn close_result(result: &mut Body) -> Result<(), ExcInfo> {
-    match result {
-        Body::Chunks(_) => Ok(()),
-        Body::Iter(iter) => iter.close().await,
-        Body::File(file) => file.close().await,
     }
 }
 

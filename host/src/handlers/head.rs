@@ -75,3 +75,30 @@ impl ResponseHead {
         wasgi::util::latin1_bytes(&text)
     }
 }
+
+/// The response's `Content-Length`, when it has one that can be honoured:
+/// given once, and a number of bytes. The `Err` names what is wrong.
+pub fn declared_length(headers: &Headers) -> Result<Option<u64>, String> {
+    let lengths = headers.get_all("Content-Length");
+    if lengths.len() > 1 {
+        return Err(format!(
+            "a response may carry one Content-Length header (got {})",
+            wasgi::pyrepr::str(&lengths.join(", "))
+        ));
+    }
+    match lengths.first() {
+        None => Ok(None),
+        Some(len) => len
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| len.parse().ok())
+            .flatten()
+            .map(Some)
+            .ok_or_else(|| {
+                format!(
+                    "Content-Length must be a number of bytes (got {})",
+                    wasgi::pyrepr::str(len)
+                )
+            }),
+    }
+}

@@ -20,7 +20,7 @@ mod simple;
 pub use base::BaseHandler;
 pub use cgi::{CGIHandler, IISCGIHandler, read_environ, transcode_environ};
 pub use date::format_date_time;
-pub use head::ResponseHead;
+pub use head::{ResponseHead, declared_length};
 pub use simple::{BaseCGIHandler, SimpleHandler};
 
 use std::io;

@@ -17,7 +17,7 @@ use super::body::{RequestBody, ResponseBody};
 use super::{SERVER_VERSION, Shared, Tasks};
 use crate::app::BoxFuture;
 use crate::environ::request_environ;
-use crate::handlers::{BaseHandler, Gateway, ResponseHead};
+use crate::handlers::{BaseHandler, Gateway, ResponseHead, declared_length};
 use crate::streams::{ErrorStream, InputStream};
 
 /// `WSGIRequestHandler`: turns one HTTP request into an environ and runs
@@ -181,22 +181,7 @@ impl Gateway for HttpGateway {
                 "HTTP status {code} is not a final status: an application's status must be 200 or above"
             ));
         }
-        let lengths = head.headers.get_all("Content-Length");
-        if lengths.len() > 1 {
-            return Err(format!(
-                "a response may carry one Content-Length header (got {})",
-                wasgi::pyrepr::str(&lengths.join(", "))
-            ));
-        }
-        if let Some(len) = lengths.first()
-            && (len.is_empty() || !len.bytes().all(|b| b.is_ascii_digit()))
-        {
-            return Err(format!(
-                "Content-Length must be a number of bytes (got {})",
-                wasgi::pyrepr::str(len)
-            ));
-        }
-        Ok(())
+        declared_length(&head.headers).map(drop)
     }
 
     fn send_headers<'a>(&'a mut self, head: &'a ResponseHead) -> BoxFuture<'a, io::Result<()>> {
@@ -247,10 +232,8 @@ impl HttpGateway {
         } else {
             let (tx, rx) = mpsc::channel(2);
             self.body_tx = Some(tx);
-            let owed = head
-                .headers
-                .get("Content-Length")
-                .and_then(|v| v.parse().ok());
+            // check_head accepted the length, if there is one.
+            let owed = declared_length(&head.headers).ok().flatten();
             ResponseBody::channel(rx, owed)
         };
         let mut response = Response::new(body);
