@@ -1046,3 +1046,31 @@ fn cgi_takes_the_serve_options() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn wsgi_input_from_memory() {
+    let app = |mut env: Environ, sr: StartResponse| async move {
+        let first = env.input.read(Some(3)).await?;
+        let line = env.input.readline(None).await?;
+        let rest = env.input.readlines(None).await?;
+        sr.call("200 OK", headers(TEXT), None).await?;
+        let text = format!("{first:?} {line:?} {rest:?}");
+        Ok(Body::from(text.into_bytes()))
+    };
+    let out = Out::default();
+    let mut handler = SimpleHandler::new(
+        InputStream::from_bytes(&b"abcdef\ng\nh"[..]),
+        out.clone(),
+        ErrorStream::memory().0,
+        testing_environ(&[]),
+        true,
+        false,
+    );
+    handler.run(&app).await;
+    assert!(
+        out.text()
+            .ends_with("\r\n\r\nb\"abc\" b\"def\\n\" [b\"g\\n\", b\"h\"]"),
+        "{}",
+        out.text()
+    );
+}

@@ -83,11 +83,6 @@ impl WasmApp {
         }
     }
 
-    /// The name tracebacks show for this component.
-    pub fn name(&self) -> &str {
-        &self.inner.name
-    }
-
     fn new_store(&self, slot: OwnedSemaphorePermit) -> Result<Store<RequestCtx>, ExcInfo> {
         let options = &self.inner.options;
         let mut wasi = WasiCtx::builder();
