@@ -14,6 +14,10 @@ use std::process::Command;
 
 const TARGET: &str = "wasm32-wasip2";
 
+/// The wasgi apps also built as `wasi:http` components
+/// (`examples/<name>.wasi-http.wasm`).
+const WASI_HTTP_BUILDS: [&str; 2] = ["hello", "environ-echo"];
+
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let root = manifest_dir.parent().expect("workspace root").to_path_buf();
@@ -26,6 +30,27 @@ fn main() {
     watch(&root, &examples);
     ensure_target();
 
+    let built = build(&examples, &target_dir, &["--workspace"]);
+    for name in members(&examples) {
+        copy(&built, &name, &examples.join(format!("{name}.wasm")));
+    }
+    // The same wasgi apps built as wasi:http components (the SDK's
+    // `wasi-http` feature), in a target directory of their own so the two
+    // builds do not rebuild each other.
+    let mut args = vec!["--features", "wasgi/wasi-http"];
+    for name in WASI_HTTP_BUILDS {
+        args.extend(["-p", name]);
+    }
+    let built = build(&examples, &target_dir.with_extension("wasi-http"), &args);
+    for name in WASI_HTTP_BUILDS {
+        copy(&built, name, &examples.join(format!("{name}.wasi-http.wasm")));
+    }
+    println!("cargo:rustc-env=WASGI_EXAMPLES_DIR={}", examples.display());
+}
+
+/// Runs `cargo build` for wasm32-wasip2 on the examples workspace with
+/// `args`; returns where the components are.
+fn build(examples: &Path, target_dir: &Path, args: &[&str]) -> PathBuf {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.arg("build")
@@ -35,8 +60,8 @@ fn main() {
         .arg("--manifest-path")
         .arg(examples.join("Cargo.toml"))
         .arg("--target-dir")
-        .arg(&target_dir)
-        .arg("--workspace");
+        .arg(target_dir)
+        .args(args);
     // The outer build's settings must not leak into the guest build.
     for var in [
         "CARGO_ENCODED_RUSTFLAGS",
@@ -60,17 +85,16 @@ fn main() {
             String::from_utf8_lossy(&output.stderr)
         );
     }
+    target_dir.join(TARGET).join("release")
+}
 
-    let built = target_dir.join(TARGET).join("release");
-    for name in members(&examples) {
-        let artifact = built.join(format!("{}.wasm", name.replace('-', "_")));
-        let copy = examples.join(format!("{name}.wasm"));
-        let tmp = examples.join(format!(".{name}.wasm.tmp"));
-        fs::copy(&artifact, &tmp)
-            .and_then(|_| fs::rename(&tmp, &copy))
-            .unwrap_or_else(|e| panic!("copy {} to {}: {e}", artifact.display(), copy.display()));
-    }
-    println!("cargo:rustc-env=WASGI_EXAMPLES_DIR={}", examples.display());
+/// Copies the component of crate `name` from `built` to `to`.
+fn copy(built: &Path, name: &str, to: &Path) {
+    let artifact = built.join(format!("{}.wasm", name.replace('-', "_")));
+    let tmp = to.with_extension("wasm.tmp");
+    fs::copy(&artifact, &tmp)
+        .and_then(|_| fs::rename(&tmp, to))
+        .unwrap_or_else(|e| panic!("copy {} to {}: {e}", artifact.display(), to.display()));
 }
 
 /// The guest crates: every directory of `examples/` with a Cargo.toml.

@@ -19,7 +19,9 @@
 //! and are what the host uses too. The guest runtime (environ, streams,
 //! `start_response`, bodies, `export!`) exists on `wasm32` only.
 
+pub mod environ;
 pub mod file_wrapper;
+pub mod handlers;
 pub mod headers;
 pub mod pyrepr;
 pub mod util;

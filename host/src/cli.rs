@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use host::component::{
-    self, AppOptions, EngineOptions, LoadError, Preopen, WasmApp, default_cache_dir,
+    self, AppOptions, EngineOptions, LoadError, Loaded, OutboundPolicy, Preopen,
+    default_cache_dir,
 };
 use host::handlers::{BaseHandler, CGIHandler, IISCGIHandler};
 use host::simple_server::{ServerConfig, WSGIServer};
 use host::validate::validator;
-use host::{Application, ErrorStream};
+use host::{ErrorStream, Service};
 
 /// The demo app (`examples/demo`, wsgiref's `demo_app`), built by build.rs.
 const DEMO_APP: &[u8] = include_bytes!(concat!(env!("WASGI_EXAMPLES_DIR"), "/demo.wasm"));
@@ -33,9 +34,11 @@ struct Cli {
 enum Command {
     /// Serve an app over HTTP, like `python -m wsgiref.simple_server`
     ///
-    /// Every request runs in a fresh instance of the component. Without an
-    /// app file the built-in demo app is served: it answers "Hello world!"
-    /// and lists the request's environ.
+    /// APP is a wasgi app (exports wasgi:wsgi/application) or a standard
+    /// wasi:http/proxy component (exports wasi:http/incoming-handler, as
+    /// `wasmtime serve` and Spin run). Every request runs in a fresh instance
+    /// of the component. Without an app file the built-in demo app is
+    /// served: it answers "Hello world!" and lists the request's environ.
     Serve(ServeArgs),
     /// Run an app as a CGI script (wsgiref's CGIHandler)
     ///
@@ -49,7 +52,8 @@ enum Command {
 #[derive(Args)]
 struct ServeArgs {
     /// The app: a wasm component exporting wasgi:wsgi/application (built
-    /// with the wasgi guest SDK for wasm32-wasip2). Default: the demo app
+    /// with the wasgi guest SDK) or wasi:http/incoming-handler 0.2 (any
+    /// wasi:http/proxy component). Default: the demo app
     #[arg(value_name = "APP.wasm")]
     app: Option<PathBuf>,
 
@@ -136,6 +140,25 @@ struct AppArgs {
     /// stopped and logged as a TimeoutError; the request gets the error page
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     cpu_limit: f64,
+
+    /// Let the app make HTTP requests (wasi:http/outgoing-handler) to HOST,
+    /// on any port or only PORT; `*` allows any host. Repeatable. Without
+    /// it every outbound request fails with HttpRequestDenied and a log line
+    #[arg(long = "allow-outbound", value_name = "HOST[:PORT]")]
+    allow_outbound: Vec<String>,
+
+    /// Give the guest the environment variable NAME (its process
+    /// environment, not the WSGI environ). Repeatable. The host's own
+    /// environment is never passed on
+    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
+    env: Vec<(String, String)>,
+}
+
+fn parse_env(spec: &str) -> Result<(String, String), String> {
+    match spec.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
+        _ => Err(format!("expected NAME=VALUE, got {spec:?}")),
+    }
 }
 
 impl AppArgs {
@@ -190,15 +213,19 @@ impl AppArgs {
             dirs: self.preopens()?,
             cpu_limit,
             max_concurrency: self.max_concurrency,
+            outbound: OutboundPolicy::allow(&self.allow_outbound).map_err(|e| e.to_string())?,
+            env: self.env.clone(),
         })
     }
 
-    /// The app, wrapped in the validator when asked.
-    fn wrap(&self, app: WasmApp) -> Arc<dyn Application> {
-        if self.validate {
-            Arc::new(validator(app))
-        } else {
-            Arc::new(app)
+    /// The app as a service, a WSGI app wrapped in the validator when asked.
+    fn wrap(&self, app: Loaded, file: &str) -> Result<Service, String> {
+        match app {
+            Loaded::Wasgi(app) if self.validate => Ok(Service::Wsgi(Arc::new(validator(app)))),
+            Loaded::WasiHttp(_) if self.validate => Err(format!(
+                "--validate checks WSGI apps, and {file} is a wasi:http component"
+            )),
+            app => Ok(app.into()),
         }
     }
 }
@@ -220,7 +247,7 @@ fn load(
     engine: &wasmtime::Engine,
     app: Option<&PathBuf>,
     options: AppOptions,
-) -> Result<WasmApp, LoadError> {
+) -> Result<Loaded, LoadError> {
     match app {
         Some(path) => component::load_component(engine, path, options),
         None => component::load_component_bytes(
@@ -255,8 +282,15 @@ fn serve(args: ServeArgs) -> ExitCode {
         Ok(engine) => engine,
         Err(e) => return fail(1, e),
     };
+    let what = match &args.app {
+        Some(path) => path.display().to_string(),
+        None => "the demo app".to_string(),
+    };
     let app = match load(&engine, args.app.as_ref(), options) {
-        Ok(app) => args.app_args.wrap(app),
+        Ok(app) => match args.app_args.wrap(app, &what) {
+            Ok(app) => app,
+            Err(e) => return fail(2, e),
+        },
         Err(e) => return fail(2, e),
     };
     runtime.block_on(async move {
@@ -270,10 +304,6 @@ fn serve(args: ServeArgs) -> ExitCode {
             }
         };
         let addr = server.server_address();
-        let what = match &args.app {
-            Some(path) => path.display().to_string(),
-            None => "the demo app".to_string(),
-        };
         println!(
             "Serving {what} on {} port {} (http://{addr}/) ...",
             addr.ip(),
@@ -314,10 +344,19 @@ fn cgi(args: CgiArgs) -> ExitCode {
         .and_then(|options| Ok((options, args.app_args.engine(false)?)))
         .and_then(|(options, engine)| {
             component::load_component(&engine, &args.app, options).map_err(|e| e.to_string())
+        })
+        .and_then(|app| {
+            match args.app_args.wrap(app, &args.app.display().to_string())? {
+                Service::Wsgi(app) => Ok(app),
+                Service::WasiHttp(_) => Err(format!(
+                    "{} is a wasi:http component; host cgi runs wasgi apps",
+                    args.app.display()
+                )),
+            }
         });
     runtime.block_on(async move {
         match loaded {
-            Ok(app) => handler.run(&*args.app_args.wrap(app)).await,
+            Ok(app) => handler.run(&*app).await,
             // The web server still gets a well-formed response: the error
             // page, with the reason in its error log.
             Err(e) => {

@@ -17,6 +17,7 @@ pub mod app;
 pub mod component;
 pub mod environ;
 pub mod handlers;
+pub mod service;
 pub mod simple_server;
 pub mod streams;
 pub mod validate;
@@ -25,6 +26,7 @@ pub use app::{
     Application, Body, BodyIter, BoxFuture, Environ, FileBody, Responder, StartResponse,
 };
 pub use handlers::BaseHandler;
+pub use service::Service;
 pub use simple_server::{WSGIRequestHandler, WSGIServer, make_server};
 pub use streams::{ErrorStream, InputStream};
 pub use wasgi::{ExcInfo, Vars};

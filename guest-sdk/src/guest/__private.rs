@@ -28,6 +28,9 @@ pub use wit::{
 };
 pub use wit_app::{Guest, Response};
 
+pub use super::wasi_http::serve as serve_wasi_http;
+pub use wasip2;
+
 use super::{Application, Environ, Errors, Input, StartResponse};
 
 /// Runs `app` for one request and converts its return value for the host.
@@ -40,7 +43,7 @@ pub fn call<A: Application + ?Sized>(
 ) -> Result<Response, WitExcInfo> {
     let environ = Environ::from_wit(environ, Input::new(input), Errors::new(errors));
     super::body::set_file_wrapper_offered(environ.file_wrapper);
-    let start_response = StartResponse::new(start_response);
+    let start_response = StartResponse::from_respond(start_response);
     match app.call(environ, start_response) {
         Ok(body) => Ok(body.into_response()),
         Err(err) => Err(to_wit(err)),

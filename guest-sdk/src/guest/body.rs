@@ -3,8 +3,8 @@ use std::cell::RefCell;
 use super::__private::bindings::exports::wasgi::wsgi::application as wit_app;
 use super::__private::{Response, to_wit};
 
-type Chunks = Box<dyn Iterator<Item = crate::Result<Vec<u8>>>>;
-type Close = Box<dyn FnOnce() -> crate::Result<()>>;
+pub(crate) type Chunks = Box<dyn Iterator<Item = crate::Result<Vec<u8>>>>;
+pub(crate) type Close = Box<dyn FnOnce() -> crate::Result<()>>;
 
 /// What an application returns: the response body.
 ///
@@ -130,13 +130,13 @@ impl Body {
 }
 
 impl Body {
-    /// The body as the validator's `IteratorWrapper`: a lazy body whose
-    /// items and `close()` are checked against `state`. Like wsgiref's
-    /// wrapper it has no length and no file.
-    pub(crate) fn checked(self, state: super::validator::State, errors: super::Errors) -> Body {
-        let (chunks, close): (Chunks, Option<Close>) = match self.0 {
-            Inner::Chunks(list) => (Box::new(list.into_iter().map(Ok)), None),
-            Inner::Lazy { chunks, close } => (chunks, close),
+    /// The body taken apart for a consumer inside the guest: its length
+    /// when it is a list, its chunks (a file is read in its block size),
+    /// and its `close()`.
+    pub(crate) fn into_parts(self) -> (Option<usize>, Chunks, Option<Close>) {
+        match self.0 {
+            Inner::Chunks(list) => (Some(list.len()), Box::new(list.into_iter().map(Ok)), None),
+            Inner::Lazy { chunks, close } => (None, chunks, close),
             Inner::File {
                 file,
                 blksize,
@@ -144,11 +144,19 @@ impl Body {
             } => {
                 let blocks = crate::FileWrapper::new(file, blksize);
                 (
+                    None,
                     Box::new(blocks.map(|b| b.map_err(crate::Error::from))),
                     close,
                 )
             }
-        };
+        }
+    }
+
+    /// The body as the validator's `IteratorWrapper`: a lazy body whose
+    /// items and `close()` are checked against `state`. Like wsgiref's
+    /// wrapper it has no length and no file.
+    pub(crate) fn checked(self, state: super::validator::State, errors: super::Errors) -> Body {
+        let (_, chunks, close) = self.into_parts();
         let mut chunks = chunks;
         let (next_state, next_errors) = (state.clone(), errors.clone());
         let items = std::iter::from_fn(move || {

@@ -2,14 +2,40 @@ use std::rc::Rc;
 
 use super::__private::WitErrorStream;
 
+/// Where `wsgi.errors` writes: the host's `error-stream`, or the guest's
+/// stderr when it serves `wasi:http`.
+pub(crate) trait ErrorSink {
+    fn write(&self, s: &str);
+    fn writelines(&self, lines: &[String]) {
+        for line in lines {
+            self.write(line);
+        }
+    }
+    fn flush(&self);
+}
+
+impl ErrorSink for WitErrorStream {
+    fn write(&self, s: &str) {
+        WitErrorStream::write(self, s);
+    }
+
+    fn writelines(&self, lines: &[String]) {
+        WitErrorStream::writelines(self, lines);
+    }
+
+    fn flush(&self) {
+        WitErrorStream::flush(self);
+    }
+}
+
 /// `wsgi.errors`: a text stream into the server's error log.
 ///
 /// Cloning gives another handle to the same stream, so a body can keep one.
 #[derive(Clone)]
-pub struct Errors(Rc<WitErrorStream>);
+pub struct Errors(Rc<dyn ErrorSink>);
 
 impl Errors {
-    pub(crate) fn new(stream: WitErrorStream) -> Self {
+    pub(crate) fn new(stream: impl ErrorSink + 'static) -> Self {
         Errors(Rc::new(stream))
     }
 

@@ -1,5 +1,24 @@
 use super::__private::{WitInputStream, from_wit};
 
+/// Where `wsgi.input`'s bytes come from: the host's `input-stream`, or a
+/// `wasi:http` request body read inside the guest.
+pub(crate) trait InputSource {
+    /// Up to `size` bytes (all that is left when `None`); empty at the end.
+    fn read(&mut self, size: Option<u64>) -> crate::Result<Vec<u8>>;
+    /// One line including its `\n`, at most `size` bytes; empty at the end.
+    fn readline(&mut self, size: Option<u64>) -> crate::Result<Vec<u8>>;
+}
+
+impl InputSource for WitInputStream {
+    fn read(&mut self, size: Option<u64>) -> crate::Result<Vec<u8>> {
+        WitInputStream::read(self, size).map_err(from_wit)
+    }
+
+    fn readline(&mut self, size: Option<u64>) -> crate::Result<Vec<u8>> {
+        WitInputStream::readline(self, size).map_err(from_wit)
+    }
+}
+
 /// How much [`std::io::BufRead`] asks the host for at a time.
 const BUF_SIZE: u64 = 8192;
 
@@ -11,15 +30,15 @@ const BUF_SIZE: u64 = 8192;
 /// `std::io::Read` and `std::io::BufRead`, so `read_to_end`, `read_exact`
 /// and `lines()` work too. Both views share one buffer.
 pub struct Input {
-    stream: WitInputStream,
+    stream: Box<dyn InputSource>,
     buf: Vec<u8>,
     pos: usize,
 }
 
 impl Input {
-    pub(crate) fn new(stream: WitInputStream) -> Self {
+    pub(crate) fn new(stream: impl InputSource + 'static) -> Self {
         Input {
-            stream,
+            stream: Box::new(stream),
             buf: Vec::new(),
             pos: 0,
         }
@@ -38,7 +57,7 @@ impl Input {
         let mut out = self.take_buffered(size.unwrap_or(usize::MAX));
         let want = size.map(|n| (n - out.len()) as u64);
         if want != Some(0) {
-            out.extend(self.stream.read(want).map_err(from_wit)?);
+            out.extend(self.stream.read(want)?);
         }
         Ok(out)
     }
@@ -54,7 +73,7 @@ impl Input {
         let mut out = self.take_buffered(limit);
         if out.len() < limit {
             let rest = size.map(|n| (n - out.len()) as u64);
-            out.extend(self.stream.readline(rest).map_err(from_wit)?);
+            out.extend(self.stream.readline(rest)?);
         }
         Ok(out)
     }
@@ -95,7 +114,7 @@ impl std::io::BufRead for Input {
             self.buf = self
                 .stream
                 .read(Some(BUF_SIZE))
-                .map_err(|e| std::io::Error::other(from_wit(e)))?;
+                .map_err(std::io::Error::other)?;
             self.pos = 0;
         }
         Ok(&self.buf[self.pos..])

@@ -41,10 +41,6 @@ impl Respond for WitStartResponse {
 pub struct StartResponse(Rc<dyn Respond>);
 
 impl StartResponse {
-    pub(crate) fn new(inner: WitStartResponse) -> Self {
-        StartResponse(Rc::new(inner))
-    }
-
     /// A `start_response` backed by `respond` (for middleware).
     pub fn from_respond(respond: impl Respond + 'static) -> Self {
         StartResponse(Rc::new(respond))

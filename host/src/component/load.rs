@@ -6,12 +6,47 @@ use std::path::Path;
 use wasmtime::Engine;
 use wasmtime::component::{Component, HasSelf, Linker};
 
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
 use super::bindings::AppPre;
 use super::bindings::wasgi::wsgi::types;
-use super::{AppOptions, RequestCtx, WasmApp};
+use super::{AppOptions, RequestCtx, WasiHttpApp, WasmApp};
 
-/// The interface a wasgi app must export.
+/// The interface a wasgi app exports.
 pub const APPLICATION_EXPORT: &str = "wasgi:wsgi/application@0.1.0";
+
+/// The interface a `wasi:http/proxy` component (WASIp2) exports, any
+/// `0.2.x` version.
+pub const WASI_HTTP_EXPORT: &str = "wasi:http/incoming-handler@0.2";
+
+/// A component ready to serve, of either kind.
+#[derive(Clone)]
+pub enum Loaded {
+    /// A wasgi app (`wasgi:wsgi/application`).
+    Wasgi(WasmApp),
+    /// A `wasi:http/proxy` component (`wasi:http/incoming-handler`).
+    WasiHttp(WasiHttpApp),
+}
+
+/// Which kind a component's exports make it.
+fn kind_of(exports: &[String]) -> Option<Kind> {
+    let is_p2 = |e: &str| {
+        e.strip_prefix(WASI_HTTP_EXPORT)
+            .is_some_and(|v| v.starts_with('.') && !v.contains('-'))
+    };
+    if exports.iter().any(|e| e == APPLICATION_EXPORT) {
+        Some(Kind::Wasgi)
+    } else if exports.iter().any(|e| is_p2(e)) {
+        Some(Kind::WasiHttp)
+    } else {
+        None
+    }
+}
+
+enum Kind {
+    Wasgi,
+    WasiHttp,
+}
 
 /// Why a file could not be served.
 #[derive(Debug)]
@@ -22,8 +57,11 @@ pub enum LoadError {
     NotWasm { file: String },
     /// The file is a core module, not a component.
     CoreModule { file: String },
-    /// The component does not export the wasgi application interface.
+    /// The component exports neither the wasgi application interface nor
+    /// `wasi:http/incoming-handler`.
     WrongWorld { file: String, exports: Vec<String> },
+    /// The component imports interfaces the host does not provide.
+    MissingImports { file: String, imports: Vec<String> },
     /// The component needs imports the host does not provide, or fails to
     /// compile.
     Invalid { file: String, error: String },
@@ -46,12 +84,17 @@ impl fmt::Display for LoadError {
             ),
             LoadError::WrongWorld { file, exports } => write!(
                 f,
-                "{file} is a component but does not export {APPLICATION_EXPORT} (it exports: {}); expected a wasgi app (wasgi::export!)",
+                "{file} is a component but exports neither {APPLICATION_EXPORT} (a wasgi app, wasgi::export!) nor {WASI_HTTP_EXPORT}.x (a wasi:http/proxy component); it exports: {}",
                 if exports.is_empty() {
                     "nothing".to_string()
                 } else {
                     exports.join(", ")
                 }
+            ),
+            LoadError::MissingImports { file, imports } => write!(
+                f,
+                "{file} imports {}, which this host does not provide (it provides wasi:cli, wasi:clocks, wasi:filesystem, wasi:io, wasi:random, wasi:sockets and wasi:http 0.2; platform interfaces such as Spin's fermyon:spin/* are not available)",
+                imports.join(", ")
             ),
             LoadError::Invalid { file, error } => {
                 write!(f, "{file} cannot run as a wasgi app: {error}")
@@ -82,7 +125,7 @@ pub fn load_component(
     engine: &Engine,
     path: &Path,
     options: AppOptions,
-) -> Result<WasmApp, LoadError> {
+) -> Result<Loaded, LoadError> {
     let file = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|error| LoadError::Read {
         file: file.clone(),
@@ -103,7 +146,7 @@ pub fn load_component_bytes(
     file: &str,
     name: &str,
     options: AppOptions,
-) -> Result<WasmApp, LoadError> {
+) -> Result<Loaded, LoadError> {
     let file = file.to_string();
     let bytes = strip_script_line(bytes);
     if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
@@ -123,13 +166,35 @@ pub fn load_component_bytes(
         .exports(engine)
         .map(|(name, _)| name.to_string())
         .collect();
-    if !exports.iter().any(|e| e == APPLICATION_EXPORT) {
+    let Some(kind) = kind_of(&exports) else {
         return Err(LoadError::WrongWorld { file, exports });
+    };
+    let imports: Vec<String> = component
+        .component_type()
+        .imports(engine)
+        .map(|(name, _)| name.to_string())
+        .filter(|name| {
+            !(name.starts_with("wasi:") || matches!(kind, Kind::Wasgi) && name.starts_with("wasgi:wsgi/"))
+        })
+        .collect();
+    if !imports.is_empty() {
+        return Err(LoadError::MissingImports { file, imports });
     }
     let mut linker = Linker::<RequestCtx>::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(invalid)?;
-    types::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx).map_err(invalid)?;
-    let pre = linker.instantiate_pre(&component).map_err(invalid)?;
-    let pre = AppPre::new(pre).map_err(invalid)?;
-    Ok(WasmApp::new(engine, pre, name, options))
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(invalid)?;
+    let pre = match kind {
+        Kind::Wasgi => {
+            types::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx).map_err(invalid)?;
+            let pre = linker.instantiate_pre(&component).map_err(invalid)?;
+            let pre = AppPre::new(pre).map_err(invalid)?;
+            Loaded::Wasgi(WasmApp::new(engine, pre, name, options))
+        }
+        Kind::WasiHttp => {
+            let pre = linker.instantiate_pre(&component).map_err(invalid)?;
+            let pre = ProxyPre::new(pre).map_err(invalid)?;
+            Loaded::WasiHttp(WasiHttpApp::new(engine, pre, name, options))
+        }
+    };
+    Ok(pre)
 }

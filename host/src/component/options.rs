@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::OutboundPolicy;
 use crate::streams::ErrorStream;
 
 /// What a component may see and where its output goes.
@@ -22,6 +23,13 @@ pub struct AppOptions {
     /// does not count. Over the limit the guest is stopped and the request
     /// fails with a `TimeoutError`.
     pub cpu_limit: Option<Duration>,
+    /// Where the guest may send HTTP requests (`wasi:http/outgoing-handler`);
+    /// nowhere by default.
+    pub outbound: OutboundPolicy,
+    /// The guest's environment variables (`std::env::var` in a Rust
+    /// guest; not the WSGI environ). Only these: the host's own
+    /// environment never reaches a guest.
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for AppOptions {
@@ -31,6 +39,8 @@ impl Default for AppOptions {
             dirs: Vec::new(),
             max_concurrency: 1000,
             cpu_limit: Some(Duration::from_secs(30)),
+            outbound: OutboundPolicy::default(),
+            env: Vec::new(),
         }
     }
 }

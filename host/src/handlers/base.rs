@@ -2,7 +2,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use tokio::sync::Mutex;
-use wasgi::{ExcInfo, Headers, Vars, headers::check_header, pyrepr, util};
+use wasgi::handlers::HandlerState;
+use wasgi::{ExcInfo, Vars, util};
 
 use super::{Gateway, HandlerConfig, ResponseHead, date, declared_length};
 use crate::app::{Application, Body, BoxFuture, Environ, FileBody, Responder, StartResponse};
@@ -29,15 +30,8 @@ pub struct BaseHandler {
 struct Core {
     config: Arc<HandlerConfig>,
     gateway: Box<dyn Gateway>,
-    status: Option<String>,
-    headers: Option<Headers>,
-    headers_sent: bool,
-    bytes_sent: u64,
-    result_len: Option<usize>,
+    state: HandlerState,
     server_protocol: Option<String>,
-    /// Why the stored status and headers were refused, if they were: they
-    /// still count as set (as in wsgiref), but never go out.
-    rejected: Option<ExcInfo>,
 }
 
 /// The handler's own `start_response` and `write()`.
@@ -64,13 +58,8 @@ impl BaseHandler {
             core: Arc::new(Mutex::new(Core {
                 config: config.clone(),
                 gateway: Box::new(gateway),
-                status: None,
-                headers: None,
-                headers_sent: false,
-                bytes_sent: 0,
-                result_len: None,
+                state: HandlerState::default(),
                 server_protocol: None,
-                rejected: None,
             })),
             config,
             stdin: Some(stdin),
@@ -169,7 +158,7 @@ impl BaseHandler {
     }
 
     async fn send_result(&mut self, result: &mut Body) -> Result<(), ExcInfo> {
-        self.core.lock().await.result_len = result.len()?;
+        self.core.lock().await.state.result_len = result.len()?;
         let sent = match result {
             Body::File(file) if self.config.sendfile => self.sendfile(file).await?,
             _ => false,
@@ -189,23 +178,19 @@ impl BaseHandler {
         /// Large blocks: the file never passes through the guest.
         const BLOCK: u64 = 256 * 1024;
         let mut core = self.core.lock().await;
-        if core.status.is_none() {
-            return Err(ExcInfo::assertion("write() before start_response()"));
-        }
         let mut len = file.remaining()?;
-        if !core.headers_sent {
-            if let Some(headers) = core.headers.as_mut() {
+        if core.state.write(0)? {
+            if let Some(headers) = core.state.headers_mut() {
                 match declared_length(headers).map_err(ExcInfo::assertion)? {
                     Some(declared) => len = declared,
                     None => headers.set("Content-Length", len.to_string()),
                 }
             }
-            core.bytes_sent = 0;
             core.send_headers().await?;
         }
         if !core.gateway.wants_body() {
             // Counted as sent, like any body of a response without one.
-            core.bytes_sent += len;
+            core.state.bytes_sent += len;
             return Ok(true);
         }
         let end = file.offset().checked_add(len).ok_or_else(|| {
@@ -227,7 +212,7 @@ impl BaseHandler {
                 ));
             }
             pos += block.len() as u64;
-            core.bytes_sent += block.len() as u64;
+            core.state.bytes_sent += block.len() as u64;
             core.gateway.write(block).await?;
         }
         core.gateway.flush().await?;
@@ -240,8 +225,8 @@ impl BaseHandler {
     async fn close(&mut self, mut result: Body) {
         {
             let mut core = self.core.lock().await;
-            let status = core.status.clone().unwrap_or_default();
-            let bytes_sent = core.bytes_sent;
+            let status = core.state.status().unwrap_or_default().to_string();
+            let bytes_sent = core.state.bytes_sent;
             core.gateway.on_close(&status, bytes_sent);
         }
         if let Err(e) = result.close().await {
@@ -251,13 +236,7 @@ impl BaseHandler {
     }
 
     async fn reset(&mut self) {
-        let mut core = self.core.lock().await;
-        core.status = None;
-        core.headers = None;
-        core.rejected = None;
-        core.headers_sent = false;
-        core.bytes_sent = 0;
-        core.result_len = None;
+        self.core.lock().await.state.reset();
         self.error_vars = None;
     }
 
@@ -265,7 +244,7 @@ impl BaseHandler {
     /// the error page; otherwise cut the response short.
     async fn handle_error(&mut self, e: ExcInfo) -> Result<(), ExcInfo> {
         self.log_exception(&e);
-        if self.core.lock().await.headers_sent {
+        if self.core.lock().await.state.headers_sent {
             self.core.lock().await.gateway.abort().await;
             self.reset().await;
             return Ok(());
@@ -322,75 +301,26 @@ impl BaseHandler {
 
     /// The status of the response under way (`self.status`).
     pub async fn status(&self) -> Option<String> {
-        self.core.lock().await.status.clone()
+        self.core.lock().await.state.status().map(str::to_string)
     }
 
     /// Whether the headers have been sent (`self.headers_sent`).
     pub async fn headers_sent(&self) -> bool {
-        self.core.lock().await.headers_sent
+        self.core.lock().await.state.headers_sent
     }
 
     /// Body bytes sent so far (`self.bytes_sent`).
     pub async fn bytes_sent(&self) -> u64 {
-        self.core.lock().await.bytes_sent
+        self.core.lock().await.state.bytes_sent
     }
 }
 
 impl Core {
-    /// `start_response(status, headers, exc_info)`.
-    fn start_response(
-        &mut self,
-        status: String,
-        headers: Vec<(String, String)>,
-        exc_info: Option<ExcInfo>,
-    ) -> Result<(), ExcInfo> {
-        match exc_info {
-            Some(exc) if self.headers_sent => return Err(exc),
-            Some(_) => {}
-            None if self.headers.is_some() => {
-                return Err(ExcInfo::assertion("Headers already set!"));
-            }
-            None => {}
-        }
-        // Stored before the checks, as wsgiref does: a rejected call still
-        // counts as "headers set". Unlike wsgiref, what was refused is
-        // remembered, so it can never be sent.
-        self.status = Some(status);
-        self.headers = Some(Headers::new(headers));
-        self.rejected = self.check_head().err();
-        match &self.rejected {
-            Some(e) => Err(e.clone()),
-            None => Ok(()),
-        }
-    }
-
-    /// The checks of `start_response` on the stored status and headers:
-    /// wsgiref's status format and hop-by-hop rules, then the wire rules.
-    fn check_head(&self) -> Result<(), ExcInfo> {
-        check_status(self.status.as_deref().unwrap_or_default())?;
-        for (name, value) in self.headers.iter().flat_map(|h| h.items()) {
-            if util::is_hop_by_hop(name) {
-                return Err(ExcInfo::assertion(format!(
-                    "Hop-by-hop header, '{name}: {value}', not allowed"
-                )));
-            }
-            check_header(name, value).map_err(|e| ExcInfo::assertion(e.to_string()))?;
-        }
-        Ok(())
-    }
-
     /// `write(data)`: the headers first if they are not sent yet, then the
     /// data, flushed.
     async fn write(&mut self, data: Bytes) -> Result<(), ExcInfo> {
-        if self.status.is_none() {
-            return Err(ExcInfo::assertion("write() before start_response()"));
-        }
-        let len = data.len() as u64;
-        if !self.headers_sent {
-            self.bytes_sent = len;
+        if self.state.write(data.len() as u64)? {
             self.send_headers().await?;
-        } else {
-            self.bytes_sent += len;
         }
         self.gateway.write(data).await?;
         self.gateway.flush().await?;
@@ -400,19 +330,9 @@ impl Core {
     /// `send_headers()`: `cleanup_headers`, then the preamble and headers
     /// (skipped for an origin server's HTTP/0.9 client).
     async fn send_headers(&mut self) -> Result<(), ExcInfo> {
-        if let Some(refused) = &self.rejected {
-            return Err(refused.clone());
-        }
-        let Some(headers) = self.headers.as_mut() else {
-            return Err(ExcInfo::assertion("write() before start_response()"));
-        };
-        // cleanup_headers / set_content_length: only a one-item result has a
-        // length known from its first chunk.
-        if !headers.contains("Content-Length") && self.result_len == Some(1) {
-            headers.set("Content-Length", self.bytes_sent.to_string());
-        }
+        let (status, headers) = self.state.head()?;
         let head = ResponseHead {
-            status: self.status.clone().unwrap_or_default(),
+            status: status.to_string(),
             headers: headers.clone(),
             origin_server: self.config.origin_server,
             http_version: self.config.http_version.clone(),
@@ -420,7 +340,7 @@ impl Core {
             date: date::now(),
         };
         self.gateway.check_head(&head).map_err(ExcInfo::assertion)?;
-        self.headers_sent = true;
+        self.state.headers_sent = true;
         if !self.config.origin_server || self.client_is_modern()? {
             self.gateway.send_headers(&head).await?;
         }
@@ -438,52 +358,11 @@ impl Core {
     /// `finish_content()`: an empty body still sends its headers, with
     /// `Content-Length: 0` unless the application set one.
     async fn finish_content(&mut self) -> Result<(), ExcInfo> {
-        if self.headers_sent {
-            return Ok(());
+        if self.state.finish_content()? {
+            self.send_headers().await?;
         }
-        match self.headers.as_mut() {
-            Some(headers) => {
-                headers.setdefault("Content-Length", "0");
-            }
-            None => {
-                return Err(ExcInfo::new(
-                    "AttributeError",
-                    "'NoneType' object has no attribute 'setdefault' (the application returned without calling start_response())",
-                ));
-            }
-        }
-        self.send_headers().await
+        Ok(())
     }
-}
-
-/// The status checks wsgiref's `start_response` asserts, plus the wire
-/// rules (latin-1, no control characters) that keep the status line intact.
-fn check_status(status: &str) -> Result<(), ExcInfo> {
-    let chars: Vec<char> = status.chars().collect();
-    if chars.len() < 4 {
-        return Err(ExcInfo::assertion("Status must be at least 4 characters"));
-    }
-    if !chars[..3].iter().all(char::is_ascii_digit) {
-        return Err(ExcInfo::assertion(
-            "Status message must begin w/3-digit code",
-        ));
-    }
-    if chars[3] != ' ' {
-        return Err(ExcInfo::assertion(
-            "Status message must have a space after code",
-        ));
-    }
-    if let Some(c) = chars
-        .iter()
-        .find(|&&c| u32::from(c) > 0xff || (c.is_control() && c != '\t'))
-    {
-        return Err(ExcInfo::assertion(format!(
-            "Status must be a latin-1 native string without control characters (got {}, bad char {})",
-            pyrepr::str(status),
-            pyrepr::str(&c.to_string())
-        )));
-    }
-    Ok(())
 }
 
 impl Responder for HandlerResponder {
@@ -498,6 +377,7 @@ impl Responder for HandlerResponder {
             self.core
                 .lock()
                 .await
+                .state
                 .start_response(status, headers, exc_info)
         })
     }

@@ -12,11 +12,40 @@ use hyper::body::Incoming;
 use tokio::sync::mpsc;
 
 use crate::app::BoxFuture;
+use crate::component::GuestBody;
 use crate::streams::ChunkSource;
 
-/// A response body fed by the handler through a channel, or given whole;
-/// `None` is empty.
-pub struct ResponseBody(Option<BodyChannel>);
+/// A response body: fed by the handler through a channel, given whole, or
+/// a guest's own body (`wasi:http`), which logs the access line when it
+/// ends.
+pub struct ResponseBody(Option<Inner>);
+
+enum Inner {
+    Channel(BodyChannel),
+    Guest(Box<LoggedBody>),
+}
+
+/// A body that writes the access line, with the bytes it yielded, once:
+/// when it ends, fails, or is dropped (the client left).
+pub(super) struct LoggedBody {
+    body: GuestBody,
+    sent: u64,
+    log: Option<Box<dyn FnOnce(u64) + Send>>,
+}
+
+impl LoggedBody {
+    fn finish(&mut self) {
+        if let Some(log) = self.log.take() {
+            log(self.sent);
+        }
+    }
+}
+
+impl Drop for LoggedBody {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
 
 struct BodyChannel {
     rx: mpsc::Receiver<io::Result<Bytes>>,
@@ -43,11 +72,20 @@ impl ResponseBody {
     }
 
     pub(super) fn channel(rx: mpsc::Receiver<io::Result<Bytes>>, owed: Option<u64>) -> Self {
-        ResponseBody(Some(BodyChannel {
+        ResponseBody(Some(Inner::Channel(BodyChannel {
             rx,
             owed,
             failed: None,
-        }))
+        })))
+    }
+
+    /// A guest's body; `log` gets the bytes sent when it is over.
+    pub(super) fn guest(body: GuestBody, log: impl FnOnce(u64) + Send + 'static) -> Self {
+        ResponseBody(Some(Inner::Guest(Box::new(LoggedBody {
+            body,
+            sent: 0,
+            log: Some(Box::new(log)),
+        }))))
     }
 }
 
@@ -59,8 +97,20 @@ impl HttpBody for ResponseBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
-        let Some(channel) = self.0.as_mut() else {
-            return Poll::Ready(None);
+        let channel = match self.0.as_mut() {
+            None => return Poll::Ready(None),
+            Some(Inner::Guest(logged)) => {
+                let polled = Pin::new(&mut logged.body).poll_frame(cx);
+                match &polled {
+                    Poll::Ready(Some(Ok(frame))) => {
+                        logged.sent += frame.data_ref().map_or(0, |d| d.len() as u64);
+                    }
+                    Poll::Ready(_) => logged.finish(),
+                    Poll::Pending => {}
+                }
+                return polled;
+            }
+            Some(Inner::Channel(channel)) => channel,
         };
         if let Some(e) = channel.failed.take() {
             return Poll::Ready(Some(Err(e)));
@@ -88,50 +138,78 @@ impl HttpBody for ResponseBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.0.is_none()
+        match &self.0 {
+            None => true,
+            Some(Inner::Guest(logged)) => logged.body.is_end_stream(),
+            Some(Inner::Channel(_)) => false,
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
-        match self.0 {
+        match &self.0 {
             None => SizeHint::with_exact(0),
-            Some(_) => SizeHint::default(),
+            Some(Inner::Guest(logged)) => logged.body.size_hint(),
+            Some(Inner::Channel(_)) => SizeHint::default(),
         }
     }
 }
 
-/// hyper's request body as the source of `wsgi.input`, failing once it
-/// grows past `max` bytes.
+/// hyper's request body, failing once it grows past `max` bytes: the
+/// source of `wsgi.input`, and the body a `wasi:http` guest reads.
 pub(super) struct RequestBody {
     pub(super) body: Incoming,
     pub(super) seen: u64,
     pub(super) max: Option<u64>,
 }
 
+impl HttpBody for RequestBody {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        let polled = match Pin::new(&mut self.body).poll_frame(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(polled) => polled,
+        };
+        Poll::Ready(match polled {
+            None => None,
+            Some(Err(e)) => Some(Err(io::Error::new(io::ErrorKind::ConnectionAborted, e))),
+            Some(Ok(frame)) => {
+                self.seen += frame.data_ref().map_or(0, |d| d.len() as u64);
+                match self.max.filter(|&max| self.seen > max) {
+                    Some(max) => Some(Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "the request body is larger than this server accepts ({max} bytes, --max-body-size)"
+                        ),
+                    ))),
+                    None => Some(Ok(frame)),
+                }
+            }
+        })
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
 impl ChunkSource for RequestBody {
     fn next_chunk(&mut self) -> BoxFuture<'_, io::Result<Option<Bytes>>> {
         Box::pin(async move {
-            loop {
-                match self.body.frame().await {
-                    None => return Ok(None),
-                    Some(Ok(frame)) => {
-                        if let Ok(data) = frame.into_data() {
-                            self.seen += data.len() as u64;
-                            if let Some(max) = self.max.filter(|&max| self.seen > max) {
-                                return Err(io::Error::new(
-                                    io::ErrorKind::InvalidData,
-                                    format!(
-                                        "the request body is larger than this server accepts ({max} bytes, --max-body-size)"
-                                    ),
-                                ));
-                            }
-                            return Ok(Some(data));
-                        }
-                    }
-                    Some(Err(e)) => {
-                        return Err(io::Error::new(io::ErrorKind::ConnectionAborted, e));
-                    }
+            while let Some(frame) = self.frame().await {
+                if let Ok(data) = frame?.into_data() {
+                    return Ok(Some(data));
                 }
             }
+            Ok(None)
         })
     }
 }

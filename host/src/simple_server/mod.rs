@@ -32,6 +32,7 @@ use tokio::task::JoinSet;
 use wasgi::Vars;
 
 use crate::app::Application;
+use crate::service::Service;
 use crate::handlers::HandlerConfig;
 use crate::streams::ErrorStream;
 
@@ -102,7 +103,8 @@ pub fn server_handler_config() -> HandlerConfig {
 /// (port 0 picks a free port; `""` means all interfaces), serving `app`.
 /// It does not serve until `serve_forever` or `handle_request` runs.
 pub fn make_server(host: &str, port: u16, app: impl Application) -> io::Result<WSGIServer> {
-    WSGIServer::bind(host, port, Arc::new(app), ServerConfig::default())
+    let app: Arc<dyn Application> = Arc::new(app);
+    WSGIServer::bind(host, port, app, ServerConfig::default())
 }
 
 /// `WSGIServer`: a listening socket, the application, and the
@@ -114,7 +116,7 @@ pub struct WSGIServer {
 }
 
 struct Shared {
-    app: RwLock<Arc<dyn Application>>,
+    app: RwLock<Service>,
     base_environ: Vars,
     config: ServerConfig,
     /// `config.handler`, shared by every request's handler.
@@ -123,13 +125,15 @@ struct Shared {
 }
 
 impl WSGIServer {
-    /// Binds `host:port` and prepares the base environ.
+    /// Binds `host:port` and prepares the base environ; `app` is a WSGI
+    /// application (`Arc<dyn Application>`) or any other [`Service`].
     pub fn bind(
         host: &str,
         port: u16,
-        app: Arc<dyn Application>,
+        app: impl Into<Service>,
         config: ServerConfig,
     ) -> io::Result<Self> {
+        let app = app.into();
         let host = if host.is_empty() { "0.0.0.0" } else { host };
         let addr = (host, port).to_socket_addrs()?.next().ok_or_else(|| {
             io::Error::new(
@@ -197,14 +201,24 @@ impl WSGIServer {
 
     /// `set_app(app)`: requests accepted from now on run `app`.
     pub fn set_app(&self, app: Arc<dyn Application>) {
-        if let Ok(mut slot) = self.shared.app.write() {
-            *slot = app;
+        self.set_service(Service::Wsgi(app));
+    }
+
+    /// Requests accepted from now on go to `service`.
+    pub fn set_service(&self, service: Service) {
+        match self.shared.app.write() {
+            Ok(mut slot) => *slot = service,
+            Err(poisoned) => *poisoned.into_inner() = service,
         }
     }
 
-    /// `get_app()`.
-    pub fn get_app(&self) -> Arc<dyn Application> {
-        self.shared.get_app()
+    /// `get_app()`: the WSGI application served (`None` when the server
+    /// serves a `wasi:http` component).
+    pub fn get_app(&self) -> Option<Arc<dyn Application>> {
+        match self.shared.service() {
+            Service::Wsgi(app) => Some(app),
+            Service::WasiHttp(_) => None,
+        }
     }
 
     /// `serve_forever()`: accepts connections until [`shutdown`](Self::shutdown),
@@ -254,7 +268,7 @@ impl WSGIServer {
 }
 
 impl Shared {
-    fn get_app(&self) -> Arc<dyn Application> {
+    fn service(&self) -> Service {
         match self.app.read() {
             Ok(app) => app.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body as HttpBody;
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use tokio::sync::{mpsc, oneshot};
 use wasgi::Vars;
@@ -15,7 +16,9 @@ use wasgi::util::latin1_bytes;
 
 use super::body::{RequestBody, ResponseBody};
 use super::{SERVER_VERSION, Shared, Tasks};
-use crate::app::BoxFuture;
+use crate::app::{Application, BoxFuture};
+use crate::component::WasiHttpApp;
+use crate::service::Service;
 use crate::environ::request_environ;
 use crate::handlers::{BaseHandler, Gateway, ResponseHead, declared_length};
 use crate::streams::{ErrorStream, InputStream};
@@ -48,7 +51,7 @@ impl WSGIRequestHandler {
         self.shared.config.log.clone()
     }
 
-    /// `handle()`: runs the application for one request and returns the
+    /// `handle()`: runs the service for one request and returns the
     /// response as soon as its headers are known; the body streams on.
     pub(super) async fn handle(&self, req: Request<Incoming>) -> Response<ResponseBody> {
         let (parts, body) = req.into_parts();
@@ -58,15 +61,32 @@ impl WSGIRequestHandler {
             parts.uri,
             crate::environ::protocol(parts.version)
         );
-        let limit = body.size_hint().exact();
+        let length = body.size_hint().exact();
         let max = self.shared.config.max_body_size;
-        if let (Some(length), Some(max)) = (limit, max)
+        if let (Some(length), Some(max)) = (length, max)
             && length > max
         {
             return self.too_large(&request_line, length, max);
         }
+        let body = RequestBody { body, seen: 0, max };
+        match self.shared.service() {
+            Service::Wsgi(app) => self.run_wsgi(app, parts, body, length, request_line).await,
+            Service::WasiHttp(app) => self.run_wasi_http(app, parts, body, request_line).await,
+        }
+    }
+
+    /// A WSGI application: the environ, then the handlers' run algorithm
+    /// with an HTTP gateway, in a task of its own.
+    async fn run_wsgi(
+        &self,
+        app: Arc<dyn Application>,
+        parts: http::request::Parts,
+        body: RequestBody,
+        length: Option<u64>,
+        request_line: String,
+    ) -> Response<ResponseBody> {
         let environ = self.get_environ(&parts);
-        let input = InputStream::new(RequestBody { body, seen: 0, max }, limit);
+        let input = InputStream::new(body, length);
         let (head_tx, head_rx) = oneshot::channel();
         let gateway = HttpGateway {
             head_tx: Some(head_tx),
@@ -83,7 +103,6 @@ impl WSGIRequestHandler {
             self.get_stderr(),
             environ,
         );
-        let app = self.shared.get_app();
         self.tasks.spawn(async move { handler.run(&*app).await });
         match head_rx.await {
             Ok(response) => response,
@@ -95,6 +114,108 @@ impl WSGIRequestHandler {
                 response
             }
         }
+    }
+
+    /// A `wasi:http` component: the request as is, with an absolute URI
+    /// (the authority from `Host`, else the server's address). A guest that
+    /// fails before its head gets the error page, its exception logged.
+    async fn run_wasi_http(
+        &self,
+        app: WasiHttpApp,
+        mut parts: http::request::Parts,
+        body: RequestBody,
+        request_line: String,
+    ) -> Response<ResponseBody> {
+        parts.uri = self.absolute_uri(&parts);
+        let max = body.max;
+        let body = body
+            .map_err(move |e| match e.kind() {
+                io::ErrorKind::InvalidData => wasmtime_wasi_http::Error::HttpRequestBodySize(max),
+                _ => wasmtime_wasi_http::Error::ConnectionTerminated,
+            })
+            .boxed_unsync();
+        let request = Request::from_parts(parts, body);
+        let tasks = self.tasks.clone();
+        let log = self.get_stderr();
+        let remote_ip = self.peer.ip();
+        match app.handle(request, |guest| tasks.spawn(guest)).await {
+            Ok(response) => {
+                let code = response.status().as_u16().to_string();
+                response.map(|body| {
+                    ResponseBody::guest(body, move |sent| {
+                        log.write(&access_line(remote_ip, &request_line, &code, sent));
+                    })
+                })
+            }
+            Err(exc) => {
+                log.write(&exc.format_exception(None));
+                self.error_page(&request_line)
+            }
+        }
+    }
+
+    /// The request's URI with a scheme and authority.
+    fn absolute_uri(&self, parts: &http::request::Parts) -> http::Uri {
+        let mut uri = http::uri::Parts::from(parts.uri.clone());
+        if uri.authority.is_none() {
+            let from_host = parts
+                .headers
+                .get(http::header::HOST)
+                .and_then(|h| http::uri::Authority::try_from(h.as_bytes()).ok());
+            uri.authority = Some(from_host.unwrap_or_else(|| {
+                let port = self
+                    .shared
+                    .base_environ
+                    .get("SERVER_PORT")
+                    .map(String::as_str)
+                    .unwrap_or("80");
+                let name = self
+                    .shared
+                    .base_environ
+                    .get("SERVER_NAME")
+                    .map(String::as_str)
+                    .unwrap_or("localhost");
+                http::uri::Authority::try_from(format!("{name}:{port}"))
+                    .unwrap_or_else(|_| http::uri::Authority::from_static("localhost"))
+            }));
+        }
+        if uri.scheme.is_none() {
+            uri.scheme = Some(http::uri::Scheme::HTTP);
+        }
+        if uri.path_and_query.is_none() {
+            uri.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
+        }
+        http::Uri::from_parts(uri).unwrap_or_else(|_| parts.uri.clone())
+    }
+
+    /// The handlers' error page (`error_status`, `error_headers`,
+    /// `error_body`), with its access line.
+    fn error_page(&self, request_line: &str) -> Response<ResponseBody> {
+        let config = &self.shared.handler_config;
+        let code = config.error_status.get(..3).unwrap_or("500");
+        let status = code
+            .parse()
+            .ok()
+            .and_then(|c| StatusCode::from_u16(c).ok())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = config.error_body.clone();
+        self.get_stderr().write(&access_line(
+            self.peer.ip(),
+            request_line,
+            status.as_str(),
+            body.len() as u64,
+        ));
+        let mut response = Response::new(ResponseBody::full(body));
+        *response.status_mut() = status;
+        for (name, value) in &config.error_headers {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_bytes(&latin1_bytes(value)),
+            ) {
+                response.headers_mut().append(name, value);
+            }
+        }
+        response
     }
 
     /// 413 for a body announced larger than `max_body_size`; the app does

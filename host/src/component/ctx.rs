@@ -1,0 +1,85 @@
+//! What one request's `Store` holds, for every kind of component.
+
+use tokio::sync::OwnedSemaphorePermit;
+use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use super::outbound::OutboundHooks;
+use super::{AppOptions, host, limits};
+use wasgi::ExcInfo;
+
+/// What one request's `Store` holds: the resource table, the WASI and
+/// `wasi:http` contexts, and the request's concurrency slot.
+pub struct RequestCtx {
+    pub(super) table: ResourceTable,
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    hooks: OutboundHooks,
+    /// This request's concurrency slot, released with the store.
+    _slot: OwnedSemaphorePermit,
+}
+
+impl WasiView for RequestCtx {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for RequestCtx {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+/// A fresh store for one request of an app with `options`: its stdout and
+/// stderr go to the log, its preopened directories, its outbound policy,
+/// and the CPU meter on the epoch clock.
+pub(super) fn new_store(
+    engine: &Engine,
+    options: &AppOptions,
+    slot: OwnedSemaphorePermit,
+) -> Result<Store<RequestCtx>, ExcInfo> {
+    let mut wasi = WasiCtx::builder();
+    wasi.stdout(host::LogOutput(options.log.clone()))
+        .stderr(host::LogOutput(options.log.clone()))
+        .envs(&options.env);
+    for dir in &options.dirs {
+        let perms = if dir.writable {
+            wasmtime_wasi::FsPerms::ReadWrite
+        } else {
+            wasmtime_wasi::FsPerms::ReadOnly
+        };
+        wasi.preopened_dir(&dir.host, &dir.guest, perms)
+            .map_err(|e| {
+                ExcInfo::new(
+                    "OSError",
+                    format!(
+                        "cannot open the directory {} for the guest: {e}",
+                        dir.host.display()
+                    ),
+                )
+            })?;
+    }
+    let mut store = Store::new(
+        engine,
+        RequestCtx {
+            table: ResourceTable::new(),
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            hooks: OutboundHooks::new(options.outbound.clone(), options.log.clone()),
+            _slot: slot,
+        },
+    );
+    store.epoch_deadline_callback(limits::cpu_meter(options.cpu_limit));
+    store.set_epoch_deadline(1);
+    Ok(store)
+}

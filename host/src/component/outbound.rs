@@ -1,0 +1,174 @@
+//! Outbound HTTP (`wasi:http/outgoing-handler`): denied unless the
+//! operator allows the destination (`--allow-outbound HOST[:PORT]`).
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use http_body_util::BodyExt;
+use wasmtime_wasi_http::WasiBody;
+use wasmtime_wasi_http::{RequestOptions, WasiHttpHooks};
+
+use crate::streams::ErrorStream;
+
+/// Where a guest may send HTTP requests. Empty (the default): nowhere.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OutboundPolicy {
+    allowed: Arc<Vec<Destination>>,
+}
+
+/// One allowed destination: a host (or `*`) and optionally a port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Destination {
+    /// Lower-case host name or IP address (IPv6 without brackets); `*`: any.
+    host: String,
+    /// `None`: any port.
+    port: Option<u16>,
+}
+
+/// A `--allow-outbound` value that is not `HOST[:PORT]` or `*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadDestination(String);
+
+impl fmt::Display for BadDestination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "--allow-outbound {:?}: expected HOST, HOST:PORT, [IPV6]:PORT or * (any host)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for BadDestination {}
+
+impl OutboundPolicy {
+    /// Allows each of `specs`: `HOST`, `HOST:PORT`, `[IPV6]:PORT`, `*`,
+    /// `*:PORT`.
+    pub fn allow<S: AsRef<str>>(specs: &[S]) -> Result<Self, BadDestination> {
+        let allowed = specs
+            .iter()
+            .map(|spec| Destination::parse(spec.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(OutboundPolicy {
+            allowed: Arc::new(allowed),
+        })
+    }
+
+    /// Whether a request to `host:port` may go out.
+    pub fn allows(&self, host: &str, port: u16) -> bool {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        self.allowed.iter().any(|d| {
+            (d.host == "*" || d.host.eq_ignore_ascii_case(host)) && d.port.is_none_or(|p| p == port)
+        })
+    }
+}
+
+impl Destination {
+    fn parse(spec: &str) -> Result<Self, BadDestination> {
+        let bad = || BadDestination(spec.to_string());
+        let (host, port) = if let Some(rest) = spec.strip_prefix('[') {
+            let (host, after) = rest.split_once(']').ok_or_else(bad)?;
+            match after {
+                "" => (host, None),
+                _ => (host, Some(after.strip_prefix(':').ok_or_else(bad)?)),
+            }
+        } else if spec.matches(':').count() > 1 {
+            (spec, None) // a bare IPv6 address
+        } else {
+            match spec.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (spec, None),
+            }
+        };
+        let port = port
+            .map(|p| p.parse::<u16>().map_err(|_| bad()))
+            .transpose()?;
+        let valid = host == "*"
+            || (!host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b)));
+        if !valid {
+            return Err(bad());
+        }
+        Ok(Destination {
+            host: host.to_ascii_lowercase(),
+            port,
+        })
+    }
+}
+
+/// The `wasi:http` hooks of a request's store: outbound requests go through
+/// the policy, denied ones fail with `HttpRequestDenied` and one log line.
+pub(super) struct OutboundHooks {
+    policy: OutboundPolicy,
+    log: ErrorStream,
+}
+
+impl OutboundHooks {
+    pub(super) fn new(policy: OutboundPolicy, log: ErrorStream) -> Self {
+        OutboundHooks { policy, log }
+    }
+}
+
+type SendFuture = Box<
+    dyn Future<
+            Output = wasmtime_wasi_http::Result<(
+                http::Response<WasiBody>,
+                Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+            )>,
+        > + Send,
+>;
+
+impl WasiHttpHooks for OutboundHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+    ) -> SendFuture {
+        drop(fut);
+        let uri = request.uri();
+        let tls = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
+        let host = uri.host().unwrap_or_default().to_string();
+        let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        if !self.policy.allows(&host, port) {
+            self.log.write(&format!(
+                "outbound request denied: {} {} ({host}:{port} is not allowed; see --allow-outbound)\n",
+                request.method(),
+                uri
+            ));
+            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
+        }
+        Box::new(async move {
+            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn Future<Output = _> + Send>,
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OutboundPolicy;
+
+    #[test]
+    fn destinations_match_host_and_port() {
+        let policy =
+            OutboundPolicy::allow(&["api.example.com", "127.0.0.1:8080", "[::1]:9000"]).unwrap();
+        assert!(policy.allows("API.example.com", 443));
+        assert!(policy.allows("127.0.0.1", 8080));
+        assert!(!policy.allows("127.0.0.1", 8081));
+        assert!(policy.allows("[::1]", 9000));
+        assert!(!policy.allows("example.com", 80));
+        assert!(OutboundPolicy::default().allows("a", 1).eq(&false));
+        assert!(OutboundPolicy::allow(&["*"]).unwrap().allows("anything", 1));
+        assert!(OutboundPolicy::allow(&["*:80"]).unwrap().allows("x", 80));
+        for bad in ["", "a:b", "a b", "[::1", "host:70000", "a/b"] {
+            assert!(OutboundPolicy::allow(&[bad]).is_err(), "{bad}");
+        }
+    }
+}
