@@ -16,7 +16,7 @@ const TARGET: &str = "wasm32-wasip2";
 
 /// The wasgi apps also built as `wasi:http` components
 /// (`examples/<name>.wasi-http.wasm`).
-const WASI_HTTP_BUILDS: [&str; 2] = ["hello", "environ-echo"];
+const WASI_HTTP_BUILDS: [&str; 3] = ["hello", "environ-echo", "conformance"];
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
@@ -43,7 +43,11 @@ fn main() {
     }
     let built = build(&examples, &target_dir.with_extension("wasi-http"), &args);
     for name in WASI_HTTP_BUILDS {
-        copy(&built, name, &examples.join(format!("{name}.wasi-http.wasm")));
+        copy(
+            &built,
+            name,
+            &examples.join(format!("{name}.wasi-http.wasm")),
+        );
     }
     println!("cargo:rustc-env=WASGI_EXAMPLES_DIR={}", examples.display());
 }

@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use host::component::{
-    self, AppOptions, EngineOptions, LoadError, Loaded, OutboundPolicy, Preopen,
-    default_cache_dir,
+    self, AppOptions, EngineOptions, LoadError, Loaded, OutboundPolicy, Preopen, default_cache_dir,
 };
 use host::handlers::{BaseHandler, CGIHandler, IISCGIHandler};
 use host::simple_server::{ServerConfig, WSGIServer};
@@ -345,15 +344,15 @@ fn cgi(args: CgiArgs) -> ExitCode {
         .and_then(|(options, engine)| {
             component::load_component(&engine, &args.app, options).map_err(|e| e.to_string())
         })
-        .and_then(|app| {
-            match args.app_args.wrap(app, &args.app.display().to_string())? {
+        .and_then(
+            |app| match args.app_args.wrap(app, &args.app.display().to_string())? {
                 Service::Wsgi(app) => Ok(app),
                 Service::WasiHttp(_) => Err(format!(
                     "{} is a wasi:http component; host cgi runs wasgi apps",
                     args.app.display()
                 )),
-            }
-        });
+            },
+        );
     runtime.block_on(async move {
         match loaded {
             Ok(app) => handler.run(&*app).await,

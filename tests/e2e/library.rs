@@ -64,7 +64,7 @@ async fn handle_request_serves_one_request_and_set_app_switches_apps() {
     });
     let server = Arc::new(WSGIServer::bind("127.0.0.1", 0, first.clone(), config).unwrap());
     let addr = server.server_address();
-    assert!(Arc::ptr_eq(&server.get_app(), &first));
+    assert!(Arc::ptr_eq(&server.get_app().expect("a WSGI app"), &first));
     // What a connection's WSGIRequestHandler makes of a request.
     let handler = server.request_handler("10.1.2.3:4567".parse().unwrap());
     let (parts, _) = http::Request::get("/a%20b?x=1")
@@ -102,7 +102,7 @@ async fn handle_request_serves_one_request_and_set_app_switches_apps() {
     // A wasm component is an Application like any other.
     let engine = new_engine().unwrap();
     let wasm = load_component(&engine, &example("hello"), AppOptions::default()).unwrap();
-    server.set_app(Arc::new(wasm));
+    server.set_service(wasm.into());
     let client = tokio::task::spawn_blocking(move || {
         let mut conn = Conn::open(addr);
         conn.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");

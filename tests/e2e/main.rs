@@ -11,3 +11,4 @@ mod handlers;
 mod library;
 mod serve;
 mod validate;
+mod wasi_http;

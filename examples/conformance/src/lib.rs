@@ -38,6 +38,7 @@
 //! | `/file-wrapper?path=P&skip=N` | a `FileWrapper` over `wasgi::fs::File` P, from byte N |
 //! | `/file-wrapper-close?path=P` | like `/file-wrapper`, with a `close()` that logs `file close() called` |
 //! | `/file-wrapper-memory?size=N` | a `FileWrapper` over N bytes in memory, 1000-byte blocks |
+//! | `/outbound?url=U` | `wasgi::client::get(U)`: `200` with the upstream's status and body, or `502` with the error |
 
 use std::collections::BTreeMap;
 
@@ -252,6 +253,18 @@ fn app(mut environ: Environ, start_response: StartResponse) -> Result<Body> {
             )?;
             Ok(Body::empty())
         }
+        "/outbound" => match wasgi::client::get(&param("url")) {
+            Ok(answer) => {
+                start_response.call("200 OK", TEXT, None)?;
+                let mut text = format!("upstream {}\n", answer.status).into_bytes();
+                text.extend(answer.body);
+                Ok(Body::from(text))
+            }
+            Err(e) => {
+                start_response.call("502 Bad Gateway", TEXT, None)?;
+                Ok(Body::from(format!("{}: {}", e.kind, e.message)))
+            }
+        },
         "/print" => {
             println!("guest stdout line");
             eprintln!("guest stderr line");

@@ -2,6 +2,7 @@
 
 mod app;
 mod body;
+pub mod client;
 mod environ;
 mod errors;
 pub mod fs;

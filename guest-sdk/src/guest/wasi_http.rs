@@ -40,7 +40,14 @@ pub fn serve<A: Application + ?Sized>(app: &A, request: IncomingRequest, out: Re
         Some((path, query)) => (path, Some(query)),
         None => (path_with_query.as_str(), None),
     };
-    let entries = request.headers().entries();
+    let mut entries = request.headers().entries();
+    // wasi:http hosts take `Host` out of the headers and make it the
+    // request's authority; it goes back in, as wsgiref's HTTP_HOST.
+    if !entries.iter().any(|(n, _)| n.eq_ignore_ascii_case("host"))
+        && let Some(authority) = request.authority()
+    {
+        entries.insert(0, ("host".to_string(), authority.into_bytes()));
+    }
     let line = RequestLine {
         method: &method,
         path,
@@ -113,7 +120,10 @@ fn split_authority(authority: &str) -> (&str, Option<&str>) {
         None => authority.rfind(':'),
     };
     match port_at {
-        Some(i) => (&authority[..i], Some(&authority[i + 1..]).filter(|p| !p.is_empty())),
+        Some(i) => (
+            &authority[..i],
+            Some(&authority[i + 1..]).filter(|p| !p.is_empty()),
+        ),
         None => (authority, None),
     }
 }
@@ -246,9 +256,9 @@ impl Handler {
         let fields = Fields::from_list(&entries)
             .map_err(|e| Error::assertion(format!("the host refused the headers: {e:?}")))?;
         let response = OutgoingResponse::new(fields);
-        response.set_status_code(code).map_err(|()| {
-            Error::assertion(format!("the host refused the status code {code}"))
-        })?;
+        response
+            .set_status_code(code)
+            .map_err(|()| Error::assertion(format!("the host refused the status code {code}")))?;
         let body = response
             .body()
             .map_err(|()| Error::new("RuntimeError", "the response body was taken twice"))?;
@@ -287,10 +297,11 @@ impl Respond for Responder {
         headers: &[(String, String)],
         exc_info: Option<&Error>,
     ) -> crate::Result<()> {
-        self.0
-            .borrow_mut()
-            .state
-            .start_response(status.to_string(), headers.to_vec(), exc_info.cloned())
+        self.0.borrow_mut().state.start_response(
+            status.to_string(),
+            headers.to_vec(),
+            exc_info.cloned(),
+        )
     }
 
     fn write(&self, data: &[u8]) -> crate::Result<()> {

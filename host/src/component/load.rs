@@ -174,7 +174,8 @@ pub fn load_component_bytes(
         .imports(engine)
         .map(|(name, _)| name.to_string())
         .filter(|name| {
-            !(name.starts_with("wasi:") || matches!(kind, Kind::Wasgi) && name.starts_with("wasgi:wsgi/"))
+            !(name.starts_with("wasi:")
+                || matches!(kind, Kind::Wasgi) && name.starts_with("wasgi:wsgi/"))
         })
         .collect();
     if !imports.is_empty() {

@@ -28,8 +28,8 @@ pub use ctx::RequestCtx;
 pub use engine::{EngineOptions, default_cache_dir, new_engine, new_engine_with};
 pub use limits::CpuLimitExceeded;
 pub use load::{
-    APPLICATION_EXPORT, LoadError, Loaded, WASI_HTTP_EXPORT, load_component,
-    load_component_bytes, strip_script_line,
+    APPLICATION_EXPORT, LoadError, Loaded, WASI_HTTP_EXPORT, load_component, load_component_bytes,
+    strip_script_line,
 };
 pub use options::{AppOptions, Preopen};
 pub use outbound::{BadDestination, OutboundPolicy};

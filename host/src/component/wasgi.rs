@@ -128,4 +128,3 @@ impl Application for WasmApp {
         Box::pin(self.call_guest(environ, start_response))
     }
 }
-

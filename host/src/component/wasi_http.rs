@@ -40,7 +40,12 @@ pub type RequestBody = WasiBody;
 impl WasiHttpApp {
     /// Wraps a pre-instantiated `wasi:http/proxy` component; `name`
     /// appears in tracebacks.
-    pub fn new(engine: &Engine, pre: ProxyPre<RequestCtx>, name: &str, options: AppOptions) -> Self {
+    pub fn new(
+        engine: &Engine,
+        pre: ProxyPre<RequestCtx>,
+        name: &str,
+        options: AppOptions,
+    ) -> Self {
         WasiHttpApp {
             inner: Arc::new(Inner {
                 engine: engine.clone(),

@@ -31,6 +31,8 @@ pub(super) struct LoggedBody {
     body: GuestBody,
     sent: u64,
     log: Option<Box<dyn FnOnce(u64) + Send>>,
+    /// An error held for one poll, as in [`BodyChannel`].
+    failed: Option<io::Error>,
 }
 
 impl LoggedBody {
@@ -85,6 +87,7 @@ impl ResponseBody {
             body,
             sent: 0,
             log: Some(Box::new(log)),
+            failed: None,
         }))))
     }
 }
@@ -100,15 +103,26 @@ impl HttpBody for ResponseBody {
         let channel = match self.0.as_mut() {
             None => return Poll::Ready(None),
             Some(Inner::Guest(logged)) => {
-                let polled = Pin::new(&mut logged.body).poll_frame(cx);
-                match &polled {
+                if let Some(e) = logged.failed.take() {
+                    logged.finish();
+                    return Poll::Ready(Some(Err(e)));
+                }
+                return match Pin::new(&mut logged.body).poll_frame(cx) {
                     Poll::Ready(Some(Ok(frame))) => {
                         logged.sent += frame.data_ref().map_or(0, |d| d.len() as u64);
+                        Poll::Ready(Some(Ok(frame)))
                     }
-                    Poll::Ready(_) => logged.finish(),
-                    Poll::Pending => {}
-                }
-                return polled;
+                    Poll::Ready(Some(Err(e))) => {
+                        logged.failed = Some(e);
+                        cx.waker().wake_by_ref();
+                        Poll::Pending
+                    }
+                    Poll::Ready(None) => {
+                        logged.finish();
+                        Poll::Ready(None)
+                    }
+                    Poll::Pending => Poll::Pending,
+                };
             }
             Some(Inner::Channel(channel)) => channel,
         };

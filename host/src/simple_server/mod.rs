@@ -32,8 +32,8 @@ use tokio::task::JoinSet;
 use wasgi::Vars;
 
 use crate::app::Application;
-use crate::service::Service;
 use crate::handlers::HandlerConfig;
+use crate::service::Service;
 use crate::streams::ErrorStream;
 
 /// `wasgi/<version>`, as a literal for `concat!`.

@@ -18,9 +18,9 @@ use super::body::{RequestBody, ResponseBody};
 use super::{SERVER_VERSION, Shared, Tasks};
 use crate::app::{Application, BoxFuture};
 use crate::component::WasiHttpApp;
-use crate::service::Service;
 use crate::environ::request_environ;
 use crate::handlers::{BaseHandler, Gateway, ResponseHead, declared_length};
+use crate::service::Service;
 use crate::streams::{ErrorStream, InputStream};
 
 /// `WSGIRequestHandler`: turns one HTTP request into an environ and runs
