@@ -24,3 +24,8 @@ lint:
 fmt:
     cargo fmt --all
     cargo fmt --all --manifest-path examples/Cargo.toml
+
+# Install wasmtime-cli 48.0.8 into a cache (once) and check the wasi:http
+# components under the real `wasmtime serve -Scli` (not part of CI)
+wasmtime-check:
+    WASGI_WASMTIME="$(scripts/install-wasmtime.sh)" cargo test -p host --test e2e under_wasmtime_serve -- --ignored --nocapture

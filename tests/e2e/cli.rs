@@ -77,6 +77,43 @@ fn wrong_world() {
 }
 
 #[test]
+fn platform_imports_are_named() {
+    let dir = tempdir("spin-import");
+    let file = dir.join("spin-app.wasm");
+    // A wasi:http component that also imports a Spin interface.
+    let component = wat::parse_str(
+        r#"(component
+            (import "fermyon:spin/key-value@2.0.0" (instance))
+            (instance $handler)
+            (export "wasi:http/incoming-handler@0.2.0" (instance $handler)))"#,
+    )
+    .unwrap();
+    std::fs::write(&file, component).unwrap();
+    let err = refused(&file);
+    assert!(
+        err.contains("imports fermyon:spin/key-value@2.0.0, which this host does not provide"),
+        "{err}"
+    );
+}
+
+#[test]
+fn validate_is_for_wsgi_apps() {
+    let app = crate::common::example("wasi-http-hello");
+    let out = Command::new(host_bin())
+        .args(["serve", "--validate", "--port", "0"])
+        .arg(&app)
+        .output()
+        .expect("run host");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("--validate checks WSGI apps, and")
+            && stderr.contains("is a wasi:http component"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn demo_app_is_served_without_an_app_file() {
     let host = Host::serve(&[]);
     let r = host.get("/caf%C3%A9?x=1");

@@ -247,3 +247,128 @@ fn outbound_http_is_denied_unless_allowed_in_both_worlds() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.text(), "upstream 200\nHello World");
 }
+
+/// `wasmtime serve -Scli` on 127.0.0.1, killed on drop.
+struct WasmtimeServe {
+    child: std::process::Child,
+    addr: std::net::SocketAddr,
+}
+
+impl WasmtimeServe {
+    fn start(wasmtime: &str, app: &str, extra: &[&str]) -> WasmtimeServe {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(wasmtime)
+            .args(["serve", "-Scli", "--addr", "127.0.0.1:0"])
+            .args(extra)
+            .arg(example(app))
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run wasmtime serve");
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let addr = lines
+            .find_map(|line| {
+                let line = line.ok()?;
+                line.strip_prefix("Serving HTTP on http://")?
+                    .trim_end_matches('/')
+                    .parse()
+                    .ok()
+            })
+            .expect("wasmtime serve reports its address");
+        // Keep draining its log so it never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        WasmtimeServe { child, addr }
+    }
+
+    fn request(&self, raw: &str) -> crate::common::Response {
+        let raw = raw.replace("{host}", &self.addr.to_string());
+        let mut conn = Conn::open(self.addr);
+        conn.send(raw.as_bytes());
+        conn.response(raw.starts_with("HEAD "))
+    }
+}
+
+impl Drop for WasmtimeServe {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The wasi:http components built here under the real `wasmtime serve`
+/// 48.0.8, and the environ of `environ-echo` built for wasi:http compared
+/// with the wasgi world's under `host`. Run by `just wasmtime-check`, which
+/// installs wasmtime-cli into a cache and sets `WASGI_WASMTIME`.
+#[test]
+#[ignore = "needs wasmtime-cli 48.0.8: run `just wasmtime-check`"]
+fn under_wasmtime_serve() {
+    let wasmtime = std::env::var("WASGI_WASMTIME").expect("WASGI_WASMTIME: the wasmtime binary");
+    let get = "GET /a/b?x=1 HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n";
+
+    let hello = WasmtimeServe::start(&wasmtime, "wasi-http-hello", &["--env", "GREETING=Hi"]);
+    let r = hello.request(get);
+    assert_eq!(r.status, 200, "{}", r.head);
+    assert_eq!(
+        r.text(),
+        "Hi\nmethod: GET\ntarget: /a/b?x=1\nbody bytes: 0\n"
+    );
+    println!(
+        "wasmtime serve, wasi-http-hello: {}",
+        r.text().replace('\n', " | ")
+    );
+
+    let hello = WasmtimeServe::start(&wasmtime, "hello.wasi-http", &[]);
+    let r = hello.request(get);
+    assert_eq!(r.status, 200, "{}", r.head);
+    assert_eq!(r.text(), "Hello World");
+    assert_eq!(r.header("Content-Length"), Some("11"));
+    let r = hello.request("HEAD / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    assert_eq!(r.status, 200);
+    println!("wasmtime serve, wasgi hello as wasi:http: 200 Hello World");
+
+    let conformance = WasmtimeServe::start(&wasmtime, "conformance.wasi-http", &[]);
+    let r = conformance.request(
+        "GET /stream?n=100&size=100 HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n",
+    );
+    assert!(r.complete && r.body.len() == 10_000, "{}", r.head);
+    let r = conformance
+        .request("GET /error-before HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    assert_eq!(r.status, 500);
+
+    let echo = WasmtimeServe::start(&wasmtime, "environ-echo.wasi-http", &[]);
+    let wasgi = served("environ-echo", &[]);
+    for raw in [
+        "GET /caf%C3%A9/x?q=1 HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nX-A: 1\r\nX-A: 2\r\n\r\n",
+        "POST /form HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: text/csv\r\nContent-Length: 3\r\n\r\na,b",
+    ] {
+        let r = echo.request(raw);
+        assert_eq!(r.status, 200, "{}", r.head);
+        let Ok(Value::Object(mut b)) = serde_json::from_slice(&r.body) else {
+            panic!("not JSON: {}", r.text())
+        };
+        let mut a = environ_of(&wasgi, raw);
+        for env in [&mut a, &mut b] {
+            env.remove("SERVER_PORT");
+            env.remove("HTTP_HOST");
+        }
+        let found = differences(&a, &b);
+        println!(
+            "wasmtime serve vs host (wasgi world), {}:",
+            raw.lines().next().unwrap_or_default()
+        );
+        for difference in &found {
+            println!("  {difference}");
+        }
+        let inherent = [
+            "HTTP_CONNECTION",
+            "REMOTE_ADDR",
+            "SERVER_NAME",
+            "wsgi.file_wrapper",
+        ];
+        assert!(
+            found
+                .iter()
+                .all(|d| inherent.iter().any(|k| d.starts_with(&format!("{k}: ")))),
+            "{found:?}"
+        );
+    }
+}
