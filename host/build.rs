@@ -128,6 +128,7 @@ fn watch(root: &Path, examples: &Path) {
     for name in members(examples) {
         let dir = examples.join(&name);
         println!("cargo:rerun-if-changed={}", dir.join("src").display());
+        println!("cargo:rerun-if-changed={}", dir.join("wit").display());
         println!(
             "cargo:rerun-if-changed={}",
             dir.join("Cargo.toml").display()

@@ -44,6 +44,35 @@ fn a_plain_wasi_http_component_is_served_unchanged() {
 }
 
 #[test]
+fn a_wasip3_component_is_served() {
+    let host = served("wasi-http-p3-hello", &[]);
+    let r = host.request(
+        "POST /x?y=1 HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: 6\r\n\r\nabcdef",
+    );
+    assert_eq!(r.status, 200, "{}", r.head);
+    assert_eq!(
+        r.text(),
+        "Hello from wasi:http 0.3!\nmethod: POST\ntarget: /x?y=1\nbody bytes: 6\n"
+    );
+    // The body is written by the guest after its head went out.
+    let r = host.get("/stream?n=2000");
+    assert!(r.complete, "{}", r.head);
+    assert_eq!(r.text().lines().count(), 2000);
+    assert!(r.text().ends_with("line 1999\n"));
+    // A trap before the head: the error page; after it: a cut response.
+    let r = host.get("/panic");
+    assert_eq!(r.status, 500);
+    host.wait_log("the p3 guest panicked before answering");
+    host.wait_log("\"GET /panic HTTP/1.1\" 500 59\n");
+    let r = host.get("/panic-mid-body?n=3");
+    assert_eq!(r.status, 200);
+    assert!(!r.complete, "a cut response must not look complete");
+    host.wait_log("the response was cut short after 7 bytes");
+    host.wait_log("\"GET /panic-mid-body?n=3 HTTP/1.1\" 200 7\n");
+    assert!(host.get("/again").text().contains("target: /again"));
+}
+
+#[test]
 fn the_wasgi_hello_built_as_wasi_http_is_served() {
     let host = served("hello.wasi-http", &[]);
     let r = host.get("/");
@@ -315,6 +344,16 @@ fn under_wasmtime_serve() {
         "wasmtime serve, wasi-http-hello: {}",
         r.text().replace('\n', " | ")
     );
+
+    let p3 = WasmtimeServe::start(&wasmtime, "wasi-http-p3-hello", &[]);
+    let r = p3.request(get);
+    assert_eq!(r.status, 200, "{}", r.head);
+    assert!(
+        r.text().starts_with("Hello from wasi:http 0.3!"),
+        "{}",
+        r.text()
+    );
+    println!("wasmtime serve, wasi-http-p3-hello: 200");
 
     let hello = WasmtimeServe::start(&wasmtime, "hello.wasi-http", &[]);
     let r = hello.request(get);

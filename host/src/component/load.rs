@@ -7,9 +7,11 @@ use wasmtime::Engine;
 use wasmtime::component::{Component, HasSelf, Linker};
 
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 use super::bindings::AppPre;
 use super::bindings::wasgi::wsgi::types;
+use super::wasi_http::Pre;
 use super::{AppOptions, RequestCtx, WasiHttpApp, WasmApp};
 
 /// The interface a wasgi app exports.
@@ -19,25 +21,35 @@ pub const APPLICATION_EXPORT: &str = "wasgi:wsgi/application@0.1.0";
 /// `0.2.x` version.
 pub const WASI_HTTP_EXPORT: &str = "wasi:http/incoming-handler@0.2";
 
+/// The interface a WASIp3 `wasi:http/service` component exports, any
+/// `0.3.x` version.
+pub const WASI_HTTP_P3_EXPORT: &str = "wasi:http/handler@0.3";
+
 /// A component ready to serve, of either kind.
 #[derive(Clone)]
 pub enum Loaded {
     /// A wasgi app (`wasgi:wsgi/application`).
     Wasgi(WasmApp),
-    /// A `wasi:http/proxy` component (`wasi:http/incoming-handler`).
+    /// A `wasi:http` component: `wasi:http/incoming-handler` (WASIp2) or
+    /// `wasi:http/handler` (WASIp3).
     WasiHttp(WasiHttpApp),
 }
 
 /// Which kind a component's exports make it.
 fn kind_of(exports: &[String]) -> Option<Kind> {
-    let is_p2 = |e: &str| {
-        e.strip_prefix(WASI_HTTP_EXPORT)
-            .is_some_and(|v| v.starts_with('.') && !v.contains('-'))
+    // Release versions only: a pre-release interface never matches.
+    let exports_version = |prefix: &str| {
+        exports.iter().any(|e| {
+            e.strip_prefix(prefix)
+                .is_some_and(|v| v.starts_with('.') && !v.contains('-'))
+        })
     };
     if exports.iter().any(|e| e == APPLICATION_EXPORT) {
         Some(Kind::Wasgi)
-    } else if exports.iter().any(|e| is_p2(e)) {
+    } else if exports_version(WASI_HTTP_EXPORT) {
         Some(Kind::WasiHttp)
+    } else if exports_version(WASI_HTTP_P3_EXPORT) {
+        Some(Kind::WasiHttpP3)
     } else {
         None
     }
@@ -46,6 +58,7 @@ fn kind_of(exports: &[String]) -> Option<Kind> {
 enum Kind {
     Wasgi,
     WasiHttp,
+    WasiHttpP3,
 }
 
 /// Why a file could not be served.
@@ -84,7 +97,7 @@ impl fmt::Display for LoadError {
             ),
             LoadError::WrongWorld { file, exports } => write!(
                 f,
-                "{file} is a component but exports neither {APPLICATION_EXPORT} (a wasgi app, wasgi::export!) nor {WASI_HTTP_EXPORT}.x (a wasi:http/proxy component); it exports: {}",
+                "{file} is a component but exports none of {APPLICATION_EXPORT} (a wasgi app, wasgi::export!), {WASI_HTTP_EXPORT}.x (a wasi:http/proxy component) or {WASI_HTTP_P3_EXPORT}.x (a WASIp3 wasi:http/service component); it exports: {}",
                 if exports.is_empty() {
                     "nothing".to_string()
                 } else {
@@ -93,7 +106,7 @@ impl fmt::Display for LoadError {
             ),
             LoadError::MissingImports { file, imports } => write!(
                 f,
-                "{file} imports {}, which this host does not provide (it provides wasi:cli, wasi:clocks, wasi:filesystem, wasi:io, wasi:random, wasi:sockets and wasi:http 0.2; platform interfaces such as Spin's fermyon:spin/* are not available)",
+                "{file} imports {}, which this host does not provide (it provides wasi:cli, wasi:clocks, wasi:filesystem, wasi:io, wasi:random, wasi:sockets and wasi:http, 0.2 and 0.3; platform interfaces such as Spin's fermyon:spin/* are not available)",
                 imports.join(", ")
             ),
             LoadError::Invalid { file, error } => {
@@ -184,6 +197,8 @@ pub fn load_component_bytes(
     let mut linker = Linker::<RequestCtx>::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(invalid)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(invalid)?;
+    wasmtime_wasi::p3::add_to_linker(&mut linker).map_err(invalid)?;
+    wasmtime_wasi_http::p3::add_to_linker(&mut linker).map_err(invalid)?;
     let pre = match kind {
         Kind::Wasgi => {
             types::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx).map_err(invalid)?;
@@ -193,7 +208,12 @@ pub fn load_component_bytes(
         }
         Kind::WasiHttp => {
             let pre = linker.instantiate_pre(&component).map_err(invalid)?;
-            let pre = ProxyPre::new(pre).map_err(invalid)?;
+            let pre = Pre::P2(ProxyPre::new(pre).map_err(invalid)?);
+            Loaded::WasiHttp(WasiHttpApp::new(engine, pre, name, options))
+        }
+        Kind::WasiHttpP3 => {
+            let pre = linker.instantiate_pre(&component).map_err(invalid)?;
+            let pre = Pre::P3(ServicePre::new(pre).map_err(invalid)?);
             Loaded::WasiHttp(WasiHttpApp::new(engine, pre, name, options))
         }
     };

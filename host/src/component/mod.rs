@@ -3,8 +3,9 @@
 //!
 //! * [`WasmApp`] (`wasgi.rs`): the wasgi world, `wasgi:wsgi/application`,
 //!   an [`Application`](crate::Application) run by the WSGI handlers;
-//! * [`WasiHttpApp`] (`wasi_http.rs`): `wasi:http/incoming-handler`
-//!   (WASIp2), the request handed over as is.
+//! * [`WasiHttpApp`] (`wasi_http.rs`, `p3.rs`): `wasi:http/incoming-handler`
+//!   (WASIp2) or `wasi:http/handler` (WASIp3), the request handed over as
+//!   is.
 //!
 //! One [`Engine`](wasmtime::Engine) (pooling allocator, epoch interruption)
 //! compiles each component once; [`load_component`] tells the kinds apart
@@ -21,6 +22,7 @@ mod limits;
 mod load;
 mod options;
 mod outbound;
+mod p3;
 mod wasgi;
 mod wasi_http;
 
@@ -28,8 +30,8 @@ pub use ctx::RequestCtx;
 pub use engine::{EngineOptions, default_cache_dir, new_engine, new_engine_with};
 pub use limits::CpuLimitExceeded;
 pub use load::{
-    APPLICATION_EXPORT, LoadError, Loaded, WASI_HTTP_EXPORT, load_component, load_component_bytes,
-    strip_script_line,
+    APPLICATION_EXPORT, LoadError, Loaded, WASI_HTTP_EXPORT, WASI_HTTP_P3_EXPORT, load_component,
+    load_component_bytes, strip_script_line,
 };
 pub use options::{AppOptions, Preopen};
 pub use outbound::{BadDestination, OutboundPolicy};

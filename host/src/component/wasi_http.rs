@@ -1,5 +1,6 @@
-//! The `wasi:http/proxy` executor (WASIp2): a component exporting
-//! `wasi:http/incoming-handler` gets the request as is, through
+//! The `wasi:http` executor: a component exporting
+//! `wasi:http/incoming-handler` (WASIp2, here) or `wasi:http/handler`
+//! (WASIp3, [`super::p3`]) gets the request as is, through
 //! `wasmtime-wasi-http`, in a fresh instance per request.
 
 use std::pin::Pin;
@@ -13,6 +14,7 @@ use tokio::sync::{Semaphore, oneshot};
 use wasmtime::Engine;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p3::bindings::ServicePre;
 use wasmtime_wasi_http::{WasiBody, WasiHttpView};
 
 use super::{AppOptions, RequestCtx, ctx, trap_to_exc};
@@ -26,26 +28,30 @@ pub struct WasiHttpApp {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(super) struct Inner {
     engine: Engine,
-    pre: ProxyPre<RequestCtx>,
-    name: String,
-    options: AppOptions,
+    pre: Pre,
+    pub(super) name: String,
+    pub(super) options: AppOptions,
     slots: Arc<Semaphore>,
+}
+
+/// The pre-instantiated component, by `wasi:http` version.
+#[derive(Clone)]
+pub(super) enum Pre {
+    /// `wasi:http/incoming-handler@0.2.x`.
+    P2(ProxyPre<RequestCtx>),
+    /// `wasi:http/handler@0.3.x`.
+    P3(ServicePre<RequestCtx>),
 }
 
 /// A request body for the guest.
 pub type RequestBody = WasiBody;
 
 impl WasiHttpApp {
-    /// Wraps a pre-instantiated `wasi:http/proxy` component; `name`
-    /// appears in tracebacks.
-    pub fn new(
-        engine: &Engine,
-        pre: ProxyPre<RequestCtx>,
-        name: &str,
-        options: AppOptions,
-    ) -> Self {
+    /// Wraps a pre-instantiated `wasi:http` component; `name` appears in
+    /// tracebacks.
+    pub(super) fn new(engine: &Engine, pre: Pre, name: &str, options: AppOptions) -> Self {
         WasiHttpApp {
             inner: Arc::new(Inner {
                 engine: engine.clone(),
@@ -60,6 +66,14 @@ impl WasiHttpApp {
     /// The app's options.
     pub fn options(&self) -> &AppOptions {
         &self.inner.options
+    }
+
+    /// The `wasi:http` version the component exports: `"0.2"` or `"0.3"`.
+    pub fn wasi_http_version(&self) -> &'static str {
+        match self.inner.pre {
+            Pre::P2(_) => "0.2",
+            Pre::P3(_) => "0.3",
+        }
     }
 
     /// Handles one request: `request` must carry an absolute URI (its
@@ -82,60 +96,85 @@ impl WasiHttpApp {
             .acquire_owned()
             .await
             .map_err(|e| ExcInfo::new("RuntimeError", e.to_string()))?;
-        let mut store = ctx::new_store(&inner.engine, &inner.options, slot)?;
-        let trap = |e| trap_to_exc(e, &inner.name);
-        let scheme = match request.uri().scheme_str() {
-            Some("https") => Scheme::Https,
-            _ => Scheme::Http,
-        };
-        let (tx, rx) = oneshot::channel();
-        let req = store
-            .data_mut()
-            .http()
-            .new_incoming_request(scheme, request)
-            .map_err(trap)?;
-        let out = store
-            .data_mut()
-            .http()
-            .new_response_outparam(tx)
-            .map_err(trap)?;
-        let failed = Arc::new(AtomicBool::new(false));
-        let (done_tx, done_rx) = oneshot::channel::<ExcInfo>();
-        let guest_failed = failed.clone();
-        let task = inner.clone();
-        spawn(Box::pin(async move {
-            let called = async {
-                let proxy = task.pre.instantiate_async(&mut store).await?;
-                proxy
-                    .wasi_http_incoming_handler()
-                    .call_handle(&mut store, req, out)
-                    .await
-            };
-            if let Err(e) = called.await {
-                // Set before the store (and with it the body's sender) is
-                // dropped, so the body sees it when it ends.
-                guest_failed.store(true, Ordering::SeqCst);
-                let exc = trap_to_exc(e, &task.name);
-                if let Err(exc) = done_tx.send(exc) {
-                    task.options.log.write(&exc.format_exception(None));
-                }
-            }
-            drop(store);
-        }));
-        match rx.await {
-            Ok(Ok(response)) => Ok(response.map(|body| GuestBody { body, failed })),
-            Ok(Err(code)) => Err(ExcInfo::new(
-                "WasiHttpError",
-                format!("the app answered with an error instead of a response: {code:?}"),
-            )),
-            Err(_) => Err(done_rx.await.unwrap_or_else(|_| {
-                ExcInfo::new(
-                    "RuntimeError",
-                    "the app returned without setting a response (response-outparam.set was never called)",
-                )
-            })),
+        let store = ctx::new_store(&inner.engine, &inner.options, slot)?;
+        match &inner.pre {
+            Pre::P2(pre) => handle_p2(&inner, pre.clone(), store, request, spawn).await,
+            Pre::P3(pre) => super::p3::handle(&inner, pre.clone(), store, request, spawn).await,
         }
     }
+}
+
+/// One request to a WASIp2 component: the guest runs in its own task and
+/// sets its response head through `response-outparam`.
+async fn handle_p2(
+    inner: &Arc<Inner>,
+    pre: ProxyPre<RequestCtx>,
+    mut store: wasmtime::Store<RequestCtx>,
+    request: http::Request<RequestBody>,
+    spawn: impl FnOnce(BoxFuture<'static, ()>),
+) -> Result<http::Response<GuestBody>, ExcInfo> {
+    let trap = |e| trap_to_exc(e, &inner.name);
+    let scheme = match request.uri().scheme_str() {
+        Some("https") => Scheme::Https,
+        _ => Scheme::Http,
+    };
+    let (tx, rx) = oneshot::channel();
+    let req = store
+        .data_mut()
+        .http()
+        .new_incoming_request(scheme, request)
+        .map_err(trap)?;
+    let out = store
+        .data_mut()
+        .http()
+        .new_response_outparam(tx)
+        .map_err(trap)?;
+    let failed = Arc::new(AtomicBool::new(false));
+    let (done_tx, done_rx) = oneshot::channel::<ExcInfo>();
+    let guest_failed = failed.clone();
+    let task = inner.clone();
+    spawn(Box::pin(async move {
+        let called = async {
+            let proxy = pre.instantiate_async(&mut store).await?;
+            proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, req, out)
+                .await
+        };
+        if let Err(e) = called.await {
+            // Set before the store (and with it the body's sender) is
+            // dropped, so the body sees it when it ends.
+            guest_failed.store(true, Ordering::SeqCst);
+            report(&task, trap_to_exc(e, &task.name), done_tx);
+        }
+        drop(store);
+    }));
+    match rx.await {
+        Ok(Ok(response)) => Ok(response.map(|body| GuestBody::new(body, failed, None))),
+        Ok(Err(code)) => Err(error_code(code)),
+        Err(_) => Err(done_rx.await.unwrap_or_else(|_| {
+            ExcInfo::new(
+                "RuntimeError",
+                "the app returned without setting a response (response-outparam.set was never called)",
+            )
+        })),
+    }
+}
+
+/// A guest's failure: to the waiting request if it is still waiting for
+/// its head (it logs it with the error page), else to the log.
+pub(super) fn report(inner: &Inner, exc: ExcInfo, waiting: oneshot::Sender<ExcInfo>) {
+    if let Err(exc) = waiting.send(exc) {
+        inner.options.log.write(&exc.format_exception(None));
+    }
+}
+
+/// A response the guest replaced by an error code.
+pub(super) fn error_code(code: impl std::fmt::Debug) -> ExcInfo {
+    ExcInfo::new(
+        "WasiHttpError",
+        format!("the app answered with an error instead of a response: {code:?}"),
+    )
 }
 
 /// A guest's response body; it ends in an error when the guest failed
@@ -143,6 +182,23 @@ impl WasiHttpApp {
 pub struct GuestBody {
     body: WasiBody,
     failed: Arc<AtomicBool>,
+    /// Dropped with the body: tells a WASIp3 guest's event loop that the
+    /// client has what it will get.
+    _done: Option<oneshot::Sender<()>>,
+}
+
+impl GuestBody {
+    pub(super) fn new(
+        body: WasiBody,
+        failed: Arc<AtomicBool>,
+        done: Option<oneshot::Sender<()>>,
+    ) -> Self {
+        GuestBody {
+            body,
+            failed,
+            _done: done,
+        }
+    }
 }
 
 impl HttpBody for GuestBody {

@@ -25,27 +25,31 @@ enum Inner {
     Guest(Box<LoggedBody>),
 }
 
+/// How a guest's body reports its end: the bytes it yielded, and the
+/// error that cut it short, if one did.
+type LogEnd = Box<dyn FnOnce(u64, Option<&io::Error>) + Send>;
+
 /// A body that writes the access line, with the bytes it yielded, once:
 /// when it ends, fails, or is dropped (the client left).
 pub(super) struct LoggedBody {
     body: GuestBody,
     sent: u64,
-    log: Option<Box<dyn FnOnce(u64) + Send>>,
+    log: Option<LogEnd>,
     /// An error held for one poll, as in [`BodyChannel`].
     failed: Option<io::Error>,
 }
 
 impl LoggedBody {
-    fn finish(&mut self) {
+    fn finish(&mut self, error: Option<&io::Error>) {
         if let Some(log) = self.log.take() {
-            log(self.sent);
+            log(self.sent, error);
         }
     }
 }
 
 impl Drop for LoggedBody {
     fn drop(&mut self) {
-        self.finish();
+        self.finish(None);
     }
 }
 
@@ -82,7 +86,10 @@ impl ResponseBody {
     }
 
     /// A guest's body; `log` gets the bytes sent when it is over.
-    pub(super) fn guest(body: GuestBody, log: impl FnOnce(u64) + Send + 'static) -> Self {
+    pub(super) fn guest(
+        body: GuestBody,
+        log: impl FnOnce(u64, Option<&io::Error>) + Send + 'static,
+    ) -> Self {
         ResponseBody(Some(Inner::Guest(Box::new(LoggedBody {
             body,
             sent: 0,
@@ -104,7 +111,7 @@ impl HttpBody for ResponseBody {
             None => return Poll::Ready(None),
             Some(Inner::Guest(logged)) => {
                 if let Some(e) = logged.failed.take() {
-                    logged.finish();
+                    logged.finish(Some(&e));
                     return Poll::Ready(Some(Err(e)));
                 }
                 return match Pin::new(&mut logged.body).poll_frame(cx) {
@@ -118,7 +125,7 @@ impl HttpBody for ResponseBody {
                         Poll::Pending
                     }
                     Poll::Ready(None) => {
-                        logged.finish();
+                        logged.finish(None);
                         Poll::Ready(None)
                     }
                     Poll::Pending => Poll::Pending,

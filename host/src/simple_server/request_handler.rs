@@ -142,7 +142,12 @@ impl WSGIRequestHandler {
             Ok(response) => {
                 let code = response.status().as_u16().to_string();
                 response.map(|body| {
-                    ResponseBody::guest(body, move |sent| {
+                    ResponseBody::guest(body, move |sent, error| {
+                        if let Some(e) = error {
+                            log.write(&format!(
+                                "the response was cut short after {sent} bytes: {e}\n"
+                            ));
+                        }
                         log.write(&access_line(remote_ip, &request_line, &code, sent));
                     })
                 })

@@ -1,0 +1,79 @@
+//! A WASIp3 `wasi:http/service` component: `wasi:http@0.3.0` with an async
+//! `handle`, written against wit-bindgen alone (what Spin 4 builds by
+//! default). Nothing here knows about wasgi.
+//!
+//! * `/anything`: `Hello from wasi:http 0.3!`, the method and target, and
+//!   how many body bytes arrived;
+//! * `/stream?n=N`: N lines written by a task of the guest after the
+//!   response head went out;
+//! * `/panic`: traps before answering;
+//! * `/panic-mid-body`: traps after the head and one line.
+
+wit_bindgen::generate!({
+    path: "wit",
+    world: "hello",
+    generate_all,
+});
+
+use exports::wasi::http::handler::Guest;
+use wasi::http::types::{ErrorCode, Fields, Method, Request, Response};
+
+struct Hello;
+
+impl Guest for Hello {
+    async fn handle(request: Request) -> Result<Response, ErrorCode> {
+        let target = request.get_path_with_query().unwrap_or_default();
+        let method = match request.get_method() {
+            Method::Get => "GET".to_string(),
+            Method::Post => "POST".to_string(),
+            Method::Put => "PUT".to_string(),
+            other => format!("{other:?}"),
+        };
+        let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+        let lines: Vec<String> = match path {
+            "/panic" => panic!("the p3 guest panicked before answering"),
+            "/stream" | "/panic-mid-body" => {
+                let n = query
+                    .strip_prefix("n=")
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(3);
+                (0..n).map(|i| format!("line {i}\n")).collect()
+            }
+            _ => {
+                let (_, result) = wit_future::new(|| Ok(()));
+                let (body, _trailers) = Request::consume_body(request, result);
+                let received = body.collect().await;
+                vec![format!(
+                    "Hello from wasi:http 0.3!\nmethod: {method}\ntarget: {target}\nbody bytes: {}\n",
+                    received.len()
+                )]
+            }
+        };
+        let fail_mid_body = path == "/panic-mid-body";
+        let headers = Fields::from_list(&[(
+            "content-type".to_string(),
+            b"text/plain; charset=utf-8".to_vec(),
+        )])
+        .map_err(|e| ErrorCode::InternalError(Some(format!("{e:?}"))))?;
+        let (mut body_tx, body_rx) = wit_stream::new();
+        let (trailers_tx, trailers_rx) = wit_future::new(|| Ok(None));
+        let (response, _sent) = Response::new(headers, Some(body_rx), trailers_rx);
+        // The body is written after `handle` has returned the head.
+        wit_bindgen::spawn_local(async move {
+            for line in lines {
+                let rest = body_tx.write_all(line.into_bytes()).await;
+                if !rest.is_empty() {
+                    return; // the client left
+                }
+                if fail_mid_body {
+                    panic!("the p3 guest panicked in the middle of the body");
+                }
+            }
+            drop(body_tx);
+            let _ = trailers_tx.write(Ok(None)).await;
+        });
+        Ok(response)
+    }
+}
+
+export!(Hello);
