@@ -18,6 +18,7 @@ lint:
     cargo fmt --all --manifest-path examples/Cargo.toml -- --check
     cargo clippy --workspace --all-targets -- -D warnings
     cargo clippy -p guest-sdk --target wasm32-wasip2 -- -D warnings
+    cargo clippy -p guest-sdk --target wasm32-wasip2 --features wasi-http -- -D warnings
     cargo clippy --manifest-path examples/Cargo.toml --workspace --target wasm32-wasip2 -- -D warnings
 
 # Format everything

@@ -29,11 +29,11 @@ impl wasip2::exports::http::incoming_handler::Guest for Hello {
         };
         let target = request.path_with_query().unwrap_or_default();
         let mut received = Vec::new();
-        if let Ok(body) = request.consume() {
-            if let Ok(mut stream) = body.stream() {
-                // Read errors end the body early; the length says so.
-                let _ = stream.read_to_end(&mut received);
-            }
+        if let Ok(body) = request.consume()
+            && let Ok(mut stream) = body.stream()
+        {
+            // Read errors end the body early; the length says so.
+            let _ = stream.read_to_end(&mut received);
         }
         let text = format!(
             "{greeting}\nmethod: {method}\ntarget: {target}\nbody bytes: {}\n",
@@ -42,8 +42,14 @@ impl wasip2::exports::http::incoming_handler::Guest for Hello {
         eprintln!("wasi-http-hello: {method} {target}");
 
         let headers = Fields::from_list(&[
-            ("content-type".to_string(), b"text/plain; charset=utf-8".to_vec()),
-            ("content-length".to_string(), text.len().to_string().into_bytes()),
+            (
+                "content-type".to_string(),
+                b"text/plain; charset=utf-8".to_vec(),
+            ),
+            (
+                "content-length".to_string(),
+                text.len().to_string().into_bytes(),
+            ),
         ])
         .expect("valid headers");
         let response = OutgoingResponse::new(headers);

@@ -49,13 +49,15 @@ fn forward(request: IncomingRequest) -> Result<IncomingResponse, String> {
         .and(outgoing.set_authority(Some(authority)))
         .and(outgoing.set_path_with_query(Some(&format!("{base}{path}"))));
     set.map_err(|()| format!("the host refused the upstream request for {upstream}{path}"))?;
-    let body = outgoing.body().map_err(|()| "the request body was taken twice")?;
+    let body = outgoing
+        .body()
+        .map_err(|()| "the request body was taken twice")?;
     let pending = outgoing_handler::handle(outgoing, None).map_err(describe)?;
     // The request body streams to the upstream before its answer is awaited.
-    if let Ok(incoming) = request.consume() {
-        if let (Ok(mut from), Ok(mut to)) = (incoming.stream(), body.write()) {
-            std::io::copy(&mut from, &mut to).map_err(|e| format!("request body: {e}"))?;
-        }
+    if let Ok(incoming) = request.consume()
+        && let (Ok(mut from), Ok(mut to)) = (incoming.stream(), body.write())
+    {
+        std::io::copy(&mut from, &mut to).map_err(|e| format!("request body: {e}"))?;
     }
     OutgoingBody::finish(body, None).map_err(describe)?;
     pending.subscribe().block();
@@ -68,7 +70,8 @@ fn forward(request: IncomingRequest) -> Result<IncomingResponse, String> {
 
 /// Streams the upstream's response back to the client.
 fn relay(upstream: IncomingResponse, response_out: ResponseOutparam) {
-    let headers = Fields::from_list(&upstream.headers().entries()).unwrap_or_else(|_| Fields::new());
+    let headers =
+        Fields::from_list(&upstream.headers().entries()).unwrap_or_else(|_| Fields::new());
     let response = OutgoingResponse::new(headers);
     let _ = response.set_status_code(upstream.status());
     let body = response.body().expect("the body is taken once");
@@ -116,4 +119,3 @@ fn describe(code: ErrorCode) -> String {
 }
 
 wasip2::http::proxy::export!(Proxy);
-
