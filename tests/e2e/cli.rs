@@ -70,7 +70,7 @@ fn wrong_world() {
     std::fs::write(&file, b"\0asm\x0d\0\x01\0").unwrap();
     let err = refused(&file);
     assert!(
-        err.contains("exports neither wasgi:wsgi/application@0.1.0"),
+        err.contains("exports none of wasgi:wsgi/application@0.1.0"),
         "{err}"
     );
     assert!(err.contains("it exports: nothing"), "{err}");

@@ -1,6 +1,8 @@
 //! What one request's `Store` holds, for every kind of component.
 
-use tokio::sync::OwnedSemaphorePermit;
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -40,10 +42,47 @@ impl WasiHttpView for RequestCtx {
     }
 }
 
+/// What every request of one app shares, whatever its kind: the engine,
+/// the app's name (in tracebacks), its options and its concurrency slots.
+pub(super) struct Instances {
+    engine: Engine,
+    pub(super) name: String,
+    pub(super) options: AppOptions,
+    slots: Arc<Semaphore>,
+}
+
+impl Instances {
+    pub(super) fn new(engine: &Engine, name: &str, options: AppOptions) -> Arc<Self> {
+        Arc::new(Instances {
+            engine: engine.clone(),
+            name: name.to_string(),
+            slots: Arc::new(Semaphore::new(options.max_concurrency.max(1))),
+            options,
+        })
+    }
+
+    /// A fresh store for one request, once one of the app's concurrency
+    /// slots is free (the store holds it until it is dropped).
+    pub(super) async fn new_store(&self) -> Result<Store<RequestCtx>, ExcInfo> {
+        let slot = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| ExcInfo::new("RuntimeError", e.to_string()))?;
+        new_store(&self.engine, &self.options, slot)
+    }
+
+    /// A trap or wasmtime error of this app as the exception to log.
+    pub(super) fn trap(&self, err: wasmtime::Error) -> ExcInfo {
+        super::trap_to_exc(err, &self.name)
+    }
+}
+
 /// A fresh store for one request of an app with `options`: its stdout and
-/// stderr go to the log, its preopened directories, its outbound policy,
-/// and the CPU meter on the epoch clock.
-pub(super) fn new_store(
+/// stderr go to the log, its preopened directories, its environment, its
+/// outbound policy, and the CPU meter on the epoch clock.
+fn new_store(
     engine: &Engine,
     options: &AppOptions,
     slot: OwnedSemaphorePermit,

@@ -15,8 +15,9 @@ use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p3::Request;
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
-use super::wasi_http::{GuestBody, Inner, RequestBody, error_code, report};
-use super::{RequestCtx, trap_to_exc};
+use super::RequestCtx;
+use super::ctx::Instances;
+use super::wasi_http::{GuestBody, RequestBody, error_code, report};
 use crate::app::BoxFuture;
 use wasgi::ExcInfo;
 
@@ -25,7 +26,7 @@ type Answer = Result<http::Response<wasmtime_wasi_http::WasiBody>, ExcInfo>;
 
 /// One request to a WASIp3 component.
 pub(super) async fn handle(
-    inner: &Arc<Inner>,
+    instances: &Arc<Instances>,
     pre: ServicePre<RequestCtx>,
     mut store: Store<RequestCtx>,
     request: http::Request<RequestBody>,
@@ -36,7 +37,7 @@ pub(super) async fn handle(
     let (failed_tx, failed_rx) = oneshot::channel::<ExcInfo>();
     let failed = Arc::new(AtomicBool::new(false));
     let guest_failed = failed.clone();
-    let task = inner.clone();
+    let task = instances.clone();
     spawn(Box::pin(async move {
         let served = async {
             let service = pre.instantiate_async(&mut store).await?;
@@ -63,7 +64,7 @@ pub(super) async fn handle(
         };
         if let Err(e) = served.await {
             guest_failed.store(true, Ordering::SeqCst);
-            report(&task, trap_to_exc(e, &task.name), failed_tx);
+            report(&task, task.trap(e), failed_tx);
         }
         drop(store);
     }));

@@ -4,42 +4,30 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use tokio::sync::Semaphore;
 use wasmtime::Engine;
 
 use super::bindings::AppPre;
 use super::bindings::exports::wasgi::wsgi::application::Response;
 use super::body::WasmBody;
-use super::{AppOptions, RequestCtx, ctx, host, trap_to_exc};
+use super::ctx::Instances;
+use super::{AppOptions, RequestCtx, host};
 use crate::app::{Application, Body, BoxFuture, Environ, FileBody, StartResponse};
 use wasgi::ExcInfo;
 
 /// A wasgi component ready to serve: compiled, linked and pre-instantiated.
 #[derive(Clone)]
 pub struct WasmApp {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    engine: Engine,
+    instances: Arc<Instances>,
     pre: AppPre<RequestCtx>,
-    name: String,
-    options: AppOptions,
-    slots: Arc<Semaphore>,
 }
 
 impl WasmApp {
-    /// Wraps a component that [`load_component`] accepted. `name` appears in
-    /// tracebacks.
+    /// Wraps a component that [`load_component`](super::load_component)
+    /// accepted. `name` appears in tracebacks.
     pub fn new(engine: &Engine, pre: AppPre<RequestCtx>, name: &str, options: AppOptions) -> Self {
         WasmApp {
-            inner: Arc::new(Inner {
-                engine: engine.clone(),
-                pre,
-                name: name.to_string(),
-                slots: Arc::new(Semaphore::new(options.max_concurrency.max(1))),
-                options,
-            }),
+            instances: Instances::new(engine, name, options),
+            pre,
         }
     }
 
@@ -48,21 +36,9 @@ impl WasmApp {
         environ: Environ,
         start_response: StartResponse,
     ) -> Result<Body, ExcInfo> {
-        let slot = self
-            .inner
-            .slots
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| ExcInfo::new("RuntimeError", e.to_string()))?;
-        let mut store = ctx::new_store(&self.inner.engine, &self.inner.options, slot)?;
-        let trap = |e| trap_to_exc(e, &self.inner.name);
-        let app = self
-            .inner
-            .pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(trap)?;
+        let mut store = self.instances.new_store().await?;
+        let trap = |e| self.instances.trap(e);
+        let app = self.pre.instantiate_async(&mut store).await.map_err(trap)?;
         let table = &mut store.data_mut().table;
         let input = table.push(environ.input).map_err(|e| trap(e.into()))?;
         let errors = table.push(environ.errors).map_err(|e| trap(e.into()))?;
@@ -89,7 +65,7 @@ impl WasmApp {
                 store,
                 app,
                 body,
-                &self.inner.name,
+                &self.instances.name,
             )))),
             Response::File(file) => {
                 let descriptor = store
@@ -110,7 +86,7 @@ impl WasmApp {
                         store,
                         app,
                         close,
-                        &self.inner.name,
+                        &self.instances.name,
                     ))),
                     None => body,
                 }))

@@ -10,14 +10,15 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::oneshot;
 use wasmtime::Engine;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 use wasmtime_wasi_http::{WasiBody, WasiHttpView};
 
-use super::{AppOptions, RequestCtx, ctx, trap_to_exc};
+use super::ctx::Instances;
+use super::{AppOptions, RequestCtx};
 use crate::app::BoxFuture;
 use wasgi::ExcInfo;
 
@@ -25,15 +26,8 @@ use wasgi::ExcInfo;
 /// pre-instantiated.
 #[derive(Clone)]
 pub struct WasiHttpApp {
-    inner: Arc<Inner>,
-}
-
-pub(super) struct Inner {
-    engine: Engine,
+    instances: Arc<Instances>,
     pre: Pre,
-    pub(super) name: String,
-    pub(super) options: AppOptions,
-    slots: Arc<Semaphore>,
 }
 
 /// The pre-instantiated component, by `wasi:http` version.
@@ -53,24 +47,19 @@ impl WasiHttpApp {
     /// tracebacks.
     pub(super) fn new(engine: &Engine, pre: Pre, name: &str, options: AppOptions) -> Self {
         WasiHttpApp {
-            inner: Arc::new(Inner {
-                engine: engine.clone(),
-                pre,
-                name: name.to_string(),
-                slots: Arc::new(Semaphore::new(options.max_concurrency.max(1))),
-                options,
-            }),
+            instances: Instances::new(engine, name, options),
+            pre,
         }
     }
 
     /// The app's options.
     pub fn options(&self) -> &AppOptions {
-        &self.inner.options
+        &self.instances.options
     }
 
     /// The `wasi:http` version the component exports: `"0.2"` or `"0.3"`.
     pub fn wasi_http_version(&self) -> &'static str {
-        match self.inner.pre {
+        match self.pre {
             Pre::P2(_) => "0.2",
             Pre::P3(_) => "0.3",
         }
@@ -89,17 +78,11 @@ impl WasiHttpApp {
         request: http::Request<RequestBody>,
         spawn: impl FnOnce(BoxFuture<'static, ()>),
     ) -> Result<http::Response<GuestBody>, ExcInfo> {
-        let inner = self.inner.clone();
-        let slot = inner
-            .slots
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| ExcInfo::new("RuntimeError", e.to_string()))?;
-        let store = ctx::new_store(&inner.engine, &inner.options, slot)?;
-        match &inner.pre {
-            Pre::P2(pre) => handle_p2(&inner, pre.clone(), store, request, spawn).await,
-            Pre::P3(pre) => super::p3::handle(&inner, pre.clone(), store, request, spawn).await,
+        let store = self.instances.new_store().await?;
+        let instances = &self.instances;
+        match &self.pre {
+            Pre::P2(pre) => handle_p2(instances, pre.clone(), store, request, spawn).await,
+            Pre::P3(pre) => super::p3::handle(instances, pre.clone(), store, request, spawn).await,
         }
     }
 }
@@ -107,13 +90,13 @@ impl WasiHttpApp {
 /// One request to a WASIp2 component: the guest runs in its own task and
 /// sets its response head through `response-outparam`.
 async fn handle_p2(
-    inner: &Arc<Inner>,
+    instances: &Arc<Instances>,
     pre: ProxyPre<RequestCtx>,
     mut store: wasmtime::Store<RequestCtx>,
     request: http::Request<RequestBody>,
     spawn: impl FnOnce(BoxFuture<'static, ()>),
 ) -> Result<http::Response<GuestBody>, ExcInfo> {
-    let trap = |e| trap_to_exc(e, &inner.name);
+    let trap = |e| instances.trap(e);
     let scheme = match request.uri().scheme_str() {
         Some("https") => Scheme::Https,
         _ => Scheme::Http,
@@ -132,7 +115,7 @@ async fn handle_p2(
     let failed = Arc::new(AtomicBool::new(false));
     let (done_tx, done_rx) = oneshot::channel::<ExcInfo>();
     let guest_failed = failed.clone();
-    let task = inner.clone();
+    let task = instances.clone();
     spawn(Box::pin(async move {
         let called = async {
             let proxy = pre.instantiate_async(&mut store).await?;
@@ -145,7 +128,7 @@ async fn handle_p2(
             // Set before the store (and with it the body's sender) is
             // dropped, so the body sees it when it ends.
             guest_failed.store(true, Ordering::SeqCst);
-            report(&task, trap_to_exc(e, &task.name), done_tx);
+            report(&task, task.trap(e), done_tx);
         }
         drop(store);
     }));
@@ -163,9 +146,9 @@ async fn handle_p2(
 
 /// A guest's failure: to the waiting request if it is still waiting for
 /// its head (it logs it with the error page), else to the log.
-pub(super) fn report(inner: &Inner, exc: ExcInfo, waiting: oneshot::Sender<ExcInfo>) {
+pub(super) fn report(instances: &Instances, exc: ExcInfo, waiting: oneshot::Sender<ExcInfo>) {
     if let Err(exc) = waiting.send(exc) {
-        inner.options.log.write(&exc.format_exception(None));
+        instances.options.log.write(&exc.format_exception(None));
     }
 }
 
