@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use host::component::{
-    self, AppOptions, EngineOptions, LoadError, Loaded, OutboundPolicy, Preopen, default_cache_dir,
+    self, AppOptions, EngineOptions, LoadError, Loaded, MemoryBudget, OutboundPolicy, Preopen,
+    default_cache_dir,
 };
 use host::handlers::{BaseHandler, CGIHandler, IISCGIHandler};
 use host::simple_server::{ServerConfig, WSGIServer};
@@ -84,6 +85,28 @@ struct ServeArgs {
     /// grows larger fails the app's read of wsgi.input
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
     max_body_size: u64,
+
+    /// How long a request may take, in seconds, from its head to the end
+    /// of its response (0: no limit). Past it the app is stopped: 504 if no
+    /// header was sent, else a cut connection, and a TimeoutError in the log
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.0)]
+    timeout: f64,
+
+    /// After Ctrl-C or SIGTERM, how long requests in flight may take to
+    /// finish, in seconds; the rest are then cut and the server exits 0
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    drain_timeout: f64,
+}
+
+/// `seconds` as a duration; `None` for 0 (no limit).
+fn seconds(flag: &str, seconds: f64) -> Result<Option<Duration>, String> {
+    if seconds == 0.0 {
+        Ok(None)
+    } else if seconds.is_finite() && seconds > 0.0 {
+        Ok(Some(Duration::from_secs_f64(seconds)))
+    } else {
+        Err(format!("{flag} {seconds}: expected a number of seconds"))
+    }
 }
 
 #[derive(Args)]
@@ -151,6 +174,42 @@ struct AppArgs {
     /// environment is never passed on
     #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
     env: Vec<(String, String)>,
+
+    /// The most memory one instance of the app may use (e.g. 256MiB, 1G,
+    /// or bytes). A guest that grows past it is stopped and logged as a
+    /// MemoryError naming the limit; the request gets the error page
+    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
+    max_memory: usize,
+
+    /// The memory all guests together may use (default: half the
+    /// machine's memory). A guest growing past it is stopped like one past
+    /// --max-memory; new requests wait for room, and get 503 when none
+    /// comes within 10 s
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    memory_budget: Option<usize>,
+}
+
+/// `256MiB`, `1G`, `512k`, `1000`: a number of bytes, with an optional
+/// binary unit (K, M, G; `iB` and `B` suffixes allowed).
+fn parse_size(spec: &str) -> Result<usize, String> {
+    let spec = spec.trim();
+    let split = spec
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(spec.len());
+    let (number, unit) = spec.split_at(split);
+    let number: usize = number
+        .parse()
+        .map_err(|_| format!("expected a size such as 256MiB or 1G, got {spec:?}"))?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => return Err(format!("unknown size unit in {spec:?} (use K, M or G)")),
+    };
+    number
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("{spec:?} is too large"))
 }
 
 fn parse_env(spec: &str) -> Result<(String, String), String> {
@@ -182,6 +241,9 @@ impl AppArgs {
             max_instances: u32::try_from(self.max_concurrency)
                 .unwrap_or(u32::MAX)
                 .max(EngineOptions::default().max_instances),
+            max_memory_size: self
+                .max_memory
+                .max(EngineOptions::default().max_memory_size),
             cache_dir: match (&self.cache_dir, self.no_cache) {
                 (_, true) => None,
                 (Some(dir), false) => Some(dir.clone()),
@@ -194,16 +256,7 @@ impl AppArgs {
 
     /// What the component may see and use.
     fn app_options(&self, log: ErrorStream) -> Result<AppOptions, String> {
-        let cpu_limit = if self.cpu_limit.is_finite() && self.cpu_limit > 0.0 {
-            Some(Duration::from_secs_f64(self.cpu_limit))
-        } else if self.cpu_limit == 0.0 {
-            None
-        } else {
-            return Err(format!(
-                "--cpu-limit {}: expected a number of seconds",
-                self.cpu_limit
-            ));
-        };
+        let cpu_limit = seconds("--cpu-limit", self.cpu_limit)?;
         if self.max_concurrency == 0 {
             return Err("--max-concurrency 0: at least one request must be able to run".into());
         }
@@ -214,6 +267,11 @@ impl AppArgs {
             max_concurrency: self.max_concurrency,
             outbound: OutboundPolicy::allow(&self.allow_outbound).map_err(|e| e.to_string())?,
             env: self.env.clone(),
+            max_memory: self.max_memory,
+            memory_budget: MemoryBudget::new(
+                self.memory_budget
+                    .unwrap_or_else(component::default_memory_budget),
+            ),
         })
     }
 
@@ -273,6 +331,17 @@ fn serve(args: ServeArgs) -> ExitCode {
     config.handler.wsgi_file_wrapper = !args.no_file_wrapper;
     config.handler.sendfile = !args.no_sendfile;
     config.max_body_size = (args.max_body_size > 0).then_some(args.max_body_size);
+    let limits = seconds("--timeout", args.timeout).and_then(|timeout| {
+        let drain = seconds("--drain-timeout", args.drain_timeout)?;
+        Ok((timeout, drain.unwrap_or(Duration::ZERO)))
+    });
+    match limits {
+        Ok((timeout, drain)) => {
+            config.timeout = timeout;
+            config.drain_timeout = drain;
+        }
+        Err(e) => return fail(2, e),
+    }
     let options = match args.app_args.app_options(config.log.clone()) {
         Ok(options) => options,
         Err(e) => return fail(2, e),
@@ -309,9 +378,13 @@ fn serve(args: ServeArgs) -> ExitCode {
             addr.port()
         );
         let stopper = server.clone();
+        let drain = server.drain_timeout();
         tokio::spawn(async move {
             shutdown_signal().await;
-            eprintln!("Shutting down: finishing requests in flight (Ctrl-C again to quit now)");
+            eprintln!(
+                "Shutting down: finishing requests in flight for up to {:?} (Ctrl-C again to quit now)",
+                drain
+            );
             stopper.shutdown();
             shutdown_signal().await;
             std::process::exit(130);

@@ -5,6 +5,7 @@ use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
 use super::bindings::App;
+use super::limits::metered;
 use super::{RequestCtx, host, trap_to_exc};
 use crate::app::{BodyIter, BoxFuture};
 use wasgi::ExcInfo;
@@ -39,12 +40,9 @@ impl BodyIter for WasmBody {
             if self.trapped {
                 return Ok(None);
             }
-            let next = self
-                .app
-                .wasgi_wsgi_application()
-                .body()
-                .call_next(&mut self.store, self.body)
-                .await;
+            let cpu = self.store.data().cpu.clone();
+            let body = self.app.wasgi_wsgi_application().body();
+            let next = metered(cpu, body.call_next(&mut self.store, self.body)).await;
             match next {
                 Ok(chunk) => Ok(chunk.map_err(host::exc_from_wit)?.map(Bytes::from)),
                 Err(e) => {
@@ -62,12 +60,9 @@ impl BodyIter for WasmBody {
             if self.trapped {
                 return Ok(());
             }
-            let closed = self
-                .app
-                .wasgi_wsgi_application()
-                .body()
-                .call_close(&mut self.store, self.body)
-                .await;
+            let cpu = self.store.data().cpu.clone();
+            let body = self.app.wasgi_wsgi_application().body();
+            let closed = metered(cpu, body.call_close(&mut self.store, self.body)).await;
             match closed {
                 Ok(result) => result.map_err(host::exc_from_wit),
                 Err(e) => {

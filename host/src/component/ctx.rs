@@ -8,6 +8,7 @@ use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use super::limits::{CpuMeter, MemoryLimit};
 use super::outbound::OutboundHooks;
 use super::{AppOptions, host, limits};
 use wasgi::ExcInfo;
@@ -19,6 +20,9 @@ pub struct RequestCtx {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     hooks: OutboundHooks,
+    /// The guest's CPU time, checked at every epoch tick.
+    pub(super) cpu: Arc<CpuMeter>,
+    memory: MemoryLimit,
     /// This request's concurrency slot, released with the store.
     _slot: OwnedSemaphorePermit,
 }
@@ -115,10 +119,13 @@ fn new_store(
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
             hooks: OutboundHooks::new(options.outbound.clone(), options.log.clone()),
+            cpu: Arc::default(),
+            memory: MemoryLimit::new(options.max_memory, options.memory_budget.clone()),
             _slot: slot,
         },
     );
-    store.epoch_deadline_callback(limits::cpu_meter(options.cpu_limit));
+    store.limiter(|ctx| &mut ctx.memory);
+    store.epoch_deadline_callback(limits::cpu_limit(options.cpu_limit));
     store.set_epoch_deadline(1);
     Ok(store)
 }

@@ -1,5 +1,4 @@
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::thread;
 use std::time::Duration;
@@ -25,6 +24,9 @@ pub struct EngineOptions {
     /// is made of several core instances, memories and tables; the pool has
     /// room for generous numbers of each per component.
     pub max_instances: u32,
+    /// The largest linear memory an instance may have, in bytes: the
+    /// pool's slot size (keep it at least the apps' `max_memory`).
+    pub max_memory_size: usize,
 }
 
 impl Default for EngineOptions {
@@ -33,6 +35,7 @@ impl Default for EngineOptions {
             pooling: true,
             cache_dir: default_cache_dir(),
             max_instances: 1000,
+            max_memory_size: 1 << 30,
         }
     }
 }
@@ -80,7 +83,7 @@ pub fn new_engine_with(options: &EngineOptions) -> wasmtime::Result<Engine> {
             .total_core_instances(n.saturating_mul(16))
             .total_memories(n.saturating_mul(2))
             .total_tables(n.saturating_mul(4))
-            .max_memory_size(1 << 30);
+            .max_memory_size(options.max_memory_size);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         match Engine::new(&config) {
             Ok(engine) => engine,
@@ -98,16 +101,8 @@ pub fn new_engine_with(options: &EngineOptions) -> wasmtime::Result<Engine> {
     Ok(engine)
 }
 
-/// Ticks of the epoch clock since it started (one per [`EPOCH_TICK`]).
-static TICKS: AtomicU64 = AtomicU64::new(0);
-
 /// The engines the clock advances.
 static TICKED: Mutex<Vec<EngineWeak>> = Mutex::new(Vec::new());
-
-/// The epoch clock's tick count now.
-pub(crate) fn ticks() -> u64 {
-    TICKS.load(Ordering::Acquire)
-}
 
 /// Has the one clock thread advance `engine`'s epoch every [`EPOCH_TICK`]
 /// while the engine lives.
@@ -123,7 +118,6 @@ fn tick(engine: &Engine) -> std::io::Result<()> {
             .spawn(|| {
                 loop {
                     thread::sleep(EPOCH_TICK);
-                    TICKS.fetch_add(1, Ordering::AcqRel);
                     let mut engines = TICKED.lock().unwrap_or_else(|p| p.into_inner());
                     engines.retain(|weak| match weak.upgrade() {
                         Some(engine) => {

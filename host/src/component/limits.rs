@@ -1,38 +1,78 @@
-//! Per-request limits enforced through epoch interruption.
+//! Per-request limits: CPU time (metered while the guest is on a thread,
+//! enforced at epoch ticks) and memory (a `ResourceLimiter` per store,
+//! within a budget shared by every store of the process).
 
-use std::time::Duration;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
-use wasmtime::UpdateDeadline;
+use wasmtime::{ResourceLimiter, UpdateDeadline};
 
-use super::{RequestCtx, engine};
+use super::RequestCtx;
+
+/// The CPU time a request's guest has used: the time its futures spent
+/// being polled, i.e. on a worker thread. Time spent waiting (for a
+/// thread, the client, a timer) is never counted, however many guests
+/// compete for the cores.
+#[derive(Debug, Default)]
+pub struct CpuMeter {
+    used_ns: AtomicU64,
+}
+
+impl CpuMeter {
+    /// The CPU time used so far.
+    pub fn used(&self) -> Duration {
+        Duration::from_nanos(self.used_ns.load(Ordering::Relaxed))
+    }
+
+    fn add(&self, spent: Duration) {
+        let ns = u64::try_from(spent.as_nanos()).unwrap_or(u64::MAX);
+        self.used_ns.fetch_add(ns, Ordering::Relaxed);
+    }
+}
+
+/// `future`, with the time spent in each of its polls added to `meter`.
+pub(super) fn metered<F: Future>(meter: Arc<CpuMeter>, future: F) -> Metered<F> {
+    Metered {
+        meter,
+        future: Box::pin(future),
+    }
+}
+
+/// A future whose polls are metered (see [`metered`]).
+pub(super) struct Metered<F> {
+    meter: Arc<CpuMeter>,
+    future: Pin<Box<F>>,
+}
+
+impl<F: Future> Future for Metered<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let start = Instant::now();
+        let polled = self.future.as_mut().poll(cx);
+        self.meter.add(start.elapsed());
+        polled
+    }
+}
 
 /// The epoch callback of a request's store: at every tick the guest yields
-/// to other requests, so a busy guest cannot starve the worker threads; and
-/// the ticks it ran through without a pause are its CPU time, checked
-/// against `limit`. (A guest resuming after a wait sees a deadline that
-/// expired while it was not running: that tick is not counted.)
-pub(super) fn cpu_meter(
+/// to other requests, so a busy guest cannot starve the worker threads, and
+/// a guest whose [`CpuMeter`] is past `limit` is stopped.
+pub(super) fn cpu_limit(
     limit: Option<Duration>,
 ) -> impl FnMut(wasmtime::StoreContextMut<'_, RequestCtx>) -> wasmtime::Result<UpdateDeadline>
 + Send
 + Sync
 + 'static {
-    let tick_ms = engine::EPOCH_TICK.as_millis().max(1);
-    let allowed = limit.map(|l| (l.as_millis() / tick_ms) as u64);
-    let mut last = engine::ticks();
-    let mut used = 0u64;
-    move |_store| {
-        let now = engine::ticks();
-        if now <= last + 1 {
-            used += 1;
+    move |store| match limit {
+        Some(limit) if store.data().cpu.used() > limit => {
+            Err(wasmtime::Error::new(CpuLimitExceeded(limit)))
         }
-        last = now;
-        match (allowed, limit) {
-            (Some(allowed), Some(limit)) if used > allowed => {
-                Err(wasmtime::Error::new(CpuLimitExceeded(limit)))
-            }
-            _ => Ok(UpdateDeadline::Yield(1)),
-        }
+        _ => Ok(UpdateDeadline::Yield(1)),
     }
 }
 
@@ -51,3 +91,148 @@ impl std::fmt::Display for CpuLimitExceeded {
 }
 
 impl std::error::Error for CpuLimitExceeded {}
+
+/// Memory every guest of the process may hold together.
+#[derive(Debug)]
+pub struct MemoryBudget {
+    limit: usize,
+    used: AtomicUsize,
+}
+
+impl MemoryBudget {
+    /// A budget of `limit` bytes.
+    pub fn new(limit: usize) -> Arc<Self> {
+        Arc::new(MemoryBudget {
+            limit,
+            used: AtomicUsize::new(0),
+        })
+    }
+
+    /// The budget in bytes.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Bytes held by guests now.
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::Acquire)
+    }
+
+    /// Whether a request starting now would find room (less than
+    /// `headroom` bytes left means no).
+    pub fn has_room(&self, headroom: usize) -> bool {
+        self.used().saturating_add(headroom) <= self.limit
+    }
+
+    fn reserve(&self, bytes: usize) -> bool {
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(bytes).filter(|&total| total <= self.limit)
+            })
+            .is_ok()
+    }
+
+    fn release(&self, bytes: usize) {
+        self.used.fetch_sub(bytes, Ordering::AcqRel);
+    }
+}
+
+/// The memory of one request's instance: at most `max` bytes of linear
+/// memory in all, each byte reserved in the process-wide budget while the
+/// store lives.
+pub(super) struct MemoryLimit {
+    max: usize,
+    held: usize,
+    budget: Arc<MemoryBudget>,
+}
+
+impl MemoryLimit {
+    pub(super) fn new(max: usize, budget: Arc<MemoryBudget>) -> Self {
+        MemoryLimit {
+            max,
+            held: 0,
+            budget,
+        }
+    }
+}
+
+impl Drop for MemoryLimit {
+    fn drop(&mut self) {
+        self.budget.release(self.held);
+    }
+}
+
+impl ResourceLimiter for MemoryLimit {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let more = desired.saturating_sub(current);
+        let total = self.held.saturating_add(more);
+        if total > self.max {
+            return Err(wasmtime::Error::new(MemoryLimitExceeded::Instance {
+                limit: self.max,
+                wanted: total,
+            }));
+        }
+        if !self.budget.reserve(more) {
+            return Err(wasmtime::Error::new(MemoryLimitExceeded::Budget {
+                limit: self.budget.limit(),
+            }));
+        }
+        self.held = total;
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
+}
+
+/// A guest wanted more memory than it may have.
+#[derive(Debug)]
+pub enum MemoryLimitExceeded {
+    /// More than its instance's `--max-memory`.
+    Instance {
+        /// The limit, in bytes.
+        limit: usize,
+        /// What it would have held, in bytes.
+        wanted: usize,
+    },
+    /// More than the memory left in the process-wide budget.
+    Budget {
+        /// The budget, in bytes.
+        limit: usize,
+    },
+}
+
+impl std::fmt::Display for MemoryLimitExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MemoryLimitExceeded::Instance { limit, wanted } => write!(
+                f,
+                "the app tried to use {} of memory, more than its limit of {} (--max-memory)",
+                mib(*wanted),
+                mib(*limit)
+            ),
+            MemoryLimitExceeded::Budget { limit } => write!(
+                f,
+                "the server's memory budget for all apps ({}, --memory-budget) is used up",
+                mib(*limit)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for MemoryLimitExceeded {}
+
+fn mib(bytes: usize) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}

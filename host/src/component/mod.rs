@@ -28,12 +28,12 @@ mod wasi_http;
 
 pub use ctx::RequestCtx;
 pub use engine::{EngineOptions, default_cache_dir, new_engine, new_engine_with};
-pub use limits::CpuLimitExceeded;
+pub use limits::{CpuLimitExceeded, CpuMeter, MemoryBudget, MemoryLimitExceeded};
 pub use load::{
     APPLICATION_EXPORT, LoadError, Loaded, WASI_HTTP_EXPORT, WASI_HTTP_P3_EXPORT, load_component,
     load_component_bytes, strip_script_line,
 };
-pub use options::{AppOptions, Preopen};
+pub use options::{AppOptions, DEFAULT_MAX_MEMORY, Preopen, default_memory_budget};
 pub use outbound::{BadDestination, OutboundPolicy};
 pub use wasgi::WasmApp;
 pub use wasi_http::{GuestBody, RequestBody, WasiHttpApp};
@@ -46,6 +46,8 @@ use ::wasgi::ExcInfo;
 pub fn trap_to_exc(err: wasmtime::Error, name: &str) -> ExcInfo {
     let kind = if err.downcast_ref::<CpuLimitExceeded>().is_some() {
         "TimeoutError"
+    } else if err.downcast_ref::<MemoryLimitExceeded>().is_some() {
+        "MemoryError"
     } else if err.downcast_ref::<wasmtime::Trap>().is_some() {
         "WasmTrap"
     } else {
@@ -62,6 +64,8 @@ pub fn trap_to_exc(err: wasmtime::Error, name: &str) -> ExcInfo {
         }
     }
     let message = if let Some(limit) = err.downcast_ref::<CpuLimitExceeded>() {
+        limit.to_string()
+    } else if let Some(limit) = err.downcast_ref::<MemoryLimitExceeded>() {
         limit.to_string()
     } else if let Some(trap) = err.downcast_ref::<wasmtime::Trap>() {
         trap.to_string()

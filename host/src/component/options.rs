@@ -1,9 +1,11 @@
 //! What a component may see and use.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::OutboundPolicy;
+use super::limits::MemoryBudget;
 use crate::streams::ErrorStream;
 
 /// What a component may see and where its output goes.
@@ -30,6 +32,31 @@ pub struct AppOptions {
     /// guest; not the WSGI environ). Only these: the host's own
     /// environment never reaches a guest.
     pub env: Vec<(String, String)>,
+    /// The most linear memory one instance may hold, in bytes. A guest
+    /// growing past it is stopped with a `MemoryError` naming the limit.
+    pub max_memory: usize,
+    /// The memory all guests of the process may hold together; shared by
+    /// every app that clones these options. A guest growing past it is
+    /// stopped the same way.
+    pub memory_budget: Arc<MemoryBudget>,
+}
+
+/// The default `max_memory`: 256 MiB, room for a CPython app, while a
+/// memory bomb costs little.
+pub const DEFAULT_MAX_MEMORY: usize = 256 << 20;
+
+/// The default memory budget of all guests together: half the machine's
+/// memory (4 GiB where it cannot be read).
+pub fn default_memory_budget() -> usize {
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kib.saturating_mul(1024))
+        })
+        .unwrap_or(8 << 30);
+    total / 2
 }
 
 impl Default for AppOptions {
@@ -41,6 +68,8 @@ impl Default for AppOptions {
             cpu_limit: Some(Duration::from_secs(30)),
             outbound: OutboundPolicy::default(),
             env: Vec::new(),
+            max_memory: DEFAULT_MAX_MEMORY,
+            memory_budget: MemoryBudget::new(default_memory_budget()),
         }
     }
 }

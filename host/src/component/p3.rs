@@ -17,7 +17,8 @@ use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 use super::RequestCtx;
 use super::ctx::Instances;
-use super::wasi_http::{GuestBody, RequestBody, error_code, report};
+use super::limits::metered;
+use super::wasi_http::{FailIfDropped, GuestBody, RequestBody, error_code, report};
 use crate::app::BoxFuture;
 use wasgi::ExcInfo;
 
@@ -39,7 +40,9 @@ pub(super) async fn handle(
     let guest_failed = failed.clone();
     let task = instances.clone();
     spawn(Box::pin(async move {
-        let served = async {
+        let mut dropped = FailIfDropped(Some(guest_failed.clone()));
+        let cpu = store.data().cpu.clone();
+        let served = metered(cpu, async {
             let service = pre.instantiate_async(&mut store).await?;
             let (request, request_io) = Request::from_http(store.data_mut().http().hooks, request);
             store
@@ -61,11 +64,12 @@ pub(super) async fn handle(
                     Ok(())
                 })
                 .await?
-        };
+        });
         if let Err(e) = served.await {
             guest_failed.store(true, Ordering::SeqCst);
             report(&task, task.trap(e), failed_tx);
         }
+        dropped.0 = None;
         drop(store);
     }));
     match rx.await {

@@ -10,6 +10,7 @@ use super::bindings::AppPre;
 use super::bindings::exports::wasgi::wsgi::application::Response;
 use super::body::WasmBody;
 use super::ctx::Instances;
+use super::limits::metered;
 use super::{AppOptions, RequestCtx, host};
 use crate::app::{Application, Body, BoxFuture, Environ, FileBody, StartResponse};
 use wasgi::ExcInfo;
@@ -38,7 +39,10 @@ impl WasmApp {
     ) -> Result<Body, ExcInfo> {
         let mut store = self.instances.new_store().await?;
         let trap = |e| self.instances.trap(e);
-        let app = self.pre.instantiate_async(&mut store).await.map_err(trap)?;
+        let cpu = store.data().cpu.clone();
+        let app = metered(cpu.clone(), self.pre.instantiate_async(&mut store))
+            .await
+            .map_err(trap)?;
         let table = &mut store.data_mut().table;
         let input = table.push(environ.input).map_err(|e| trap(e.into()))?;
         let errors = table.push(environ.errors).map_err(|e| trap(e.into()))?;
@@ -52,11 +56,14 @@ impl WasmApp {
             file_wrapper: environ.file_wrapper,
             input_terminated: environ.input_terminated,
         };
-        let returned = app
-            .wasgi_wsgi_application()
-            .call_call(&mut store, &wit_environ, input, errors, start_response)
-            .await
-            .map_err(trap)?;
+        let call = app.wasgi_wsgi_application().call_call(
+            &mut store,
+            &wit_environ,
+            input,
+            errors,
+            start_response,
+        );
+        let returned = metered(cpu, call).await.map_err(trap)?;
         match returned.map_err(host::exc_from_wit)? {
             Response::Chunks(chunks) => {
                 Ok(Body::Chunks(chunks.into_iter().map(Bytes::from).collect()))

@@ -18,6 +18,7 @@ use wasmtime_wasi_http::p3::bindings::ServicePre;
 use wasmtime_wasi_http::{WasiBody, WasiHttpView};
 
 use super::ctx::Instances;
+use super::limits::metered;
 use super::{AppOptions, RequestCtx};
 use crate::app::BoxFuture;
 use wasgi::ExcInfo;
@@ -117,19 +118,22 @@ async fn handle_p2(
     let guest_failed = failed.clone();
     let task = instances.clone();
     spawn(Box::pin(async move {
-        let called = async {
+        let mut dropped = FailIfDropped(Some(guest_failed.clone()));
+        let cpu = store.data().cpu.clone();
+        let called = metered(cpu, async {
             let proxy = pre.instantiate_async(&mut store).await?;
             proxy
                 .wasi_http_incoming_handler()
                 .call_handle(&mut store, req, out)
                 .await
-        };
+        });
         if let Err(e) = called.await {
             // Set before the store (and with it the body's sender) is
             // dropped, so the body sees it when it ends.
             guest_failed.store(true, Ordering::SeqCst);
             report(&task, task.trap(e), done_tx);
         }
+        dropped.0 = None;
         drop(store);
     }));
     match rx.await {
@@ -141,6 +145,18 @@ async fn handle_p2(
                 "the app returned without setting a response (response-outparam.set was never called)",
             )
         })),
+    }
+}
+
+/// Marks the guest as failed when its task is dropped before it ends (the
+/// request was stopped from outside), so its body ends in an error.
+pub(super) struct FailIfDropped(pub(super) Option<Arc<AtomicBool>>);
+
+impl Drop for FailIfDropped {
+    fn drop(&mut self) {
+        if let Some(failed) = self.0.take() {
+            failed.store(true, Ordering::SeqCst);
+        }
     }
 }
 

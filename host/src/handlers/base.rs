@@ -253,6 +253,46 @@ impl BaseHandler {
         self.finish_response(result).await
     }
 
+    /// The run was stopped from outside (the client left, a deadline
+    /// passed) and the application's call dropped: log `e`, then answer
+    /// the error page with `status` if no header was sent, else cut the
+    /// response. The access line (the gateway's `on_close`) is written
+    /// either way.
+    pub async fn interrupt(&mut self, e: ExcInfo, status: &str) {
+        self.log_exception(&e);
+        let mut core = self.core.lock().await;
+        if !core.state.headers_sent {
+            drop(core);
+            let start_response = StartResponse::new(HandlerResponder {
+                core: self.core.clone(),
+                handling: Some(e.clone()),
+            });
+            let page = start_response
+                .call(status, self.config.error_headers.clone(), Some(e))
+                .await
+                .map(|()| Body::Chunks([self.config.error_body.clone()].into()));
+            let sent = match page {
+                Ok(body) => self.finish_response(body).await,
+                Err(e) => Err(e),
+            };
+            if sent.is_ok() {
+                return;
+            }
+            core = self.core.lock().await;
+            // The page could not go out (nobody is listening): the access
+            // line still says what happened.
+            core.state.reset();
+            let _ = core
+                .state
+                .start_response(status.to_string(), Vec::new(), None);
+        }
+        core.gateway.abort().await;
+        let status = core.state.status().unwrap_or(status).to_string();
+        let bytes_sent = core.state.bytes_sent;
+        core.gateway.on_close(&status, bytes_sent);
+        core.state.reset();
+    }
+
     /// `error_output(environ, start_response)`: the error page, from
     /// `error_status`, `error_headers` and `error_body`, or from the
     /// configured `error_output` application.

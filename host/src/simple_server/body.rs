@@ -11,14 +11,15 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use tokio::sync::mpsc;
 
+use super::stop::StopOnDrop;
 use crate::app::BoxFuture;
 use crate::component::GuestBody;
 use crate::streams::ChunkSource;
 
 /// A response body: fed by the handler through a channel, given whole, or
 /// a guest's own body (`wasi:http`), which logs the access line when it
-/// ends.
-pub struct ResponseBody(Option<Inner>);
+/// ends. Dropped before its end, it stops the request (the client left).
+pub struct ResponseBody(Option<Inner>, Option<StopOnDrop>);
 
 enum Inner {
     Channel(BodyChannel),
@@ -65,7 +66,7 @@ struct BodyChannel {
 
 impl ResponseBody {
     pub(super) fn empty() -> Self {
-        ResponseBody(None)
+        ResponseBody(None, None)
     }
 
     /// A body known whole: a channel holding it.
@@ -78,11 +79,27 @@ impl ResponseBody {
     }
 
     pub(super) fn channel(rx: mpsc::Receiver<io::Result<Bytes>>, owed: Option<u64>) -> Self {
-        ResponseBody(Some(Inner::Channel(BodyChannel {
-            rx,
-            owed,
-            failed: None,
-        })))
+        ResponseBody(
+            Some(Inner::Channel(BodyChannel {
+                rx,
+                owed,
+                failed: None,
+            })),
+            None,
+        )
+    }
+
+    /// This body, stopping the request if dropped before its end.
+    pub(super) fn guarded(mut self, guard: StopOnDrop) -> Self {
+        self.1 = Some(guard);
+        self
+    }
+
+    /// The body is over (complete or failed): dropping it is no news.
+    fn done(&mut self) {
+        if let Some(mut guard) = self.1.take() {
+            guard.disarm();
+        }
     }
 
     /// A guest's body; `log` gets the bytes sent when it is over.
@@ -90,12 +107,15 @@ impl ResponseBody {
         body: GuestBody,
         log: impl FnOnce(u64, Option<&io::Error>) + Send + 'static,
     ) -> Self {
-        ResponseBody(Some(Inner::Guest(Box::new(LoggedBody {
-            body,
-            sent: 0,
-            log: Some(Box::new(log)),
-            failed: None,
-        }))))
+        ResponseBody(
+            Some(Inner::Guest(Box::new(LoggedBody {
+                body,
+                sent: 0,
+                log: Some(Box::new(log)),
+                failed: None,
+            }))),
+            None,
+        )
     }
 }
 
@@ -105,6 +125,37 @@ impl HttpBody for ResponseBody {
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        let polled = self.poll_inner(cx);
+        // hyper stops polling at the end, at an error, or once the body
+        // says it has ended.
+        if matches!(polled, Poll::Ready(None | Some(Err(_)))) || self.is_end_stream() {
+            self.done();
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.0 {
+            None => true,
+            Some(Inner::Guest(logged)) => logged.body.is_end_stream(),
+            Some(Inner::Channel(_)) => false,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.0 {
+            None => SizeHint::with_exact(0),
+            Some(Inner::Guest(logged)) => logged.body.size_hint(),
+            Some(Inner::Channel(_)) => SizeHint::default(),
+        }
+    }
+}
+
+impl ResponseBody {
+    fn poll_inner(
+        &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         let channel = match self.0.as_mut() {
@@ -156,22 +207,6 @@ impl HttpBody for ResponseBody {
         channel.failed = Some(failed);
         cx.waker().wake_by_ref();
         Poll::Pending
-    }
-
-    fn is_end_stream(&self) -> bool {
-        match &self.0 {
-            None => true,
-            Some(Inner::Guest(logged)) => logged.body.is_end_stream(),
-            Some(Inner::Channel(_)) => false,
-        }
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match &self.0 {
-            None => SizeHint::with_exact(0),
-            Some(Inner::Guest(logged)) => logged.body.size_hint(),
-            Some(Inner::Channel(_)) => SizeHint::default(),
-        }
     }
 }
 

@@ -13,6 +13,7 @@
 
 mod body;
 mod request_handler;
+mod stop;
 
 pub use body::ResponseBody;
 pub use request_handler::WSGIRequestHandler;
@@ -66,8 +67,12 @@ pub struct ServerConfig {
     /// How long a client may take to send its request headers.
     pub header_read_timeout: Duration,
     /// How long [`WSGIServer::serve_forever`] waits for requests in flight
-    /// after a shutdown before it returns anyway.
+    /// after a shutdown; then the remaining ones are cut and it returns.
     pub drain_timeout: Duration,
+    /// How long a request may take, from its head to the end of its
+    /// response (`None`: no limit). Past it the app is stopped: a 504 if no
+    /// header was sent, else a cut connection.
+    pub timeout: Option<Duration>,
     /// The largest request body accepted, in bytes (`None`: no limit). A
     /// larger `Content-Length` is answered with 413 without running the
     /// app; a chunked body that grows past it fails the app's read.
@@ -82,6 +87,7 @@ impl Default for ServerConfig {
             log: ErrorStream::stderr(),
             header_read_timeout: Duration::from_secs(30),
             drain_timeout: Duration::from_secs(30),
+            timeout: None,
             max_body_size: Some(1 << 30),
             handler: server_handler_config(),
         }
@@ -122,6 +128,9 @@ struct Shared {
     /// `config.handler`, shared by every request's handler.
     handler_config: Arc<HandlerConfig>,
     shutdown: watch::Sender<bool>,
+    /// Turns true when the drain ran out of time: every request still
+    /// running is stopped.
+    cut: watch::Sender<bool>,
 }
 
 impl WSGIServer {
@@ -161,6 +170,7 @@ impl WSGIServer {
                 handler_config: Arc::new(config.handler.clone()),
                 config,
                 shutdown: watch::channel(false).0,
+                cut: watch::channel(false).0,
             }),
         })
     }
@@ -168,6 +178,11 @@ impl WSGIServer {
     /// The address the server is bound to (`server_address`).
     pub fn server_address(&self) -> SocketAddr {
         self.server_address
+    }
+
+    /// How long `serve_forever` lets requests finish after a shutdown.
+    pub fn drain_timeout(&self) -> Duration {
+        self.shared.config.drain_timeout
     }
 
     /// The bound port (`server_port`), useful after binding port 0.
@@ -222,7 +237,8 @@ impl WSGIServer {
     }
 
     /// `serve_forever()`: accepts connections until [`shutdown`](Self::shutdown),
-    /// then lets requests in flight finish (up to `drain_timeout`).
+    /// then lets requests in flight finish; after `drain_timeout` the rest
+    /// are cut (their apps stopped) and it returns.
     pub async fn serve_forever(&self) -> io::Result<()> {
         let listener = TcpListener::from_std(self.listener.try_clone()?)?;
         let mut stop = self.shared.shutdown.subscribe();
@@ -243,11 +259,23 @@ impl WSGIServer {
                 _ = stop.changed() => {}
             }
         }
-        let drained = tokio::time::timeout(self.shared.config.drain_timeout, async {
+        async fn join_all(connections: &mut JoinSet<()>) {
             while connections.join_next().await.is_some() {}
-        });
-        if drained.await.is_err() {
-            connections.abort_all();
+        }
+        let drain_timeout = self.shared.config.drain_timeout;
+        if tokio::time::timeout(drain_timeout, join_all(&mut connections))
+            .await
+            .is_err()
+        {
+            self.shared.cut.send_replace(true);
+            // Stopped requests end at their guest's next epoch tick.
+            let cut = join_all(&mut connections);
+            if tokio::time::timeout(Duration::from_secs(5), cut)
+                .await
+                .is_err()
+            {
+                connections.abort_all();
+            }
         }
         Ok(())
     }

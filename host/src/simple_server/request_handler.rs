@@ -15,6 +15,7 @@ use wasgi::Vars;
 use wasgi::util::latin1_bytes;
 
 use super::body::{RequestBody, ResponseBody};
+use super::stop::Stop;
 use super::{SERVER_VERSION, Shared, Tasks};
 use crate::app::{Application, BoxFuture};
 use crate::component::WasiHttpApp;
@@ -69,9 +70,27 @@ impl WSGIRequestHandler {
             return self.too_large(&request_line, length, max);
         }
         let body = RequestBody { body, seen: 0, max };
-        match self.shared.service() {
-            Service::Wsgi(app) => self.run_wsgi(app, parts, body, length, request_line).await,
-            Service::WasiHttp(app) => self.run_wasi_http(app, parts, body, request_line).await,
+        let stop = Stop::new(self.shared.config.timeout, self.shared.cut.subscribe());
+        // Until hyper has the response, this future going away means the
+        // client left.
+        let mut client_left = stop.on_drop();
+        let no_body = parts.method == Method::HEAD;
+        let response = match self.shared.service() {
+            Service::Wsgi(app) => {
+                self.run_wsgi(app, parts, body, length, request_line, stop.clone())
+                    .await
+            }
+            Service::WasiHttp(app) => {
+                self.run_wasi_http(app, parts, body, request_line, stop.clone())
+                    .await
+            }
+        };
+        client_left.disarm();
+        let code = response.status().as_u16();
+        if no_body || code == 204 || code == 304 {
+            response
+        } else {
+            response.map(|body| body.guarded(stop.on_drop()))
         }
     }
 
@@ -84,6 +103,7 @@ impl WSGIRequestHandler {
         body: RequestBody,
         length: Option<u64>,
         request_line: String,
+        stop: Stop,
     ) -> Response<ResponseBody> {
         let environ = self.get_environ(&parts);
         let input = InputStream::new(body, length);
@@ -103,7 +123,11 @@ impl WSGIRequestHandler {
             self.get_stderr(),
             environ,
         );
-        self.tasks.spawn(async move { handler.run(&*app).await });
+        self.tasks.spawn(async move {
+            if let Err(reason) = stop.run(handler.run(&*app)).await {
+                handler.interrupt(reason.exception(), reason.status()).await;
+            }
+        });
         match head_rx.await {
             Ok(response) => response,
             // The handler gave up before any header went out (the client
@@ -125,6 +149,7 @@ impl WSGIRequestHandler {
         mut parts: http::request::Parts,
         body: RequestBody,
         request_line: String,
+        stop: Stop,
     ) -> Response<ResponseBody> {
         parts.uri = self.absolute_uri(&parts);
         let max = body.max;
@@ -138,7 +163,13 @@ impl WSGIRequestHandler {
         let tasks = self.tasks.clone();
         let log = self.get_stderr();
         let remote_ip = self.peer.ip();
-        match app.handle(request, |guest| tasks.spawn(guest)).await {
+        let guest_stop = stop.clone();
+        let spawn = |guest| {
+            tasks.spawn(async move {
+                let _ = guest_stop.run(guest).await;
+            })
+        };
+        match app.handle(request, spawn).await {
             Ok(response) => {
                 let code = response.status().as_u16().to_string();
                 response.map(|body| {
@@ -152,10 +183,16 @@ impl WSGIRequestHandler {
                     })
                 })
             }
-            Err(exc) => {
-                log.write(&exc.format_exception(None));
-                self.error_page(&request_line)
-            }
+            Err(exc) => match stop.reason() {
+                Some(reason) => {
+                    log.write(&reason.exception().format_exception(None));
+                    self.error_page(&request_line, reason.status())
+                }
+                None => {
+                    log.write(&exc.format_exception(None));
+                    self.error_page(&request_line, &self.shared.handler_config.error_status)
+                }
+            },
         }
     }
 
@@ -193,11 +230,11 @@ impl WSGIRequestHandler {
         http::Uri::from_parts(uri).unwrap_or_else(|_| parts.uri.clone())
     }
 
-    /// The handlers' error page (`error_status`, `error_headers`,
-    /// `error_body`), with its access line.
-    fn error_page(&self, request_line: &str) -> Response<ResponseBody> {
+    /// The handlers' error page (`error_headers`, `error_body`) with
+    /// `status`, and its access line.
+    fn error_page(&self, request_line: &str, status: &str) -> Response<ResponseBody> {
         let config = &self.shared.handler_config;
-        let code = config.error_status.get(..3).unwrap_or("500");
+        let code = status.get(..3).unwrap_or("500");
         let status = code
             .parse()
             .ok()
@@ -268,6 +305,10 @@ pub(super) fn escape_log(text: &str) -> String {
     out
 }
 
+/// The most header lines a response may have (hyper's header map holds
+/// 32768; clients give up far sooner).
+const MAX_RESPONSE_HEADERS: usize = 10_000;
+
 /// The gateway between the handlers' run algorithm and hyper: the head
 /// becomes an `http::Response`, body chunks flow through a channel.
 struct HttpGateway {
@@ -305,6 +346,12 @@ impl Gateway for HttpGateway {
         if code < 200 {
             return Err(format!(
                 "HTTP status {code} is not a final status: an application's status must be 200 or above"
+            ));
+        }
+        if head.headers.len() > MAX_RESPONSE_HEADERS {
+            return Err(format!(
+                "the response has {} headers; at most {MAX_RESPONSE_HEADERS} are sent",
+                head.headers.len()
             ));
         }
         declared_length(&head.headers).map(drop)
@@ -376,7 +423,9 @@ impl HttpGateway {
                 HeaderName::from_bytes(name.as_bytes()).map_err(|e| invalid(e.to_string()))?;
             let value = HeaderValue::from_bytes(&latin1_bytes(value))
                 .map_err(|e| invalid(e.to_string()))?;
-            headers.append(name, value);
+            headers
+                .try_append(name, value)
+                .map_err(|e| invalid(e.to_string()))?;
         }
         Ok(response)
     }

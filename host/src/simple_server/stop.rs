@@ -1,0 +1,141 @@
+//! Stopping a request's work from outside: the client left, the request
+//! ran past `--timeout`, or the server's drain ran out of time. Dropping the
+//! work drops the guest's store, so the guest stops at its next epoch tick
+//! at the latest.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::time::Instant;
+use wasgi::ExcInfo;
+
+/// Why a request was stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Reason {
+    /// The client closed the connection before the response was complete.
+    ClientLeft,
+    /// The request ran longer than its wall-clock limit.
+    TimedOut(Duration),
+    /// The server stopped and its drain timeout ran out.
+    Shutdown,
+}
+
+impl Reason {
+    /// The status the request gets when its head has not gone out yet
+    /// (nobody sees it when the client left; the access log does).
+    pub(super) fn status(self) -> &'static str {
+        match self {
+            Reason::ClientLeft => "499 Client Closed Request",
+            Reason::TimedOut(_) => "504 Gateway Timeout",
+            Reason::Shutdown => "503 Service Unavailable",
+        }
+    }
+
+    /// The exception logged for it.
+    pub(super) fn exception(self) -> ExcInfo {
+        match self {
+            Reason::ClientLeft => ExcInfo::bare(
+                "ConnectionAbortedError",
+                "the client closed the connection before the response was complete; the app was stopped",
+            ),
+            Reason::TimedOut(limit) => ExcInfo::bare(
+                "TimeoutError",
+                format!(
+                    "the request took longer than its {limit:?} (--timeout); the app was stopped"
+                ),
+            ),
+            Reason::Shutdown => ExcInfo::bare(
+                "TimeoutError",
+                "the server is shutting down and its --drain-timeout ran out; the request was cut",
+            ),
+        }
+    }
+}
+
+/// One request's stop signal, shared by its task and its response.
+#[derive(Clone)]
+pub(super) struct Stop {
+    reason: Arc<watch::Sender<Option<Reason>>>,
+    deadline: Option<(Instant, Duration)>,
+    server: watch::Receiver<bool>,
+}
+
+impl Stop {
+    /// A request that may run for `timeout` (`None`: no limit) and stops
+    /// when `server` turns true.
+    pub(super) fn new(timeout: Option<Duration>, server: watch::Receiver<bool>) -> Self {
+        Stop {
+            reason: Arc::new(watch::channel(None).0),
+            deadline: timeout.map(|t| (Instant::now() + t, t)),
+            server,
+        }
+    }
+
+    /// Stops the request for `reason`, unless it was stopped already.
+    pub(super) fn trigger(&self, reason: Reason) {
+        self.reason.send_if_modified(|r| {
+            let first = r.is_none();
+            r.get_or_insert(reason);
+            first
+        });
+    }
+
+    /// Why the request was stopped, if it was.
+    pub(super) fn reason(&self) -> Option<Reason> {
+        *self.reason.borrow()
+    }
+
+    /// Runs `work` until it ends, or until the request is stopped (then
+    /// `work` is dropped).
+    pub(super) async fn run<F: Future>(&self, work: F) -> Result<F::Output, Reason> {
+        let mut reason = self.reason.subscribe();
+        let mut server = self.server.clone();
+        let deadline = async {
+            match self.deadline {
+                Some((at, limit)) => {
+                    tokio::time::sleep_until(at).await;
+                    Reason::TimedOut(limit)
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let stopped = tokio::select! {
+            done = work => return Ok(done),
+            r = reason.wait_for(Option::is_some) => match r {
+                Ok(r) => r.unwrap_or(Reason::ClientLeft),
+                Err(_) => Reason::ClientLeft,
+            },
+            r = deadline => r,
+            _ = server.wait_for(|stop| *stop) => Reason::Shutdown,
+        };
+        self.trigger(stopped);
+        Err(self.reason.borrow().unwrap_or(stopped))
+    }
+
+    /// A guard that stops the request as `ClientLeft` when dropped armed.
+    pub(super) fn on_drop(&self) -> StopOnDrop {
+        StopOnDrop(Some(self.clone()))
+    }
+}
+
+/// Stops the request when dropped, unless disarmed: held by what the
+/// client's side of a request owns (the pending response, the body hyper
+/// is sending), so their going away means the client left.
+pub(super) struct StopOnDrop(Option<Stop>);
+
+impl StopOnDrop {
+    /// The request went on normally: dropping the guard does nothing.
+    pub(super) fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if let Some(stop) = self.0.take() {
+            stop.trigger(Reason::ClientLeft);
+        }
+    }
+}
