@@ -6,6 +6,11 @@
 use crate::headers::check_header;
 use crate::{Error, Headers, pyrepr, util};
 
+/// The most header lines a response may have: more is refused by
+/// `start_response` before anything else is looked at (HTTP clients give
+/// up far sooner).
+pub const MAX_HEADERS: usize = 10_000;
+
 /// `BaseHandler`'s response state: `status`, `headers`, `headers_sent`,
 /// `bytes_sent` and `result` (its length, when it has one).
 #[derive(Default)]
@@ -41,6 +46,16 @@ impl HandlerState {
                 return Err(Error::assertion("Headers already set!"));
             }
             None => {}
+        }
+        if headers.len() > MAX_HEADERS {
+            let refused = Error::assertion(format!(
+                "the response has {} headers; at most {MAX_HEADERS} are sent",
+                headers.len()
+            ));
+            self.status = Some(status);
+            self.headers = Some(Headers::default());
+            self.rejected = Some(refused.clone());
+            return Err(refused);
         }
         // Stored before the checks, as wsgiref does: a rejected call still
         // counts as "headers set". Unlike wsgiref, what was refused is

@@ -317,11 +317,31 @@ fn load(
     }
 }
 
+/// Gives memory the host's allocator holds but no longer uses back to the
+/// system, every few seconds: after a burst (a guest's 100,000 headers,
+/// a flood of log lines) glibc's malloc would otherwise keep it.
+fn trim_memory_periodically() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    let _ = std::thread::Builder::new()
+        .name("wasgi-trim".into())
+        .spawn(|| {
+            loop {
+                std::thread::sleep(Duration::from_secs(2));
+                // SAFETY: malloc_trim only releases free memory.
+                unsafe {
+                    libc::malloc_trim(0);
+                }
+            }
+        });
+}
+
 fn serve(args: ServeArgs) -> ExitCode {
+    trim_memory_periodically();
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     runtime.enable_all();
     if let Some(workers) = args.workers {
         runtime.worker_threads(workers.max(1));
+        component::set_heavy_lanes(workers.max(1));
     }
     let runtime = match runtime.build() {
         Ok(rt) => rt,

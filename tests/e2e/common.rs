@@ -12,9 +12,10 @@ pub fn example(name: &str) -> PathBuf {
     PathBuf::from(env!("WASGI_EXAMPLES_DIR")).join(format!("{name}.wasm"))
 }
 
-/// The `host` binary.
-pub fn host_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_host")
+/// The `host` binary: this build's, or `$WASGI_HOST_BIN` (a release
+/// build, for figures closer to production).
+pub fn host_bin() -> String {
+    std::env::var("WASGI_HOST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_host").to_string())
 }
 
 /// A running `host serve`, killed on drop.
@@ -115,6 +116,45 @@ impl Host {
                 return status.code();
             }
             assert!(Instant::now() < deadline, "the host did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The server's resident memory, in KiB, and its open descriptors.
+    pub fn rss_and_fds(&self) -> (u64, usize) {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        let rss = status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kib| kib.parse().ok())
+            .unwrap_or(0);
+        let fds = std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .map(|d| d.count())
+            .unwrap_or(0);
+        (rss, fds)
+    }
+
+    /// Waits until the log contains `needle` `n` times (10 s at most).
+    pub fn wait_log_count(&self, needle: &str, n: usize) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log();
+            if log.matches(needle).count() >= n {
+                return log;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "log never contained {needle:?} {n} times ({} now)",
+                    log.matches(needle).count()
+                );
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
     }

@@ -896,7 +896,8 @@ fn cgi_errors_and_traps_give_a_status_500_page() {
 fn cgi_scripts_start_with_a_shebang_line() {
     use std::os::unix::fs::PermissionsExt;
     let dir = crate::cli::tempdir("cgi-script");
-    let bin_dir = std::path::Path::new(host_bin()).parent().unwrap();
+    let bin = host_bin();
+    let bin_dir = std::path::Path::new(&bin).parent().unwrap();
     let path = format!("{}:/usr/bin:/bin", bin_dir.display());
     for (name, shebang) in [
         ("absolute.cgi", format!("#!{} cgi", host_bin())),

@@ -8,6 +8,7 @@ mod cli;
 mod environ;
 mod files;
 mod handlers;
+mod hostile;
 mod library;
 mod serve;
 mod validate;

@@ -8,7 +8,7 @@ use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use super::limits::{CpuMeter, MemoryLimit};
+use super::limits::{CpuMeter, Lane, MemoryLimit};
 use super::outbound::OutboundHooks;
 use super::{AppOptions, host, limits};
 use wasgi::ExcInfo;
@@ -22,6 +22,8 @@ pub struct RequestCtx {
     hooks: OutboundHooks,
     /// The guest's CPU time, checked at every epoch tick.
     pub(super) cpu: Arc<CpuMeter>,
+    /// The heavy lane this guest holds, once it has run for long.
+    pub(super) lane: Lane,
     memory: MemoryLimit,
     /// This request's concurrency slot, released with the store.
     _slot: OwnedSemaphorePermit,
@@ -120,6 +122,7 @@ fn new_store(
             http: WasiHttpCtx::new(),
             hooks: OutboundHooks::new(options.outbound.clone(), options.log.clone()),
             cpu: Arc::default(),
+            lane: Lane::default(),
             memory: MemoryLimit::new(options.max_memory, options.memory_budget.clone()),
             _slot: slot,
         },

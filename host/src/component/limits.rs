@@ -4,11 +4,12 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::{ResourceLimiter, UpdateDeadline};
 
 use super::RequestCtx;
@@ -59,20 +60,64 @@ impl<F: Future> Future for Metered<F> {
     }
 }
 
-/// The epoch callback of a request's store: at every tick the guest yields
-/// to other requests, so a busy guest cannot starve the worker threads, and
-/// a guest whose [`CpuMeter`] is past `limit` is stopped.
+/// CPU time after which a request's guest counts as long-running.
+const HEAVY_AFTER: Duration = Duration::from_millis(50);
+
+/// The lanes long-running guests share: fewer than the worker threads, so
+/// short requests (and the clients on the same machine) always find a core.
+static HEAVY_LANES: OnceLock<Arc<Semaphore>> = OnceLock::new();
+
+/// Sets how many long-running guests may run at once (at most one per
+/// worker thread but one; at least one). Takes effect if called before the
+/// first request; later calls do nothing.
+pub fn set_heavy_lanes(workers: usize) {
+    let _ = HEAVY_LANES.set(Arc::new(Semaphore::new(workers.saturating_sub(1).max(1))));
+}
+
+fn heavy_lanes() -> Arc<Semaphore> {
+    HEAVY_LANES
+        .get_or_init(|| {
+            let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+            Arc::new(Semaphore::new(workers.saturating_sub(1).max(1)))
+        })
+        .clone()
+}
+
+/// A long-running guest's turn on a heavy lane, held until its next tick.
+pub(super) type Lane = Arc<Mutex<Option<OwnedSemaphorePermit>>>;
+
+/// The epoch callback of a request's store. At every tick the guest yields
+/// to other requests, so a busy guest cannot starve the worker threads; a
+/// guest whose [`CpuMeter`] is past `limit` is stopped; and a guest that has
+/// run for long waits for a heavy lane before it goes on, so long-running
+/// guests never hold every core.
 pub(super) fn cpu_limit(
     limit: Option<Duration>,
 ) -> impl FnMut(wasmtime::StoreContextMut<'_, RequestCtx>) -> wasmtime::Result<UpdateDeadline>
 + Send
 + Sync
 + 'static {
-    move |store| match limit {
-        Some(limit) if store.data().cpu.used() > limit => {
-            Err(wasmtime::Error::new(CpuLimitExceeded(limit)))
+    move |store| {
+        let ctx = store.data();
+        let used = ctx.cpu.used();
+        // The lane held since the last tick is given back first: lanes go
+        // round the long-running guests in turn.
+        drop(ctx.lane.lock().unwrap_or_else(|p| p.into_inner()).take());
+        match limit {
+            Some(limit) if used > limit => Err(wasmtime::Error::new(CpuLimitExceeded(limit))),
+            _ if used > HEAVY_AFTER => {
+                let lane = ctx.lane.clone();
+                Ok(UpdateDeadline::YieldCustom(
+                    1,
+                    Box::pin(async move {
+                        if let Ok(permit) = heavy_lanes().acquire_owned().await {
+                            *lane.lock().unwrap_or_else(|p| p.into_inner()) = Some(permit);
+                        }
+                    }),
+                ))
+            }
+            _ => Ok(UpdateDeadline::Yield(1)),
         }
-        _ => Ok(UpdateDeadline::Yield(1)),
     }
 }
 

@@ -28,7 +28,7 @@ mod wasi_http;
 
 pub use ctx::RequestCtx;
 pub use engine::{EngineOptions, default_cache_dir, new_engine, new_engine_with};
-pub use limits::{CpuLimitExceeded, CpuMeter, MemoryBudget, MemoryLimitExceeded};
+pub use limits::{CpuLimitExceeded, CpuMeter, MemoryBudget, MemoryLimitExceeded, set_heavy_lanes};
 pub use load::{
     APPLICATION_EXPORT, LoadError, Loaded, WASI_HTTP_EXPORT, WASI_HTTP_P3_EXPORT, load_component,
     load_component_bytes, strip_script_line,

@@ -140,7 +140,8 @@ impl HttpBody for ResponseBody {
         match &self.0 {
             None => true,
             Some(Inner::Guest(logged)) => logged.body.is_end_stream(),
-            Some(Inner::Channel(_)) => false,
+            // A body with a Content-Length has ended once it is all sent.
+            Some(Inner::Channel(channel)) => channel.owed == Some(0) && channel.failed.is_none(),
         }
     }
 

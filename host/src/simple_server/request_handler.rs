@@ -115,6 +115,9 @@ impl WSGIRequestHandler {
             log: self.get_stderr(),
             remote_ip: self.peer.ip(),
             request_line,
+            code: None,
+            sent: 0,
+            logged: false,
         };
         let mut handler = BaseHandler::new(
             self.shared.handler_config.clone(),
@@ -305,10 +308,6 @@ pub(super) fn escape_log(text: &str) -> String {
     out
 }
 
-/// The most header lines a response may have (hyper's header map holds
-/// 32768; clients give up far sooner).
-const MAX_RESPONSE_HEADERS: usize = 10_000;
-
 /// The gateway between the handlers' run algorithm and hyper: the head
 /// becomes an `http::Response`, body chunks flow through a channel.
 struct HttpGateway {
@@ -318,6 +317,37 @@ struct HttpGateway {
     log: ErrorStream,
     remote_ip: IpAddr,
     request_line: String,
+    /// The status sent, once the head is out.
+    code: Option<u16>,
+    /// Body bytes handed to the connection.
+    sent: u64,
+    /// Whether the access line was written.
+    logged: bool,
+}
+
+/// A request whose response never completed still gets its access line:
+/// wsgiref's handler returns quietly when the client has gone, and the
+/// server says what happened.
+impl Drop for HttpGateway {
+    fn drop(&mut self) {
+        if self.logged {
+            return;
+        }
+        let client_left = self.head_tx.as_ref().is_some_and(|tx| tx.is_closed())
+            || self.body_tx.as_ref().is_some_and(|tx| tx.is_closed());
+        if client_left {
+            self.log.write(
+                "ConnectionAbortedError: the client closed the connection before the response was complete\n",
+            );
+        }
+        let code = self.code.map_or("499".to_string(), |c| c.to_string());
+        self.log.write(&access_line(
+            self.remote_ip,
+            &self.request_line,
+            &code,
+            self.sent,
+        ));
+    }
 }
 
 fn broken_pipe() -> io::Error {
@@ -330,10 +360,13 @@ fn broken_pipe() -> io::Error {
 impl Gateway for HttpGateway {
     fn write(&mut self, data: Bytes) -> BoxFuture<'_, io::Result<()>> {
         Box::pin(async move {
+            let len = data.len() as u64;
             match &self.body_tx {
-                Some(tx) => tx.send(Ok(data)).await.map_err(|_| broken_pipe()),
-                None => Ok(()),
+                Some(tx) => tx.send(Ok(data)).await.map_err(|_| broken_pipe())?,
+                None => return Ok(()),
             }
+            self.sent += len;
+            Ok(())
         })
     }
 
@@ -346,12 +379,6 @@ impl Gateway for HttpGateway {
         if code < 200 {
             return Err(format!(
                 "HTTP status {code} is not a final status: an application's status must be 200 or above"
-            ));
-        }
-        if head.headers.len() > MAX_RESPONSE_HEADERS {
-            return Err(format!(
-                "the response has {} headers; at most {MAX_RESPONSE_HEADERS} are sent",
-                head.headers.len()
             ));
         }
         declared_length(&head.headers).map(drop)
@@ -384,6 +411,7 @@ impl Gateway for HttpGateway {
     }
 
     fn on_close(&mut self, status: &str, bytes_sent: u64) {
+        self.logged = true;
         let code = status.split(' ').next().unwrap_or_default();
         self.log.write(&access_line(
             self.remote_ip,
@@ -399,6 +427,7 @@ impl HttpGateway {
         let invalid = |what: String| io::Error::new(io::ErrorKind::InvalidData, what);
         let code = head.code();
         let status = StatusCode::from_u16(code).map_err(|e| invalid(e.to_string()))?;
+        self.code = Some(code);
         self.suppress_body = self.suppress_body || code == 204 || code == 304;
         let body = if self.suppress_body {
             ResponseBody::empty()

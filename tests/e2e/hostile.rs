@@ -1,0 +1,220 @@
+//! Hostile guests, many at once: every fault of `examples/hostile` six
+//! times concurrently (more hostile requests than cores), while a healthy
+//! neighbour keeps asking. Each fault has a defined outcome and one log
+//! line naming its cause; the neighbour keeps getting answers; memory and
+//! descriptors come back to their idle level.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::common::{Conn, Host, example};
+
+/// What a fault's request must get.
+#[derive(Clone, Copy, Debug)]
+enum Outcome {
+    /// This status, complete.
+    Status(u16),
+    /// The head, then a cut connection.
+    Cut,
+    /// The client reads some of an endless body and leaves.
+    Leave,
+}
+
+const FAULTS: [(&str, Outcome, &str); 14] = [
+    (
+        "/loop",
+        Outcome::Status(500),
+        "TimeoutError: the app used more than its 1s of CPU time",
+    ),
+    (
+        "/bomb",
+        Outcome::Status(500),
+        "MemoryError: the app tried to use",
+    ),
+    (
+        "/huge-chunk?mb=300",
+        Outcome::Status(500),
+        "MemoryError: the app tried to use",
+    ),
+    ("/recurse", Outcome::Status(500), "WasmTrap: wasm trap"),
+    (
+        "/panic-before",
+        Outcome::Status(500),
+        "hostile: panic before start_response",
+    ),
+    (
+        "/panic-after",
+        Outcome::Cut,
+        "hostile: panic after the first chunk",
+    ),
+    (
+        "/headers?n=100000",
+        Outcome::Status(500),
+        "headers; at most 10000 are sent",
+    ),
+    ("/crlf", Outcome::Status(500), "X-Evil"),
+    ("/nul", Outcome::Status(500), "X-Evil"),
+    (
+        "/bad-status",
+        Outcome::Status(500),
+        "Status must be at least 4 characters",
+    ),
+    (
+        "/endless",
+        Outcome::Leave,
+        "ConnectionAbortedError: the client closed the connection",
+    ),
+    (
+        "/slow?n=5&ms=100",
+        Outcome::Status(200),
+        "\"GET /slow?n=5&ms=100 HTTP/1.1\" 200 40",
+    ),
+    (
+        "/read-past",
+        Outcome::Status(200),
+        "\"POST /read-past HTTP/1.1\" 200 ",
+    ),
+    (
+        "/errors-flood?n=20000",
+        Outcome::Status(200),
+        "hostile: flood line 19999",
+    ),
+];
+
+fn run_fault(host: &Host, path: &str, outcome: Outcome) {
+    match outcome {
+        Outcome::Leave => {
+            let mut stream = TcpStream::connect(host.addr).unwrap();
+            write!(stream, "GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+            let mut got = 0;
+            let mut buf = [0u8; 65536];
+            while got < 1 << 20 {
+                let n = stream.read(&mut buf).unwrap();
+                assert!(n > 0, "{path}: the endless body ended");
+                got += n;
+            }
+        }
+        _ => {
+            let raw = if path == "/read-past" {
+                "POST /read-past HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhello".to_string()
+            } else {
+                format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            };
+            let mut conn = Conn::open(host.addr);
+            conn.send(raw.as_bytes());
+            let r = conn.response(false);
+            match outcome {
+                Outcome::Status(code) => {
+                    assert_eq!(r.status, code, "{path}: {}", r.head);
+                    assert!(r.complete, "{path}");
+                    if path == "/read-past" {
+                        assert_eq!(r.text(), "read 5 bytes");
+                    }
+                }
+                Outcome::Cut => {
+                    assert_eq!(r.status, 200, "{path}");
+                    assert!(!r.complete, "{path}: a cut response must not look complete");
+                }
+                Outcome::Leave => unreachable!(),
+            }
+        }
+    }
+}
+
+#[test]
+fn every_fault_six_times_at_once_is_contained_while_a_neighbour_is_served() {
+    let app = example("hostile");
+    let host = Host::serve(&[
+        app.to_str().unwrap(),
+        "--cpu-limit",
+        "1",
+        "--max-memory",
+        "64MiB",
+        "--timeout",
+        "20",
+    ]);
+    let host = Arc::new(host);
+    // Warm up, then the idle level.
+    for _ in 0..20 {
+        assert_eq!(host.get("/ok").text(), "ok");
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let (idle_rss, idle_fds) = host.rss_and_fds();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let neighbour = {
+        let (host, stop) = (host.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut latencies = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let start = Instant::now();
+                let r = host.get("/ok");
+                latencies.push(start.elapsed());
+                assert_eq!((r.status, r.text().as_str()), (200, "ok"));
+            }
+            latencies
+        })
+    };
+    let mut peak_rss = 0;
+    let mut storm = Vec::new();
+    for (path, outcome, _) in FAULTS {
+        for _ in 0..6 {
+            let host = host.clone();
+            storm.push(std::thread::spawn(move || run_fault(&host, path, outcome)));
+        }
+    }
+    while storm.iter().any(|t| !t.is_finished()) {
+        peak_rss = peak_rss.max(host.rss_and_fds().0);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for thread in storm {
+        thread.join().expect("a fault's outcome");
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut latencies = neighbour.join().expect("the neighbour was always answered");
+    latencies.sort();
+    let p = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
+
+    // One log line naming each cause, for each request.
+    for (_, _, cause) in FAULTS {
+        host.wait_log_count(cause, 6);
+    }
+    // Memory and descriptors go back to their idle level.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (rss, fds) = loop {
+        let (rss, fds) = host.rss_and_fds();
+        if (rss <= idle_rss + 32 * 1024 && fds <= idle_fds) || Instant::now() > deadline {
+            break (rss, fds);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    println!(
+        "hostile storm: {} faults x 6 at once; neighbour: {} requests, p50 {:?}, p99 {:?}, max {:?}",
+        FAULTS.len(),
+        latencies.len(),
+        p(0.5),
+        p(0.99),
+        p(1.0)
+    );
+    println!(
+        "server: RSS idle {idle_rss} KiB, peak {peak_rss} KiB, after {rss} KiB; fds idle {idle_fds}, after {fds}"
+    );
+    assert!(latencies.len() >= 10, "the neighbour got few answers");
+    assert!(
+        p(0.99) < Duration::from_secs(1),
+        "the neighbour starved: p99 {:?}",
+        p(0.99)
+    );
+    assert!(
+        rss <= idle_rss + 32 * 1024,
+        "RSS {rss} KiB stayed above idle {idle_rss} KiB"
+    );
+    assert!(
+        fds <= idle_fds,
+        "{fds} descriptors open, {idle_fds} when idle"
+    );
+    assert_eq!(host.get("/ok").text(), "ok");
+}
