@@ -375,7 +375,10 @@ fn serve(args: ServeArgs) -> ExitCode {
         None => "the demo app".to_string(),
     };
     let app = match load(&engine, args.app.as_ref(), options) {
-        Ok(app) => match args.app_args.wrap(app, &what) {
+        Ok(app) => match {
+            eprintln!("{what}: {}", app.compiled());
+            args.app_args.wrap(app, &what)
+        } {
             Ok(app) => app,
             Err(e) => return fail(2, e),
         },

@@ -597,8 +597,17 @@ fn compiled_components_are_cached() {
         &[("WASGI_CACHE_DIR", cache.to_str().unwrap())],
     );
     assert_eq!(host.get("/").text(), "Hello World");
+    host.wait_log("hello.wasm: compiled in ");
     let cached = walk(&cache);
     assert!(!cached.is_empty(), "nothing cached in {}", cache.display());
+    drop(host);
+    // The second start does not compile: the log says where it came from.
+    let host = Host::serve_env(
+        &[file.to_str().unwrap()],
+        &[("WASGI_CACHE_DIR", cache.to_str().unwrap())],
+    );
+    assert_eq!(host.get("/").text(), "Hello World");
+    host.wait_log("hello.wasm: loaded from the compile cache in ");
     let _ = std::fs::remove_dir_all(&cache);
 }
 

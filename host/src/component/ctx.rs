@@ -52,6 +52,8 @@ impl WasiHttpView for RequestCtx {
 /// the app's name (in tracebacks), its options and its concurrency slots.
 pub(super) struct Instances {
     engine: Engine,
+    /// How the component was compiled.
+    pub(super) compiled: super::Compiled,
     pub(super) name: String,
     pub(super) options: AppOptions,
     slots: Arc<Semaphore>,
@@ -61,6 +63,7 @@ impl Instances {
     pub(super) fn new(engine: &Engine, name: &str, options: AppOptions) -> Arc<Self> {
         Arc::new(Instances {
             engine: engine.clone(),
+            compiled: super::Compiled::default(),
             name: name.to_string(),
             slots: Arc::new(Semaphore::new(options.max_concurrency.max(1))),
             options,

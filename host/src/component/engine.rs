@@ -67,13 +67,15 @@ pub fn new_engine() -> wasmtime::Result<Engine> {
 pub fn new_engine_with(options: &EngineOptions) -> wasmtime::Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true).epoch_interruption(true);
+    let mut new_cache = None;
     if let Some(dir) = &options.cache_dir {
         // A cache that cannot be set up (an unwritable directory) only
         // costs compile time, so the engine goes on without it.
         let mut cache = CacheConfig::new();
         cache.with_directory(dir);
         if let Ok(cache) = Cache::new(cache) {
-            config.cache(Some(cache));
+            config.cache(Some(cache.clone()));
+            new_cache = Some(cache);
         }
     }
     let engine = if options.pooling {
@@ -98,7 +100,27 @@ pub fn new_engine_with(options: &EngineOptions) -> wasmtime::Result<Engine> {
         Engine::new(&config)?
     };
     tick(&engine)?;
+    if let Some(cache) = new_cache {
+        CACHES
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((engine.weak(), cache));
+    }
     Ok(engine)
+}
+
+/// The compilation caches of the engines made here.
+static CACHES: Mutex<Vec<(EngineWeak, Cache)>> = Mutex::new(Vec::new());
+
+/// How many compiled components `engine` has found in its cache so far
+/// (`None`: it has no cache).
+pub(super) fn cache_hits(engine: &Engine) -> Option<usize> {
+    let mut caches = CACHES.lock().unwrap_or_else(|p| p.into_inner());
+    caches.retain(|(weak, _)| weak.upgrade().is_some());
+    caches
+        .iter()
+        .find(|(weak, _)| weak.upgrade().is_some_and(|e| Engine::same(&e, engine)))
+        .map(|(_, cache)| cache.cache_hits())
 }
 
 /// The engines the clock advances.

@@ -35,6 +35,37 @@ pub enum Loaded {
     WasiHttp(WasiHttpApp),
 }
 
+impl Loaded {
+    /// How the component was compiled: how long it took, and whether it
+    /// came from the compile cache.
+    pub fn compiled(&self) -> Compiled {
+        match self {
+            Loaded::Wasgi(app) => app.instances().compiled,
+            Loaded::WasiHttp(app) => app.instances().compiled,
+        }
+    }
+}
+
+/// How a component was compiled.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Compiled {
+    /// How long compiling (or loading it from the cache) took.
+    pub took: std::time::Duration,
+    /// Whether it came from the compile cache (`None`: no cache).
+    pub from_cache: Option<bool>,
+}
+
+impl fmt::Display for Compiled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = self.took.as_secs_f64() * 1000.0;
+        match self.from_cache {
+            Some(true) => write!(f, "loaded from the compile cache in {ms:.1} ms"),
+            Some(false) => write!(f, "compiled in {ms:.1} ms (cached for the next start)"),
+            None => write!(f, "compiled in {ms:.1} ms"),
+        }
+    }
+}
+
 /// Which kind a component's exports make it.
 fn kind_of(exports: &[String]) -> Option<Kind> {
     // Release versions only: a pre-release interface never matches.
@@ -173,7 +204,15 @@ pub fn load_component_bytes(
         file: file.clone(),
         error: format!("{e:#}").replace('\n', " "),
     };
+    let hits = super::engine::cache_hits(engine);
+    let started = std::time::Instant::now();
     let component = Component::new(engine, bytes).map_err(invalid)?;
+    let compiled = Compiled {
+        took: started.elapsed(),
+        from_cache: hits
+            .zip(super::engine::cache_hits(engine))
+            .map(|(a, b)| b > a),
+    };
     let exports: Vec<String> = component
         .component_type()
         .exports(engine)
@@ -204,17 +243,17 @@ pub fn load_component_bytes(
             types::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx).map_err(invalid)?;
             let pre = linker.instantiate_pre(&component).map_err(invalid)?;
             let pre = AppPre::new(pre).map_err(invalid)?;
-            Loaded::Wasgi(WasmApp::new(engine, pre, name, options))
+            Loaded::Wasgi(WasmApp::new(engine, pre, name, options).compiled(compiled))
         }
         Kind::WasiHttp => {
             let pre = linker.instantiate_pre(&component).map_err(invalid)?;
             let pre = Pre::P2(ProxyPre::new(pre).map_err(invalid)?);
-            Loaded::WasiHttp(WasiHttpApp::new(engine, pre, name, options))
+            Loaded::WasiHttp(WasiHttpApp::new(engine, pre, name, options).compiled(compiled))
         }
         Kind::WasiHttpP3 => {
             let pre = linker.instantiate_pre(&component).map_err(invalid)?;
             let pre = Pre::P3(ServicePre::new(pre).map_err(invalid)?);
-            Loaded::WasiHttp(WasiHttpApp::new(engine, pre, name, options))
+            Loaded::WasiHttp(WasiHttpApp::new(engine, pre, name, options).compiled(compiled))
         }
     };
     Ok(pre)

@@ -30,8 +30,8 @@ pub use ctx::RequestCtx;
 pub use engine::{EngineOptions, default_cache_dir, new_engine, new_engine_with};
 pub use limits::{CpuLimitExceeded, CpuMeter, MemoryBudget, MemoryLimitExceeded, set_heavy_lanes};
 pub use load::{
-    APPLICATION_EXPORT, LoadError, Loaded, WASI_HTTP_EXPORT, WASI_HTTP_P3_EXPORT, load_component,
-    load_component_bytes, strip_script_line,
+    APPLICATION_EXPORT, Compiled, LoadError, Loaded, WASI_HTTP_EXPORT, WASI_HTTP_P3_EXPORT,
+    load_component, load_component_bytes, strip_script_line,
 };
 pub use options::{AppOptions, DEFAULT_MAX_MEMORY, Preopen, default_memory_budget};
 pub use outbound::{BadDestination, OutboundPolicy};

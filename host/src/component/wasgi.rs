@@ -32,6 +32,18 @@ impl WasmApp {
         }
     }
 
+    /// The same app, recording how it was compiled.
+    pub(super) fn compiled(mut self, compiled: super::Compiled) -> Self {
+        if let Some(instances) = Arc::get_mut(&mut self.instances) {
+            instances.compiled = compiled;
+        }
+        self
+    }
+
+    pub(super) fn instances(&self) -> &Instances {
+        &self.instances
+    }
+
     async fn call_guest(
         &self,
         environ: Environ,

@@ -53,6 +53,18 @@ impl WasiHttpApp {
         }
     }
 
+    /// The same app, recording how it was compiled.
+    pub(super) fn compiled(mut self, compiled: super::Compiled) -> Self {
+        if let Some(instances) = Arc::get_mut(&mut self.instances) {
+            instances.compiled = compiled;
+        }
+        self
+    }
+
+    pub(super) fn instances(&self) -> &Instances {
+        &self.instances
+    }
+
     /// The app's options.
     pub fn options(&self) -> &AppOptions {
         &self.instances.options
