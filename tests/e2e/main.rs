@@ -10,6 +10,7 @@ mod files;
 mod handlers;
 mod hostile;
 mod library;
+mod sandbox;
 mod serve;
 mod validate;
 mod wasi_http;

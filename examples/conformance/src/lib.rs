@@ -38,6 +38,8 @@
 //! | `/file-wrapper?path=P&skip=N` | a `FileWrapper` over `wasgi::fs::File` P, from byte N |
 //! | `/file-wrapper-close?path=P` | like `/file-wrapper`, with a `close()` that logs `file close() called` |
 //! | `/file-wrapper-memory?size=N` | a `FileWrapper` over N bytes in memory, 1000-byte blocks |
+//! | `/env` | the guest's own process environment (`std::env::vars`), one `NAME=VALUE` per line |
+//! | `/connect?addr=A` | tries a TCP connection to A with `std::net`; answers `connected` or the error |
 //! | `/outbound?url=U` | `wasgi::client::get(U)`: `200` with the upstream's status and body, or `502` with the error |
 
 use std::collections::BTreeMap;
@@ -252,6 +254,22 @@ fn app(mut environ: Environ, start_response: StartResponse) -> Result<Body> {
                 None,
             )?;
             Ok(Body::empty())
+        }
+        "/env" => {
+            start_response.call("200 OK", TEXT, None)?;
+            let lines: Vec<String> = std::env::vars()
+                .map(|(k, v)| format!("{k}={v}\n"))
+                .collect();
+            Ok(Body::from(lines.concat()))
+        }
+        "/connect" => {
+            start_response.call("200 OK", TEXT, None)?;
+            Ok(Body::from(
+                match std::net::TcpStream::connect(param("addr")) {
+                    Ok(_) => "connected".to_string(),
+                    Err(e) => format!("error: {e}"),
+                },
+            ))
         }
         "/outbound" => match wasgi::client::get(&param("url")) {
             Ok(answer) => {
