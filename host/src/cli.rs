@@ -92,6 +92,11 @@ struct ServeArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 0.0)]
     timeout: f64,
 
+    /// How long a client may take to send a request's headers, in seconds;
+    /// slower connections are closed (slowloris)
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    header_timeout: f64,
+
     /// After Ctrl-C or SIGTERM, how long requests in flight may take to
     /// finish, in seconds; the rest are then cut and the server exits 0
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
@@ -353,12 +358,14 @@ fn serve(args: ServeArgs) -> ExitCode {
     config.max_body_size = (args.max_body_size > 0).then_some(args.max_body_size);
     let limits = seconds("--timeout", args.timeout).and_then(|timeout| {
         let drain = seconds("--drain-timeout", args.drain_timeout)?;
-        Ok((timeout, drain.unwrap_or(Duration::ZERO)))
+        let header = seconds("--header-timeout", args.header_timeout)?;
+        Ok((timeout, drain.unwrap_or(Duration::ZERO), header))
     });
     match limits {
-        Ok((timeout, drain)) => {
+        Ok((timeout, drain, header)) => {
             config.timeout = timeout;
             config.drain_timeout = drain;
+            config.header_read_timeout = header.unwrap_or(Duration::from_secs(30));
         }
         Err(e) => return fail(2, e),
     }

@@ -5,6 +5,7 @@ mod common;
 
 mod cgi;
 mod cli;
+mod clients;
 mod environ;
 mod files;
 mod handlers;

@@ -336,6 +336,9 @@ async fn serve_connection(
     let mut builder = http1::Builder::new();
     builder
         .title_case_headers(true)
+        // Heads over 64 KiB (a 70 kB target, a 500 kB header) are refused
+        // with 414 or 431, whatever the timing of their arrival.
+        .max_buf_size(64 * 1024)
         .keep_alive(keep_alive)
         .timer(TokioTimer::new())
         .header_read_timeout(shared.config.header_read_timeout);
@@ -343,13 +346,17 @@ async fn serve_connection(
         let conn = builder.serve_connection(TokioIo::new(stream), service);
         tokio::pin!(conn);
         let mut stop = shared.shutdown.subscribe();
-        // A failed connection (bad request, client gone) concerns that client only.
-        tokio::select! {
-            _ = conn.as_mut() => {}
+        // A failed connection (bad request, client gone) concerns that
+        // client only; a request hyper refused is logged like wsgiref's.
+        let served = tokio::select! {
+            served = conn.as_mut() => served,
             _ = async { let _ = stop.wait_for(|s| *s).await; } => {
                 conn.as_mut().graceful_shutdown();
-                let _ = conn.await;
+                conn.await
             }
+        };
+        if let Err(e) = served {
+            request_handler::log_refused(&shared.config.log, peer.ip(), &e);
         }
         // Dropping the connection here drops a response body it still
         // holds, so a handler writing to a client that left sees the pipe

@@ -4,6 +4,7 @@
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode};
@@ -15,7 +16,7 @@ use wasgi::Vars;
 use wasgi::util::latin1_bytes;
 
 use super::body::{RequestBody, ResponseBody};
-use super::stop::Stop;
+use super::stop::{LEFT_MID_BODY_GRACE, Stop};
 use super::{SERVER_VERSION, Shared, Tasks};
 use crate::app::{Application, BoxFuture};
 use crate::component::WasiHttpApp;
@@ -63,18 +64,26 @@ impl WSGIRequestHandler {
             crate::environ::protocol(parts.version)
         );
         let length = body.size_hint().exact();
+        let declared = parts.headers.contains_key(http::header::CONTENT_LENGTH);
+        if let Some((status, why)) = self.malformed(&parts, declared) {
+            return self.refuse(&request_line, status, why);
+        }
         let max = self.shared.config.max_body_size;
         if let (Some(length), Some(max)) = (length, max)
             && length > max
         {
-            return self.too_large(&request_line, length, max);
+            let text = format!(
+                "Request body too large: {length} bytes; this server accepts at most {max}.\n"
+            );
+            return self.refuse(&request_line, StatusCode::PAYLOAD_TOO_LARGE, text);
         }
         let body = RequestBody { body, seen: 0, max };
         let stop = Stop::new(self.shared.config.timeout, self.shared.cut.subscribe());
         // Until hyper has the response, this future going away means the
         // client left.
-        let mut client_left = stop.on_drop();
+        let mut client_left = stop.on_drop(Duration::ZERO);
         let no_body = parts.method == Method::HEAD;
+        let version = parts.version;
         let response = match self.shared.service() {
             Service::Wsgi(app) => {
                 self.run_wsgi(app, parts, body, length, request_line, stop.clone())
@@ -86,11 +95,28 @@ impl WSGIRequestHandler {
             }
         };
         client_left.disarm();
+        let mut response = response;
+        // An HTTP/1.0 client reads a body without a length to the end of
+        // the connection, so the connection cannot stay open for it.
+        if version == http::Version::HTTP_10
+            && !no_body
+            && !response
+                .headers()
+                .contains_key(http::header::CONTENT_LENGTH)
+            && !response.body().is_end_stream()
+        {
+            // (hyper keeps an HTTP/1.0 connection open unless the response
+            // itself is HTTP/1.0 and does not ask for keep-alive.)
+            *response.version_mut() = http::Version::HTTP_10;
+            response
+                .headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+        }
         let code = response.status().as_u16();
         if no_body || code == 204 || code == 304 {
             response
         } else {
-            response.map(|body| body.guarded(stop.on_drop()))
+            response.map(|body| body.guarded(stop.on_drop(LEFT_MID_BODY_GRACE)))
         }
     }
 
@@ -263,26 +289,103 @@ impl WSGIRequestHandler {
         response
     }
 
-    /// 413 for a body announced larger than `max_body_size`; the app does
-    /// not run and the connection closes (the body is never read).
-    fn too_large(&self, request_line: &str, length: u64, max: u64) -> Response<ResponseBody> {
-        let text =
-            format!("Request body too large: {length} bytes; this server accepts at most {max}.\n");
-        self.get_stderr().write(&access_line(
+    /// A request the server answers itself, without running the app:
+    /// `status` with `text`, the connection closed after it (its body is
+    /// never read), a log line in wsgiref's `code N, message ...` form and
+    /// the access line.
+    fn refuse(
+        &self,
+        request_line: &str,
+        status: StatusCode,
+        text: String,
+    ) -> Response<ResponseBody> {
+        let log = self.get_stderr();
+        log.write(&format!(
+            "{} - - [{}] code {}, message {}\n",
+            self.peer.ip(),
+            chrono::Local::now().format("%d/%b/%Y %H:%M:%S"),
+            status.as_u16(),
+            text.trim_end()
+        ));
+        log.write(&access_line(
             self.peer.ip(),
             request_line,
-            "413",
+            status.as_str(),
             text.len() as u64,
         ));
         let mut response = Response::new(ResponseBody::full(Bytes::from(text)));
-        *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+        *response.status_mut() = status;
         let headers = response.headers_mut();
         headers.insert(
             http::header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain"),
         );
         headers.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+        if status == StatusCode::METHOD_NOT_ALLOWED {
+            headers.insert(
+                http::header::ALLOW,
+                HeaderValue::from_static("GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, TRACE"),
+            );
+        }
         response
+    }
+
+    /// What makes a request one the app must not see (RFC 9112 §3.2,
+    /// §3.2.3, §3.2.4, §6.1): the status and the reason.
+    fn malformed(
+        &self,
+        parts: &http::request::Parts,
+        has_body_length: bool,
+    ) -> Option<(StatusCode, String)> {
+        let bad = |why: &str| Some((StatusCode::BAD_REQUEST, format!("Bad request: {why}.\n")));
+        let hosts = parts.headers.get_all(http::header::HOST).iter().count();
+        if hosts > 1 {
+            return bad("more than one Host header");
+        }
+        if hosts == 0 && parts.version == http::Version::HTTP_11 {
+            return bad("an HTTP/1.1 request needs a Host header");
+        }
+        if has_body_length && parts.headers.contains_key(http::header::TRANSFER_ENCODING) {
+            return bad("both Transfer-Encoding and Content-Length");
+        }
+        if parts.method == Method::CONNECT {
+            return Some((
+                StatusCode::METHOD_NOT_ALLOWED,
+                "CONNECT is not supported: this server is not a proxy.\n".to_string(),
+            ));
+        }
+        let uri = &parts.uri;
+        if uri.scheme().is_none() && uri.authority().is_some() {
+            return bad("the authority form of a target is for CONNECT only");
+        }
+        if uri.path() == "*" && parts.method != Method::OPTIONS {
+            return bad("the asterisk form of a target is for OPTIONS only");
+        }
+        None
+    }
+}
+
+/// A request hyper refused before it reached the server (bad syntax, a
+/// head too large, headers too slow): wsgiref's `code N, message ...`
+/// line, and an access line when an answer went out.
+pub(super) fn log_refused(log: &ErrorStream, ip: IpAddr, e: &hyper::Error) {
+    let answered = if e.is_parse_too_large() {
+        if e.to_string().contains("URI") {
+            "414"
+        } else {
+            "431"
+        }
+    } else if e.is_parse() || e.is_parse_version_h2() {
+        "400"
+    } else if e.is_timeout() {
+        "408"
+    } else {
+        return; // the client left, or the connection broke: nothing to say
+    };
+    let time = chrono::Local::now().format("%d/%b/%Y %H:%M:%S");
+    log.write(&format!("{ip} - - [{time}] code {answered}, message {e}\n"));
+    if answered != "408" {
+        log.write(&access_line(ip, "-", answered, 0));
     }
 }
 

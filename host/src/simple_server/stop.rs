@@ -114,16 +114,22 @@ impl Stop {
         Err(self.reason.borrow().unwrap_or(stopped))
     }
 
-    /// A guard that stops the request as `ClientLeft` when dropped armed.
-    pub(super) fn on_drop(&self) -> StopOnDrop {
-        StopOnDrop(Some(self.clone()))
+    /// A guard that stops the request as `ClientLeft` when dropped armed,
+    /// after `grace`.
+    pub(super) fn on_drop(&self, grace: Duration) -> StopOnDrop {
+        StopOnDrop(Some((self.clone(), grace)))
     }
 }
+
+/// How long a request whose client left in the middle of the body has to
+/// notice it by itself: its next write fails, and the app's `close()` runs.
+/// A guest still computing after that is stopped.
+pub(super) const LEFT_MID_BODY_GRACE: Duration = Duration::from_millis(500);
 
 /// Stops the request when dropped, unless disarmed: held by what the
 /// client's side of a request owns (the pending response, the body hyper
 /// is sending), so their going away means the client left.
-pub(super) struct StopOnDrop(Option<Stop>);
+pub(super) struct StopOnDrop(Option<(Stop, Duration)>);
 
 impl StopOnDrop {
     /// The request went on normally: dropping the guard does nothing.
@@ -134,8 +140,17 @@ impl StopOnDrop {
 
 impl Drop for StopOnDrop {
     fn drop(&mut self) {
-        if let Some(stop) = self.0.take() {
-            stop.trigger(Reason::ClientLeft);
+        let Some((stop, grace)) = self.0.take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) if !grace.is_zero() => {
+                runtime.spawn(async move {
+                    tokio::time::sleep(grace).await;
+                    stop.trigger(Reason::ClientLeft);
+                });
+            }
+            _ => stop.trigger(Reason::ClientLeft),
         }
     }
 }
