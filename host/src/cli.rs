@@ -381,14 +381,12 @@ fn serve(args: ServeArgs) -> ExitCode {
         Some(path) => path.display().to_string(),
         None => "the demo app".to_string(),
     };
-    let app = match load(&engine, args.app.as_ref(), options) {
-        Ok(app) => match {
-            eprintln!("{what}: {}", app.compiled());
-            args.app_args.wrap(app, &what)
-        } {
-            Ok(app) => app,
-            Err(e) => return fail(2, e),
-        },
+    let loaded = load(&engine, args.app.as_ref(), options).map_err(|e| e.to_string());
+    if let Ok(app) = &loaded {
+        eprintln!("{what}: {}", app.compiled());
+    }
+    let app = match loaded.and_then(|app| args.app_args.wrap(app, &what)) {
+        Ok(app) => app,
         Err(e) => return fail(2, e),
     };
     runtime.block_on(async move {
