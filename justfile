@@ -30,3 +30,20 @@ fmt:
 # components under the real `wasmtime serve -Scli` (not part of CI)
 wasmtime-check:
     WASGI_WASMTIME="$(scripts/install-wasmtime.sh)" cargo test -p host --test e2e under_wasmtime_serve -- --ignored --nocapture
+
+# Fuzz one target for SECONDS (installs cargo-fuzz into a cache once); a
+# crash is kept in fuzz/regressions/, which `cargo test` replays
+fuzz-environ seconds="120":
+    scripts/fuzz.sh environ {{seconds}}
+
+fuzz-headers seconds="120":
+    scripts/fuzz.sh headers {{seconds}}
+
+fuzz-cgi seconds="120":
+    scripts/fuzz.sh cgi {{seconds}}
+
+fuzz-shift-path-info seconds="120":
+    scripts/fuzz.sh shift_path_info {{seconds}}
+
+fuzz-validator seconds="120":
+    scripts/fuzz.sh validator {{seconds}}

@@ -8,6 +8,7 @@ mod cli;
 mod clients;
 mod environ;
 mod files;
+mod fuzz_regressions;
 mod handlers;
 mod hostile;
 mod library;

@@ -1,0 +1,3 @@
+//! The fuzz targets' bodies (see `targets.rs`).
+
+pub mod targets;
