@@ -47,3 +47,10 @@ fuzz-shift-path-info seconds="120":
 
 fuzz-validator seconds="120":
     scripts/fuzz.sh validator {{seconds}}
+
+# 60 s at 256 connections against a release build, good and faulty
+# requests mixed; writes target/bench/soak.md (CI runs a 5 s version)
+soak:
+    cargo build --release -p host
+    mkdir -p target/bench
+    WASGI_HOST_BIN="$PWD/target/release/host" WASGI_SOAK_SECS=60 WASGI_SOAK_REPORT="$PWD/target/bench/soak.md" cargo test -p host --test e2e soak -- --nocapture

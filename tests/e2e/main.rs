@@ -14,5 +14,6 @@ mod hostile;
 mod library;
 mod sandbox;
 mod serve;
+mod soak;
 mod validate;
 mod wasi_http;
