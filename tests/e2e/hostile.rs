@@ -218,3 +218,75 @@ fn every_fault_six_times_at_once_is_contained_while_a_neighbour_is_served() {
     );
     assert_eq!(host.get("/ok").text(), "ok");
 }
+
+#[test]
+fn sigterm_under_never_ending_requests_exits_within_the_drain_timeout() {
+    let app = example("hostile");
+    let mut host = Host::serve(&[
+        app.to_str().unwrap(),
+        "--cpu-limit",
+        "0",
+        "--drain-timeout",
+        "1",
+    ]);
+    let spinners: Vec<TcpStream> = (0..6)
+        .map(|_| {
+            let mut s = TcpStream::connect(host.addr).unwrap();
+            s.write_all(b"GET /loop HTTP/1.1\r\nHost: t\r\n\r\n")
+                .unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    host.signal("TERM");
+    assert_eq!(host.wait_exit(Duration::from_secs(15)), Some(0));
+    let took = started.elapsed();
+    let log = host.log();
+    assert_eq!(
+        log.matches("its --drain-timeout ran out; the request was cut")
+            .count(),
+        6,
+        "{log}"
+    );
+    assert_eq!(
+        log.matches("\"GET /loop HTTP/1.1\" 503 ").count(),
+        6,
+        "{log}"
+    );
+    println!("SIGTERM with 6 never-ending requests: exit 0 after {took:?} (--drain-timeout 1)");
+    drop(spinners);
+}
+
+#[test]
+fn the_memory_budget_of_all_guests_holds() {
+    let app = example("hostile");
+    let host = Host::serve(&[
+        app.to_str().unwrap(),
+        "--max-memory",
+        "32MiB",
+        "--memory-budget",
+        "40MiB",
+    ]);
+    let bombs: Vec<_> = (0..6)
+        .map(|_| {
+            let addr = host.addr;
+            std::thread::spawn(move || {
+                let mut conn = Conn::open(addr);
+                conn.send(b"GET /bomb HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+                conn.response(false).status
+            })
+        })
+        .collect();
+    for bomb in bombs {
+        assert_eq!(bomb.join().unwrap(), 500);
+    }
+    // Every bomb was stopped by one limit or the other; with six at once
+    // the shared budget ran out before some reached their own.
+    let log = host.wait_log_count("MemoryError: ", 6);
+    assert!(
+        log.contains("MemoryError: the server's memory budget for all apps (40.0 MiB, --memory-budget) is used up"),
+        "{log}"
+    );
+    assert_eq!(host.get("/ok").text(), "ok");
+}
