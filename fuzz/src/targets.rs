@@ -2,11 +2,6 @@
 //! panic is a finding. The fuzzer (`fuzz_targets/`) and the regression test
 //! in the normal suite (`tests/e2e/fuzz_regressions.rs`) both call these.
 
-use std::io;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
-
 use wasgi::Vars;
 
 /// Lines of the input, split at `\n` (a trailing `\r` kept: it is data).
@@ -117,101 +112,114 @@ pub fn headers(data: &[u8]) {
     }
 }
 
-/// A CGI request (environment lines `NAME=value`, a blank line, then the
-/// body; the status and headers the app sends come from `X_STATUS` and
-/// `X_HEADERS`) run through `BaseCGIHandler` with an app that echoes its
-/// input: the output is always a well-formed CGI response, a `Status:`
-/// header first, header lines free of CR/LF inside, then a blank line.
-pub fn cgi(data: &[u8]) {
-    let split = data.windows(2).position(|w| w == b"\n\n");
-    let (env_part, body) = match split {
-        Some(at) => (&data[..at], &data[at + 2..]),
-        None => (data, &[][..]),
-    };
-    let vars = lines(env_part).into_iter().filter_map(|line| {
-        let at = line.iter().position(|&b| b == b'=')?;
-        Some((bytes_os(&line[..at]), bytes_os(&line[at + 1..])))
-    });
-    let environ = host::handlers::transcode_environ(vars);
-    let status = environ
-        .get("X_STATUS")
-        .cloned()
-        .unwrap_or_else(|| "200 OK".into());
-    let headers: Vec<(String, String)> = environ
-        .get("X_HEADERS")
-        .map(|h| {
-            h.split('|')
-                .map(|pair| {
-                    let (n, v) = pair.split_once(':').unwrap_or((pair, ""));
-                    (n.to_string(), v.to_string())
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let out = SharedBuf::default();
-    let (log, _memory) = host::ErrorStream::memory();
-    let mut handler = host::handlers::BaseCGIHandler::new(
-        host::InputStream::from_bytes(body.to_vec()),
-        out.clone(),
-        log,
-        environ,
-        false,
-        true,
-    );
-    let app = move |mut environ: host::Environ, start_response: host::StartResponse| {
-        let (status, headers) = (status.clone(), headers.clone());
-        async move {
-            let body = environ
-                .input
-                .read(None)
-                .await
-                .map_err(wasgi::ExcInfo::from)?;
-            start_response.call(status, headers, None).await?;
-            Ok(host::Body::Chunks([body].into()))
+#[cfg(any(test, feature = "cgi"))]
+pub use cgi::cgi;
+
+#[cfg(any(test, feature = "cgi"))]
+mod cgi {
+    use std::io;
+    use std::pin::Pin;
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Poll};
+
+    use super::{latin1, lines};
+
+    /// A CGI request (environment lines `NAME=value`, a blank line, then the
+    /// body; the status and headers the app sends come from `X_STATUS` and
+    /// `X_HEADERS`) run through `BaseCGIHandler` with an app that echoes its
+    /// input: the output is always a well-formed CGI response, a `Status:`
+    /// header first, header lines free of CR/LF inside, then a blank line.
+    pub fn cgi(data: &[u8]) {
+        let split = data.windows(2).position(|w| w == b"\n\n");
+        let (env_part, body) = match split {
+            Some(at) => (&data[..at], &data[at + 2..]),
+            None => (data, &[][..]),
+        };
+        let vars = lines(env_part).into_iter().filter_map(|line| {
+            let at = line.iter().position(|&b| b == b'=')?;
+            Some((bytes_os(&line[..at]), bytes_os(&line[at + 1..])))
+        });
+        let environ = host::handlers::transcode_environ(vars);
+        let status = environ
+            .get("X_STATUS")
+            .cloned()
+            .unwrap_or_else(|| "200 OK".into());
+        let headers: Vec<(String, String)> = environ
+            .get("X_HEADERS")
+            .map(|h| {
+                h.split('|')
+                    .map(|pair| {
+                        let (n, v) = pair.split_once(':').unwrap_or((pair, ""));
+                        (n.to_string(), v.to_string())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let out = SharedBuf::default();
+        let (log, _memory) = host::ErrorStream::memory();
+        let mut handler = host::handlers::BaseCGIHandler::new(
+            host::InputStream::from_bytes(body.to_vec()),
+            out.clone(),
+            log,
+            environ,
+            false,
+            true,
+        );
+        let app = move |mut environ: host::Environ, start_response: host::StartResponse| {
+            let (status, headers) = (status.clone(), headers.clone());
+            async move {
+                let body = environ
+                    .input
+                    .read(None)
+                    .await
+                    .map_err(wasgi::ExcInfo::from)?;
+                start_response.call(status, headers, None).await?;
+                Ok(host::Body::Chunks([body].into()))
+            }
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(handler.run(&app));
+        let output = out.0.lock().expect("output").clone();
+        let end = output
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("a CGI response has a blank line after its headers");
+        let head = latin1(&output[..end]);
+        assert!(head.starts_with("Status: "), "{head:?}");
+        for line in head.split("\r\n") {
+            assert!(!line.contains(['\r', '\n', '\0']), "{line:?}");
+            assert!(line.contains(": "), "{line:?}");
         }
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("a runtime");
-    runtime.block_on(handler.run(&app));
-    let output = out.0.lock().expect("output").clone();
-    let end = output
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a CGI response has a blank line after its headers");
-    let head = latin1(&output[..end]);
-    assert!(head.starts_with("Status: "), "{head:?}");
-    for line in head.split("\r\n") {
-        assert!(!line.contains(['\r', '\n', '\0']), "{line:?}");
-        assert!(line.contains(": "), "{line:?}");
-    }
-}
-
-fn bytes_os(bytes: &[u8]) -> std::ffi::OsString {
-    use std::os::unix::ffi::OsStrExt;
-    std::ffi::OsStr::from_bytes(bytes).to_os_string()
-}
-
-/// An in-memory stdout.
-#[derive(Clone, Default)]
-struct SharedBuf(Arc<Mutex<Vec<u8>>>);
-
-impl tokio::io::AsyncWrite for SharedBuf {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.0.lock().expect("output").extend_from_slice(buf);
-        Poll::Ready(Ok(buf.len()))
     }
 
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
+    fn bytes_os(bytes: &[u8]) -> std::ffi::OsString {
+        use std::os::unix::ffi::OsStrExt;
+        std::ffi::OsStr::from_bytes(bytes).to_os_string()
     }
 
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
+    /// An in-memory stdout.
+    #[derive(Clone, Default)]
+    struct SharedBuf(Arc<Mutex<Vec<u8>>>);
+
+    impl tokio::io::AsyncWrite for SharedBuf {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.0.lock().expect("output").extend_from_slice(buf);
+            Poll::Ready(Ok(buf.len()))
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
     }
 }
 

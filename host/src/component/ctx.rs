@@ -60,10 +60,15 @@ pub(super) struct Instances {
 }
 
 impl Instances {
-    pub(super) fn new(engine: &Engine, name: &str, options: AppOptions) -> Arc<Self> {
+    pub(super) fn new(
+        engine: &Engine,
+        name: &str,
+        options: AppOptions,
+        compiled: super::Compiled,
+    ) -> Arc<Self> {
         Arc::new(Instances {
             engine: engine.clone(),
-            compiled: super::Compiled::default(),
+            compiled,
             name: name.to_string(),
             slots: Arc::new(Semaphore::new(options.max_concurrency.max(1))),
             options,

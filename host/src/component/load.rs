@@ -11,6 +11,7 @@ use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 use super::bindings::AppPre;
 use super::bindings::wasgi::wsgi::types;
+use super::ctx::Instances;
 use super::wasi_http::Pre;
 use super::{AppOptions, RequestCtx, WasiHttpApp, WasmApp};
 
@@ -233,6 +234,7 @@ pub fn load_component_bytes(
     if !imports.is_empty() {
         return Err(LoadError::MissingImports { file, imports });
     }
+    let instances = Instances::new(engine, name, options, compiled);
     let mut linker = Linker::<RequestCtx>::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(invalid)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(invalid)?;
@@ -243,17 +245,17 @@ pub fn load_component_bytes(
             types::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx).map_err(invalid)?;
             let pre = linker.instantiate_pre(&component).map_err(invalid)?;
             let pre = AppPre::new(pre).map_err(invalid)?;
-            Loaded::Wasgi(WasmApp::new(engine, pre, name, options).compiled(compiled))
+            Loaded::Wasgi(WasmApp::from_parts(instances, pre))
         }
         Kind::WasiHttp => {
             let pre = linker.instantiate_pre(&component).map_err(invalid)?;
             let pre = Pre::P2(ProxyPre::new(pre).map_err(invalid)?);
-            Loaded::WasiHttp(WasiHttpApp::new(engine, pre, name, options).compiled(compiled))
+            Loaded::WasiHttp(WasiHttpApp::new(instances, pre))
         }
         Kind::WasiHttpP3 => {
             let pre = linker.instantiate_pre(&component).map_err(invalid)?;
             let pre = Pre::P3(ServicePre::new(pre).map_err(invalid)?);
-            Loaded::WasiHttp(WasiHttpApp::new(engine, pre, name, options).compiled(compiled))
+            Loaded::WasiHttp(WasiHttpApp::new(instances, pre))
         }
     };
     Ok(pre)

@@ -26,18 +26,12 @@ impl WasmApp {
     /// Wraps a component that [`load_component`](super::load_component)
     /// accepted. `name` appears in tracebacks.
     pub fn new(engine: &Engine, pre: AppPre<RequestCtx>, name: &str, options: AppOptions) -> Self {
-        WasmApp {
-            instances: Instances::new(engine, name, options),
-            pre,
-        }
+        let instances = Instances::new(engine, name, options, super::Compiled::default());
+        WasmApp::from_parts(instances, pre)
     }
 
-    /// The same app, recording how it was compiled.
-    pub(super) fn compiled(mut self, compiled: super::Compiled) -> Self {
-        if let Some(instances) = Arc::get_mut(&mut self.instances) {
-            instances.compiled = compiled;
-        }
-        self
+    pub(super) fn from_parts(instances: Arc<Instances>, pre: AppPre<RequestCtx>) -> Self {
+        WasmApp { instances, pre }
     }
 
     pub(super) fn instances(&self) -> &Instances {

@@ -11,7 +11,6 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use tokio::sync::oneshot;
-use wasmtime::Engine;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p3::bindings::ServicePre;
@@ -44,21 +43,9 @@ pub(super) enum Pre {
 pub type RequestBody = WasiBody;
 
 impl WasiHttpApp {
-    /// Wraps a pre-instantiated `wasi:http` component; `name` appears in
-    /// tracebacks.
-    pub(super) fn new(engine: &Engine, pre: Pre, name: &str, options: AppOptions) -> Self {
-        WasiHttpApp {
-            instances: Instances::new(engine, name, options),
-            pre,
-        }
-    }
-
-    /// The same app, recording how it was compiled.
-    pub(super) fn compiled(mut self, compiled: super::Compiled) -> Self {
-        if let Some(instances) = Arc::get_mut(&mut self.instances) {
-            instances.compiled = compiled;
-        }
-        self
+    /// A pre-instantiated `wasi:http` component.
+    pub(super) fn new(instances: Arc<Instances>, pre: Pre) -> Self {
+        WasiHttpApp { instances, pre }
     }
 
     pub(super) fn instances(&self) -> &Instances {
