@@ -1,6 +1,8 @@
 //! Every input kept in `fuzz/regressions/<target>/` (seeds, and inputs a
 //! fuzzer once crashed on) through the same checks the fuzz targets make.
 
+// The `cgi` feature is the fuzz crate's; here `test` turns its target on.
+#[allow(unexpected_cfgs)]
 #[path = "../../fuzz/src/targets.rs"]
 mod targets;
 
