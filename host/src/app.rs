@@ -27,6 +27,23 @@ pub trait Application: Send + Sync + 'static {
         environ: Environ,
         start_response: StartResponse,
     ) -> BoxFuture<'_, Result<Body, ExcInfo>>;
+
+    /// Whether a request may start now: waits while the app has no room
+    /// for one (a wasm app, while the guests' memory budget is used up),
+    /// and fails with [`Busy`] when none came in time: the server then
+    /// answers 503 without calling the app. The default admits at once.
+    fn admit(&self) -> BoxFuture<'_, Result<(), Busy>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// An app has no room for another request now.
+#[derive(Debug, Clone)]
+pub struct Busy {
+    /// Why, for the log and the 503 page.
+    pub reason: String,
+    /// When to try again, for `Retry-After`.
+    pub retry_after: std::time::Duration,
 }
 
 impl<F, Fut> Application for F
@@ -50,6 +67,10 @@ impl<A: Application + ?Sized> Application for Arc<A> {
         start_response: StartResponse,
     ) -> BoxFuture<'_, Result<Body, ExcInfo>> {
         (**self).call(environ, start_response)
+    }
+
+    fn admit(&self) -> BoxFuture<'_, Result<(), Busy>> {
+        (**self).admit()
     }
 }
 

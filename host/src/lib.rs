@@ -23,7 +23,7 @@ pub mod streams;
 pub mod validate;
 
 pub use app::{
-    Application, Body, BodyIter, BoxFuture, Environ, FileBody, Responder, StartResponse,
+    Application, Body, BodyIter, BoxFuture, Busy, Environ, FileBody, Responder, StartResponse,
 };
 pub use handlers::BaseHandler;
 pub use service::Service;

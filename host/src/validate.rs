@@ -37,6 +37,10 @@ pub struct Validator {
 }
 
 impl Application for Validator {
+    fn admit(&self) -> BoxFuture<'_, Result<(), crate::app::Busy>> {
+        self.app.admit()
+    }
+
     fn call(
         &self,
         environ: Environ,

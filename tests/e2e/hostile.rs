@@ -290,3 +290,36 @@ fn the_memory_budget_of_all_guests_holds() {
     );
     assert_eq!(host.get("/ok").text(), "ok");
 }
+
+#[test]
+fn requests_wait_for_the_memory_budget_then_get_503() {
+    let app = example("hostile");
+    let host = Host::serve(&[
+        app.to_str().unwrap(),
+        "--max-memory",
+        "40MiB",
+        "--memory-budget",
+        "48MiB",
+    ]);
+    let holder = {
+        let addr = host.addr;
+        std::thread::spawn(move || {
+            let mut conn = Conn::open(addr);
+            conn.send(b"GET /hold?mb=36&ms=12000 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+            conn.response(false)
+        })
+    };
+    std::thread::sleep(Duration::from_millis(800));
+    let started = Instant::now();
+    let r = host.get("/ok");
+    assert_eq!(r.status, 503, "{}", r.head);
+    assert_eq!(r.header("Retry-After"), Some("1"));
+    assert!(
+        started.elapsed() >= Duration::from_secs(9),
+        "it should have waited for room"
+    );
+    host.wait_log("code 503, message Service unavailable: the guests' memory budget (48 MiB, --memory-budget) is used up");
+    assert_eq!(holder.join().unwrap().text(), "held 36 MiB");
+    // Once the memory is back, requests are admitted again.
+    assert_eq!(host.get("/ok").text(), "ok");
+}

@@ -19,6 +19,7 @@
 //! | `/slow?n=N&ms=M` | N chunks, M ms apart | 200, slowly |
 //! | `/read-past` | reads 10 MB of `wsgi.input` | gets the body only: 200 with its length |
 //! | `/errors-flood?n=N` | N lines on `wsgi.errors` | 200 |
+//! | `/hold?mb=N&ms=M` | holds N MiB for M ms, then answers | 200 (others may wait for the memory budget) |
 
 use wasgi::{Body, Environ, Error, Result, StartResponse};
 
@@ -115,6 +116,15 @@ fn hostile(mut environ: Environ, start_response: StartResponse) -> Result<Body> 
             }
             start_response.call("200 OK", TEXT, None)?;
             Ok(Body::from(format!("read {got} bytes")))
+        }
+        "/hold" => {
+            let held = vec![1u8; number("mb", 16) << 20];
+            std::thread::sleep(std::time::Duration::from_millis(number("ms", 1000) as u64));
+            start_response.call("200 OK", TEXT, None)?;
+            Ok(Body::from(format!(
+                "held {} MiB",
+                std::hint::black_box(held).len() >> 20
+            )))
         }
         "/errors-flood" => {
             let n = number("n", 100_000);

@@ -1,6 +1,7 @@
 //! What one request's `Store` holds, for every kind of component.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::ResourceTable;
@@ -48,6 +49,10 @@ impl WasiHttpView for RequestCtx {
     }
 }
 
+/// How long a request waits for room in the memory budget before it gets
+/// a 503.
+pub const ADMISSION_WAIT: Duration = Duration::from_secs(10);
+
 /// What every request of one app shares, whatever its kind: the engine,
 /// the app's name (in tracebacks), its options and its concurrency slots.
 pub(super) struct Instances {
@@ -85,6 +90,28 @@ impl Instances {
             .await
             .map_err(|e| ExcInfo::new("RuntimeError", e.to_string()))?;
         new_store(&self.engine, &self.options, slot)
+    }
+
+    /// Waits until the guests' memory budget has room for a request of
+    /// this app (its `max_memory`, at most 16 MiB, left), for up to
+    /// [`ADMISSION_WAIT`].
+    pub(super) async fn admit(&self) -> Result<(), crate::app::Busy> {
+        let budget = &self.options.memory_budget;
+        let headroom = self.options.max_memory.min(16 << 20);
+        let deadline = tokio::time::Instant::now() + ADMISSION_WAIT;
+        while !budget.has_room(headroom) {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(crate::app::Busy {
+                    reason: format!(
+                        "the guests' memory budget ({} MiB, --memory-budget) is used up",
+                        budget.limit() >> 20
+                    ),
+                    retry_after: Duration::from_secs(1),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok(())
     }
 
     /// A trap or wasmtime error of this app as the exception to log.

@@ -12,7 +12,7 @@ use super::body::WasmBody;
 use super::ctx::Instances;
 use super::limits::metered;
 use super::{AppOptions, RequestCtx, host};
-use crate::app::{Application, Body, BoxFuture, Environ, FileBody, StartResponse};
+use crate::app::{Application, Body, BoxFuture, Busy, Environ, FileBody, StartResponse};
 use wasgi::ExcInfo;
 
 /// A wasgi component ready to serve: compiled, linked and pre-instantiated.
@@ -115,5 +115,9 @@ impl Application for WasmApp {
         start_response: StartResponse,
     ) -> BoxFuture<'_, Result<Body, ExcInfo>> {
         Box::pin(self.call_guest(environ, start_response))
+    }
+
+    fn admit(&self) -> BoxFuture<'_, Result<(), Busy>> {
+        Box::pin(self.instances.admit())
     }
 }

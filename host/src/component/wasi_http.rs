@@ -52,6 +52,11 @@ impl WasiHttpApp {
         &self.instances
     }
 
+    /// Waits for room for a request (see [`Application::admit`](crate::Application::admit)).
+    pub async fn admit(&self) -> Result<(), crate::app::Busy> {
+        self.instances.admit().await
+    }
+
     /// The app's options.
     pub fn options(&self) -> &AppOptions {
         &self.instances.options

@@ -78,13 +78,29 @@ impl WSGIRequestHandler {
             return self.refuse(&request_line, StatusCode::PAYLOAD_TOO_LARGE, text);
         }
         let body = RequestBody { body, seen: 0, max };
+        let service = self.shared.service();
+        let admitted = match &service {
+            Service::Wsgi(app) => app.admit().await,
+            Service::WasiHttp(app) => app.admit().await,
+        };
+        if let Err(busy) = admitted {
+            let text = format!("Service unavailable: {}; try again later.\n", busy.reason);
+            let mut response = self.refuse(&request_line, StatusCode::SERVICE_UNAVAILABLE, text);
+            let retry = busy.retry_after.as_secs().max(1).to_string();
+            if let Ok(value) = HeaderValue::from_str(&retry) {
+                response
+                    .headers_mut()
+                    .insert(http::header::RETRY_AFTER, value);
+            }
+            return response;
+        }
         let stop = Stop::new(self.shared.config.timeout, self.shared.cut.subscribe());
         // Until hyper has the response, this future going away means the
         // client left.
         let mut client_left = stop.on_drop(Duration::ZERO);
         let no_body = parts.method == Method::HEAD;
         let version = parts.version;
-        let response = match self.shared.service() {
+        let response = match service {
             Service::Wsgi(app) => {
                 self.run_wsgi(app, parts, body, length, request_line, stop.clone())
                     .await
