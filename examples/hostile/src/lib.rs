@@ -138,6 +138,8 @@ fn hostile(mut environ: Environ, start_response: StartResponse) -> Result<Body> 
     }
 }
 
+/// Recursion without end, on purpose: the stack overflow is the fault.
+#[allow(unconditional_recursion)]
 #[inline(never)]
 fn recurse(depth: u64) -> u64 {
     let pad = std::hint::black_box([depth; 32]);
