@@ -13,6 +13,8 @@
 //! | `util`, `headers` | the guest SDK's [`wasgi::util`] and [`wasgi::headers`], shared |
 //! | `environ` building | [`environ`] |
 
+#![warn(missing_docs)]
+
 pub mod app;
 pub mod component;
 pub mod environ;

@@ -93,8 +93,9 @@ enum Kind {
     WasiHttpP3,
 }
 
-/// Why a file could not be served.
+/// Why a file could not be served. `file` names it in every case.
 #[derive(Debug)]
+#[allow(missing_docs)] // the fields are the message's parts
 pub enum LoadError {
     /// The file could not be read.
     Read { file: String, error: std::io::Error },
@@ -102,13 +103,12 @@ pub enum LoadError {
     NotWasm { file: String },
     /// The file is a core module, not a component.
     CoreModule { file: String },
-    /// The component exports neither the wasgi application interface nor
-    /// `wasi:http/incoming-handler`.
+    /// The component exports none of the interfaces the host serves
+    /// (`exports`: what it does export).
     WrongWorld { file: String, exports: Vec<String> },
     /// The component imports interfaces the host does not provide.
     MissingImports { file: String, imports: Vec<String> },
-    /// The component needs imports the host does not provide, or fails to
-    /// compile.
+    /// The component fails to compile or to link.
     Invalid { file: String, error: String },
 }
 
