@@ -274,6 +274,29 @@ impl Headers {
     }
 }
 
+/// The `(name, value)` pairs in order, so `Headers` can be handed to
+/// `start_response` as they are.
+impl IntoIterator for Headers {
+    type Item = (String, String);
+    type IntoIter = std::vec::IntoIter<(String, String)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Headers {
+    type Item = (&'a str, &'a str);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, String)>,
+        fn(&'a (String, String)) -> (&'a str, &'a str),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
 impl From<Vec<(String, String)>> for Headers {
     fn from(items: Vec<(String, String)>) -> Self {
         Headers::new(items)

@@ -218,3 +218,17 @@ fn wire_checks_name_the_rule() {
         assert!(check_header("X", bad).is_err(), "{bad:?}");
     }
 }
+
+#[test]
+fn headers_iterate_in_order_for_start_response() {
+    let mut headers = Headers::default();
+    headers.add_header("Content-Type", Some("text/plain"), &[]);
+    headers.add_header("Set-Cookie", Some("a=1"), &[]);
+    let borrowed: Vec<(&str, &str)> = (&headers).into_iter().collect();
+    assert_eq!(
+        borrowed,
+        [("Content-Type", "text/plain"), ("Set-Cookie", "a=1")]
+    );
+    let owned: Vec<(String, String)> = headers.into_iter().collect();
+    assert_eq!(owned[1], ("Set-Cookie".to_string(), "a=1".to_string()));
+}

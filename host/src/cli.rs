@@ -227,14 +227,17 @@ fn parse_env(spec: &str) -> Result<(String, String), String> {
 impl AppArgs {
     /// The `--dir` and `--dir-rw` directories, each checked to exist.
     fn preopens(&self) -> Result<Vec<Preopen>, String> {
-        let ro = self.dirs.iter().map(|d| Preopen::parse(d, false));
-        let rw = self.dirs_rw.iter().map(|d| Preopen::parse(d, true));
+        let ro = self.dirs.iter().map(|d| ("--dir", d, false));
+        let rw = self.dirs_rw.iter().map(|d| ("--dir-rw", d, true));
         ro.chain(rw)
-            .map(|p| {
+            .map(|(flag, spec, writable)| {
+                let p = Preopen::parse(spec, writable).map_err(|e| format!("{flag} {e}"))?;
                 if p.host.is_dir() {
                     Ok(p)
+                } else if p.host.exists() {
+                    Err(format!("{flag} {}: not a directory", p.host.display()))
                 } else {
-                    Err(format!("--dir {}: not a directory", p.host.display()))
+                    Err(format!("{flag} {}: no such directory", p.host.display()))
                 }
             })
             .collect()
@@ -345,8 +348,11 @@ fn serve(args: ServeArgs) -> ExitCode {
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     runtime.enable_all();
     if let Some(workers) = args.workers {
-        runtime.worker_threads(workers.max(1));
-        component::set_heavy_lanes(workers.max(1));
+        if workers == 0 {
+            return fail(2, "--workers 0: at least one worker thread is needed");
+        }
+        runtime.worker_threads(workers);
+        component::set_heavy_lanes(workers);
     }
     let runtime = match runtime.build() {
         Ok(rt) => rt,

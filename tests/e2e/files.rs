@@ -235,17 +235,38 @@ fn preopens_are_read_only_unless_asked_and_nothing_else_is_visible() {
 }
 
 #[test]
-fn a_missing_dir_is_refused() {
-    let out = std::process::Command::new(crate::common::host_bin())
-        .args(["serve", "--dir", "/nonexistent/site", "--port", "0"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(
-        err.trim(),
-        "error: --dir /nonexistent/site: not a directory"
-    );
+fn bad_dirs_and_workers_are_refused() {
+    let file = crate::cli::tempdir("not-a-dir").join("file.txt");
+    std::fs::write(&file, "x").unwrap();
+    let file = file.display().to_string();
+    for (args, message) in [
+        (
+            vec!["--dir", "/nonexistent/site"],
+            "error: --dir /nonexistent/site: no such directory".to_string(),
+        ),
+        (
+            vec!["--dir-rw", &file],
+            format!("error: --dir-rw {file}: not a directory"),
+        ),
+        (
+            vec!["--dir", "/tmp::"],
+            "error: --dir \"/tmp::\": expected HOST_PATH or HOST_PATH::GUEST_PATH, with neither path empty".to_string(),
+        ),
+        (
+            vec!["--workers", "0"],
+            "error: --workers 0: at least one worker thread is needed".to_string(),
+        ),
+    ] {
+        let out = std::process::Command::new(crate::common::host_bin())
+            .arg("serve")
+            .args(&args)
+            .args(["--port", "0"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.trim(), message, "{args:?}");
+    }
 }
 
 #[test]

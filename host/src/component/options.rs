@@ -87,13 +87,18 @@ pub struct Preopen {
 
 impl Preopen {
     /// Parses `HOST_PATH[::GUEST_PATH]` (the guest path defaults to the host
-    /// path as given).
-    pub fn parse(spec: &str, writable: bool) -> Preopen {
+    /// path as given); an empty host or guest path is an error.
+    pub fn parse(spec: &str, writable: bool) -> Result<Preopen, String> {
         let (host, guest) = spec.split_once("::").unwrap_or((spec, spec));
-        Preopen {
+        if host.is_empty() || guest.is_empty() {
+            return Err(format!(
+                "{spec:?}: expected HOST_PATH or HOST_PATH::GUEST_PATH, with neither path empty"
+            ));
+        }
+        Ok(Preopen {
             host: PathBuf::from(host),
             guest: guest.to_string(),
             writable,
-        }
+        })
     }
 }
