@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::app::Application;
+use crate::app::{Application, Busy};
 use crate::component::{Loaded, WasiHttpApp};
 
 /// An app a server can serve.
@@ -15,6 +15,17 @@ pub enum Service {
     Wsgi(Arc<dyn Application>),
     /// A `wasi:http` component: given the request as is.
     WasiHttp(WasiHttpApp),
+}
+
+impl Service {
+    /// Waits until the app has room for a request, or says why not (see
+    /// [`Application::admit`]).
+    pub async fn admit(&self) -> Result<(), Busy> {
+        match self {
+            Service::Wsgi(app) => app.admit().await,
+            Service::WasiHttp(app) => app.admit().await,
+        }
+    }
 }
 
 impl From<Arc<dyn Application>> for Service {

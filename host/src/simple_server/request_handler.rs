@@ -79,19 +79,13 @@ impl WSGIRequestHandler {
         }
         let body = RequestBody { body, seen: 0, max };
         let service = self.shared.service();
-        let admitted = match &service {
-            Service::Wsgi(app) => app.admit().await,
-            Service::WasiHttp(app) => app.admit().await,
-        };
-        if let Err(busy) = admitted {
+        if let Err(busy) = service.admit().await {
             let text = format!("Service unavailable: {}; try again later.\n", busy.reason);
             let mut response = self.refuse(&request_line, StatusCode::SERVICE_UNAVAILABLE, text);
-            let retry = busy.retry_after.as_secs().max(1).to_string();
-            if let Ok(value) = HeaderValue::from_str(&retry) {
-                response
-                    .headers_mut()
-                    .insert(http::header::RETRY_AFTER, value);
-            }
+            response.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                busy.retry_after.as_secs().max(1).into(),
+            );
             return response;
         }
         let stop = Stop::new(self.shared.config.timeout, self.shared.cut.subscribe());
