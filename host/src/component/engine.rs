@@ -10,7 +10,7 @@ use wasmtime::{
 
 /// How often the epoch advances: a running guest yields to other requests
 /// at least this often.
-pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// How to build the engine.
 #[derive(Clone, Debug)]
