@@ -23,6 +23,7 @@ pub mod environ;
 pub mod file_wrapper;
 pub mod handlers;
 pub mod headers;
+pub mod parse;
 pub mod pyrepr;
 pub mod util;
 pub mod validate;
