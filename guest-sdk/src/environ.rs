@@ -95,28 +95,7 @@ pub fn path_info(path: &str) -> String {
     } else {
         path.to_string()
     };
-    from_bytes(&percent_decode(path.as_bytes()))
-}
-
-fn percent_decode(raw: &[u8]) -> Vec<u8> {
-    fn hex(b: u8) -> Option<u8> {
-        (b as char).to_digit(16).map(|d| d as u8)
-    }
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        if raw[i] == b'%'
-            && i + 2 < raw.len()
-            && let (Some(h), Some(l)) = (hex(raw[i + 1]), hex(raw[i + 2]))
-        {
-            out.push(h << 4 | l);
-            i += 3;
-            continue;
-        }
-        out.push(raw[i]);
-        i += 1;
-    }
-    out
+    from_bytes(&crate::parse::percent_decode(path.as_bytes()))
 }
 
 /// Python's `str.strip()` over a native string: ASCII whitespace, the

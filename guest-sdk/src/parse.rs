@@ -48,7 +48,8 @@ pub fn unquote_to_bytes(string: &str) -> Vec<u8> {
     percent_decode(string.as_bytes())
 }
 
-fn percent_decode(raw: &[u8]) -> Vec<u8> {
+/// Every valid `%XX` in `raw` as the byte it encodes; the rest as is.
+pub(crate) fn percent_decode(raw: &[u8]) -> Vec<u8> {
     fn hex(b: u8) -> Option<u8> {
         (b as char).to_digit(16).map(|d| d as u8)
     }
