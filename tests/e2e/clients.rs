@@ -159,6 +159,77 @@ fn slow_clients_are_cut_off_and_do_not_hold_the_server() {
     assert_eq!(host.get("/hello").text(), "hello");
 }
 
+/// Closes `s` with a reset, as a client that aborts does: a plain close
+/// (FIN) cannot be told from a half-close, which gets its answer.
+fn reset(s: TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: a valid socket and a correctly sized linger option.
+    let rc = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&raw const linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0, "SO_LINGER");
+    drop(s);
+}
+
+#[test]
+fn a_half_closed_client_gets_its_answer() {
+    let host = conformance(&[]);
+    // More at once than there are cores, each shutting down its sending
+    // side right after its request: every one is answered.
+    let clients: Vec<_> = (0..8)
+        .map(|i| {
+            let mut s = TcpStream::connect(host.addr).unwrap();
+            let body = format!("body {i}");
+            write!(
+                s,
+                "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap();
+            s.shutdown(std::net::Shutdown::Write).unwrap();
+            (s, body)
+        })
+        .collect();
+    for (mut s, body) in clients {
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut answer = Vec::new();
+        s.read_to_end(&mut answer).unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        assert!(answer.ends_with(&format!("\r\n\r\n{body}")), "{answer}");
+    }
+    // A guest still computing when the client stops sending answers too.
+    let mut s = TcpStream::connect(host.addr).unwrap();
+    s.write_all(b"GET /spin?ms=300&id=half HTTP/1.0\r\n\r\n")
+        .unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).unwrap();
+    assert!(answer.starts_with(b"HTTP/1.0 200 OK\r\n"), "{}", String::from_utf8_lossy(&answer));
+    // A body the client stopped sending half-way: the app sees its input
+    // end early, and the client still gets the app's answer.
+    let mut s = TcpStream::connect(host.addr).unwrap();
+    s.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+        .unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 500 "), "{answer}");
+    host.wait_log("the client stopped sending before the request body was complete");
+    assert_eq!(host.get("/hello").text(), "hello");
+}
+
 #[test]
 fn a_client_that_leaves_stops_its_guest() {
     let host = conformance(&["--cpu-limit", "0"]);
@@ -171,7 +242,7 @@ fn a_client_that_leaves_stops_its_guest() {
         )
         .unwrap();
         host.wait_log(&format!("spin gone{id} start"));
-        drop(s);
+        reset(s);
     }
     host.wait_log_count(
         "ConnectionAbortedError: the client closed the connection before the response was complete; the app was stopped",

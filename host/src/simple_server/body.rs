@@ -3,6 +3,7 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -11,6 +12,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use tokio::sync::mpsc;
 
+use super::half_close::{Client, InFlight};
 use super::stop::StopOnDrop;
 use crate::app::BoxFuture;
 use crate::component::GuestBody;
@@ -19,7 +21,7 @@ use crate::streams::ChunkSource;
 /// A response body: fed by the handler through a channel, given whole, or
 /// a guest's own body (`wasi:http`), which logs the access line when it
 /// ends. Dropped before its end, it stops the request (the client left).
-pub struct ResponseBody(Option<Inner>, Option<StopOnDrop>);
+pub struct ResponseBody(Option<Inner>, Option<StopOnDrop>, Option<InFlight>);
 
 enum Inner {
     Channel(BodyChannel),
@@ -66,7 +68,7 @@ struct BodyChannel {
 
 impl ResponseBody {
     pub(super) fn empty() -> Self {
-        ResponseBody(None, None)
+        ResponseBody(None, None, None)
     }
 
     /// A body known whole: a channel holding it.
@@ -86,12 +88,19 @@ impl ResponseBody {
                 failed: None,
             })),
             None,
+            None,
         )
     }
 
     /// This body, stopping the request if dropped before its end.
     pub(super) fn guarded(mut self, guard: StopOnDrop) -> Self {
         self.1 = Some(guard);
+        self
+    }
+
+    /// This body, counted as in flight on its connection until dropped.
+    pub(super) fn in_flight(mut self, in_flight: InFlight) -> Self {
+        self.2 = Some(in_flight);
         self
     }
 
@@ -114,6 +123,7 @@ impl ResponseBody {
                 log: Some(Box::new(log)),
                 failed: None,
             }))),
+            None,
             None,
         )
     }
@@ -217,6 +227,8 @@ pub(super) struct RequestBody {
     pub(super) body: Incoming,
     pub(super) seen: u64,
     pub(super) max: Option<u64>,
+    /// Whether the client has stopped sending.
+    pub(super) client: Arc<Client>,
 }
 
 impl HttpBody for RequestBody {
@@ -228,6 +240,14 @@ impl HttpBody for RequestBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         let polled = match Pin::new(&mut self.body).poll_frame(cx) {
+            // hyper has everything the client sent before it stopped
+            // sending (see `half_close`): nothing more can come.
+            Poll::Pending if self.client.poll_done_sending(cx) => {
+                return Poll::Ready(Some(Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the client stopped sending before the request body was complete",
+                ))));
+            }
             Poll::Pending => return Poll::Pending,
             Poll::Ready(polled) => polled,
         };

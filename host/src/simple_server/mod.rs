@@ -12,6 +12,7 @@
 //! no process environment in the environ.
 
 mod body;
+mod half_close;
 mod request_handler;
 mod stop;
 
@@ -210,6 +211,7 @@ impl WSGIServer {
         WSGIRequestHandler {
             shared: self.shared.clone(),
             peer,
+            client: Arc::default(),
             tasks: Tasks::default(),
         }
     }
@@ -323,15 +325,23 @@ async fn serve_connection(
 ) {
     // Small writes (headers, then a chunk) should not wait for Nagle.
     let _ = stream.set_nodelay(true);
+    let client = Arc::new(half_close::Client::default());
     let handler = WSGIRequestHandler {
         shared: shared.clone(),
         peer,
+        client: client.clone(),
         tasks: Tasks::default(),
     };
     let tasks = handler.tasks.clone();
     let service = service_fn(move |req| {
         let handler = handler.clone();
-        async move { Ok::<_, Infallible>(handler.handle(req).await) }
+        // Counted from the moment hyper has the head, before it can read
+        // the client's end of stream.
+        let in_flight = handler.client.enter();
+        async move {
+            let response = handler.handle(req).await;
+            Ok::<_, Infallible>(response.map(|body| body.in_flight(in_flight)))
+        }
     });
     let mut builder = http1::Builder::new();
     builder
@@ -343,7 +353,10 @@ async fn serve_connection(
         .timer(TokioTimer::new())
         .header_read_timeout(shared.config.header_read_timeout);
     {
-        let conn = builder.serve_connection(TokioIo::new(stream), service);
+        let conn = builder.serve_connection(
+            TokioIo::new(half_close::HalfClose::new(stream, client)),
+            service,
+        );
         tokio::pin!(conn);
         let mut stop = shared.shutdown.subscribe();
         // A failed connection (bad request, client gone) concerns that

@@ -16,6 +16,7 @@ use wasgi::Vars;
 use wasgi::util::latin1_bytes;
 
 use super::body::{RequestBody, ResponseBody};
+use super::half_close::Client;
 use super::stop::{LEFT_MID_BODY_GRACE, Stop};
 use super::{SERVER_VERSION, Shared, Tasks};
 use crate::app::{Application, BoxFuture};
@@ -31,6 +32,7 @@ use crate::streams::{ErrorStream, InputStream};
 pub struct WSGIRequestHandler {
     pub(super) shared: Arc<Shared>,
     pub(super) peer: SocketAddr,
+    pub(super) client: Arc<Client>,
     pub(super) tasks: Tasks,
 }
 
@@ -77,7 +79,12 @@ impl WSGIRequestHandler {
             );
             return self.refuse(&request_line, StatusCode::PAYLOAD_TOO_LARGE, text);
         }
-        let body = RequestBody { body, seen: 0, max };
+        let body = RequestBody {
+            body,
+            seen: 0,
+            max,
+            client: self.client.clone(),
+        };
         let service = self.shared.service();
         if let Err(busy) = service.admit().await {
             let text = format!("Service unavailable: {}; try again later.\n", busy.reason);
