@@ -52,6 +52,15 @@ impl Error {
         Error::new("AssertionError", message)
     }
 
+    /// Adds the caller's source location as the outermost traceback frame:
+    /// a call into the server that failed names the app's line that made
+    /// it, as the frame of the calling function does in Python.
+    #[track_caller]
+    pub fn called_from_here(mut self) -> Self {
+        self.traceback.insert(0, frame(Location::caller()));
+        self
+    }
+
     /// Adds a traceback frame below the existing ones (innermost).
     pub fn with_frame(mut self, line: impl Into<String>) -> Self {
         self.traceback.push(line.into());

@@ -15,14 +15,27 @@
 //! ```
 //!
 //! The pure-Rust modules — [`util`] (`wsgiref.util`), [`headers`]
-//! (`wsgiref.headers`), [`FileWrapper`], [`pyrepr`] and [`Error`] — compile on every target
-//! and are what the host uses too. The guest runtime (environ, streams,
-//! `start_response`, bodies, `export!`) exists on `wasm32` only.
+//! (`wsgiref.headers`), [`parse`] (`urllib.parse`), [`cookies`],
+//! [`multipart`], [`FileWrapper`], [`pyrepr`] and [`Error`] — are what the
+//! host uses too, through the `native` feature. The guest runtime (environ,
+//! streams, `start_response`, bodies, `export!`) exists on `wasm32` only;
+//! built natively without `native`, the SDK stops with one error naming
+//! `--target wasm32-wasip2`.
+//!
+//! Read these docs with `cargo doc -p guest-sdk --target wasm32-wasip2 --open`.
 
+#[cfg(not(any(target_arch = "wasm32", feature = "native", test, doc)))]
+compile_error!(
+    "wasgi apps are WebAssembly components: build them with `--target wasm32-wasip2` \
+     (or set `[build] target = \"wasm32-wasip2\"` in .cargo/config.toml, as `host new` does)"
+);
+
+pub mod cookies;
 pub mod environ;
 pub mod file_wrapper;
 pub mod handlers;
 pub mod headers;
+pub mod multipart;
 pub mod parse;
 pub mod pyrepr;
 pub mod util;

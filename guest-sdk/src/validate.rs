@@ -310,7 +310,6 @@ pub struct ResponseState {
     declared_length: Option<u64>,
     body_bytes: u64,
     iterated: bool,
-    finished: bool,
     closed: bool,
 }
 
@@ -381,8 +380,18 @@ impl ResponseState {
         match len {
             Some(len) => self.count(len),
             None => {
-                self.finished = true;
-                Ok(())
+                // Checked at the end of the body rather than in close(),
+                // so the violation is logged before the request's access
+                // line and the short response is cut, not completed.
+                match self.declared_length {
+                    Some(declared) if !self.head_request && self.body_bytes < declared => {
+                        Err(Violation::assertion(format!(
+                            "The body is shorter than its Content-Length: {} bytes sent, {declared} declared",
+                            self.body_bytes
+                        )))
+                    }
+                    _ => Ok(()),
+                }
             }
         }
     }
@@ -396,15 +405,7 @@ impl ResponseState {
             ));
         }
         self.closed = true;
-        match self.declared_length {
-            Some(declared) if self.finished && !self.head_request && self.body_bytes < declared => {
-                Err(Violation::assertion(format!(
-                    "The body is shorter than its Content-Length: {} bytes sent, {declared} declared",
-                    self.body_bytes
-                )))
-            }
-            _ => Ok(()),
-        }
+        Ok(())
     }
 
     /// Whether `close()` was called.

@@ -215,7 +215,11 @@ fn a_half_closed_client_gets_its_answer() {
     s.shutdown(std::net::Shutdown::Write).unwrap();
     let mut answer = Vec::new();
     s.read_to_end(&mut answer).unwrap();
-    assert!(answer.starts_with(b"HTTP/1.0 200 OK\r\n"), "{}", String::from_utf8_lossy(&answer));
+    assert!(
+        answer.starts_with(b"HTTP/1.0 200 OK\r\n"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
     // A body the client stopped sending half-way: the app sees its input
     // end early, and the client still gets the app's answer.
     let mut s = TcpStream::connect(host.addr).unwrap();

@@ -455,3 +455,13 @@ pub fn is_http_date(value: &str) -> bool {
         && b[19] == b':'
         && b[22] == b':'
 }
+
+/// The line of `examples/NAME/src/lib.rs` that contains `needle`.
+pub fn source_line(name: &str, needle: &str) -> usize {
+    let path = format!(
+        "{}/../examples/{name}/src/lib.rs",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let source = std::fs::read_to_string(&path).unwrap();
+    1 + source.lines().position(|l| l.contains(needle)).unwrap()
+}

@@ -9,7 +9,7 @@ use host::streams::InputStream;
 use host::validate::validator;
 use host::{Body, BoxFuture, Environ, ErrorStream, ExcInfo, Responder, StartResponse};
 
-use crate::common::{Conn, Host, example};
+use crate::common::{Conn, Host, example, source_line};
 
 /// (route, status the client gets, the diagnostic line in the log)
 const CASES: &[(&str, u16, &str)] = &[
@@ -149,8 +149,29 @@ fn check_routes(host: &Host, prefix: &str) {
             assert!(!r.complete, "{path}");
             assert!(conn.is_closed(Duration::from_secs(5)), "{path}");
         }
-        host.wait_log(&format!("wsgi validator: {diagnostic}\n"));
+        // The violation is logged before the request's access line.
+        let diagnostic = format!("wsgi validator: {diagnostic}\n");
+        let access = format!("\"GET {path} HTTP/1.1\" {status} ");
+        let log = host.wait_log(&access);
+        let (Some(d), Some(a)) = (log.rfind(&diagnostic), log.rfind(&access)) else {
+            panic!("{path}: no diagnostic in {log}");
+        };
+        assert!(
+            d < a,
+            "{path}: the violation came after the access line: {log}"
+        );
     }
+    // A violation's traceback starts at the app's line that broke the rule.
+    let line = source_line(
+        "misbehaving",
+        "start_response.call(\"200 OK\", [TEXT, (name, value)]",
+    );
+    let log = host.log();
+    let at = log
+        .find(&format!("{prefix}/status-header HTTP/1.1"))
+        .unwrap();
+    let frame = format!("File \"misbehaving/src/lib.rs\", line {line}\n");
+    assert!(log[..at].contains(&frame), "{frame} in {log}");
 }
 
 #[test]

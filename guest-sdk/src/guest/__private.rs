@@ -41,6 +41,7 @@ pub fn call<A: Application + ?Sized>(
     errors: WitErrorStream,
     start_response: WitStartResponse,
 ) -> Result<Response, WitExcInfo> {
+    super::panic::install_hook();
     let environ = Environ::from_wit(environ, Input::new(input), Errors::new(errors));
     super::body::set_file_wrapper_offered(environ.file_wrapper);
     let start_response = StartResponse::from_respond(start_response);

@@ -7,6 +7,7 @@ mod environ;
 mod errors;
 pub mod fs;
 mod input;
+mod panic;
 mod start_response;
 pub(crate) mod validator;
 mod wasi_http;

@@ -51,7 +51,9 @@ impl StartResponse {
     /// a response from an error handler; once the headers are sent that call
     /// fails with the same exception, which the app should return.
     ///
-    /// Returns the `write()` callable.
+    /// Returns the `write()` callable. A failure's traceback starts at the
+    /// line that made this call.
+    #[track_caller]
     pub fn call<I, K, V>(
         &self,
         status: &str,
@@ -67,14 +69,21 @@ impl StartResponse {
             .into_iter()
             .map(|(k, v)| (k.into(), v.into()))
             .collect();
-        self.0.call(status, &headers, exc_info)?;
-        Ok(Write(self.0.clone()))
+        match self.0.call(status, &headers, exc_info) {
+            Ok(()) => Ok(Write(self.0.clone())),
+            Err(e) => Err(e.called_from_here()),
+        }
     }
 
     /// The `write(data)` callable, also reachable before `call` (where it
     /// fails, as PEP 3333 requires).
+    #[track_caller]
     pub fn write(&self, data: &[u8]) -> crate::Result<()> {
-        self.0.write(data)
+        match self.0.write(data) {
+            Ok(()) => Ok(()),
+            // (Not in a closure: the location must be the caller's.)
+            Err(e) => Err(e.called_from_here()),
+        }
     }
 }
 
@@ -84,9 +93,14 @@ impl StartResponse {
 pub struct Write(Rc<dyn Respond>);
 
 impl Write {
-    /// `write(data)`.
+    /// `write(data)`; a failure's traceback starts at the calling line.
+    #[track_caller]
     pub fn write(&self, data: &[u8]) -> crate::Result<()> {
-        self.0.write(data)
+        match self.0.write(data) {
+            Ok(()) => Ok(()),
+            // (Not in a closure: the location must be the caller's.)
+            Err(e) => Err(e.called_from_here()),
+        }
     }
 }
 

@@ -33,6 +33,7 @@ const READ_SIZE: u64 = 64 * 1024;
 
 /// Runs `app` for one `wasi:http` request.
 pub fn serve<A: Application + ?Sized>(app: &A, request: IncomingRequest, out: ResponseOutparam) {
+    super::panic::install_hook();
     let method = method_name(&request.method());
     let mut vars = base_environ(&request);
     let path_with_query = request.path_with_query().unwrap_or_else(|| "/".into());

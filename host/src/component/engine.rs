@@ -67,6 +67,9 @@ pub fn new_engine() -> wasmtime::Result<Engine> {
 pub fn new_engine_with(options: &EngineOptions) -> wasmtime::Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true).epoch_interruption(true);
+    // A trap's traceback names the guest's files and lines when the guest
+    // kept its line tables.
+    config.wasm_backtrace_details(wasmtime::WasmBacktraceDetails::Enable);
     let mut new_cache = None;
     if let Some(dir) = &options.cache_dir {
         // A cache that cannot be set up (an unwritable directory) only

@@ -53,16 +53,10 @@ pub fn trap_to_exc(err: wasmtime::Error, name: &str) -> ExcInfo {
     } else {
         "WasmError"
     };
-    let mut traceback = Vec::new();
-    if let Some(bt) = err.downcast_ref::<wasmtime::WasmBacktrace>() {
-        for frame in bt.frames().iter().rev() {
-            let func = frame
-                .func_name()
-                .map(|f| format!("{:#}", rustc_demangle::demangle(f)))
-                .unwrap_or_else(|| format!("<wasm function {}>", frame.func_index()));
-            traceback.push(format!("  File \"{name}\", in {func}"));
-        }
-    }
+    let traceback = err
+        .downcast_ref::<wasmtime::WasmBacktrace>()
+        .map(|bt| traceback(bt, name))
+        .unwrap_or_default();
     let message = if let Some(limit) = err.downcast_ref::<CpuLimitExceeded>() {
         limit.to_string()
     } else if let Some(limit) = err.downcast_ref::<MemoryLimitExceeded>() {
@@ -76,5 +70,109 @@ pub fn trap_to_exc(err: wasmtime::Error, name: &str) -> ExcInfo {
         kind: kind.to_string(),
         message,
         traceback,
+    }
+}
+
+/// A wasm backtrace as Python traceback lines, outermost first. Frames
+/// with line tables (a guest built with `debug = "line-tables-only"`) name
+/// their file and line, inlined calls included; the Rust runtime's own
+/// frames (the panic machinery, `std`, `core`, `alloc`) are left out, as
+/// they say nothing about the app.
+fn traceback(bt: &wasmtime::WasmBacktrace, name: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    for frame in bt.frames().iter().rev() {
+        let symbols = frame.symbols();
+        if symbols.is_empty() {
+            let func = frame
+                .func_name()
+                .map(|f| format!("{:#}", rustc_demangle::demangle(f)))
+                .unwrap_or_else(|| format!("<wasm function {}>", frame.func_index()));
+            if !is_runtime(&func, None) {
+                lines.push(format!("  File \"{name}\", in {func}"));
+            }
+            continue;
+        }
+        // Outermost first: the function itself, then what was inlined in it.
+        for symbol in symbols.iter().rev() {
+            let func = symbol
+                .name()
+                .map(|f| format!("{:#}", rustc_demangle::demangle(f)))
+                .unwrap_or_else(|| "<unknown>".to_string());
+            if is_runtime(&func, symbol.file()) {
+                continue;
+            }
+            lines.push(match (symbol.file(), symbol.line()) {
+                (Some(file), Some(line)) => format!("  File \"{file}\", line {line}, in {func}"),
+                _ => format!("  File \"{name}\", in {func}"),
+            });
+        }
+    }
+    collapse_repeats(lines)
+}
+
+/// Runs of one line (deep recursion) shortened as Python does: three
+/// times, then `[Previous line repeated N more times]`.
+fn collapse_repeats(lines: Vec<String>) -> Vec<String> {
+    let mut out = Vec::with_capacity(lines.len());
+    let mut run = 0;
+    let note = |out: &mut Vec<String>, run: usize| {
+        if run > 3 {
+            out.push(format!("  [Previous line repeated {} more times]", run - 3));
+        }
+    };
+    let mut previous: Option<String> = None;
+    for line in lines {
+        if previous.as_ref() == Some(&line) {
+            run += 1;
+        } else {
+            note(&mut out, run);
+            run = 1;
+            previous = Some(line.clone());
+        }
+        if run <= 3 {
+            out.push(line);
+        }
+    }
+    note(&mut out, run);
+    out
+}
+
+/// Whether a frame belongs to the Rust runtime rather than to the app.
+fn is_runtime(func: &str, file: Option<&str>) -> bool {
+    if file.is_some_and(|f| f.starts_with("/rustc/") || f.contains("/library/std/")) {
+        return true;
+    }
+    [
+        "std::",
+        "core::",
+        "alloc::",
+        "__rustc::",
+        "<std::",
+        "<core::",
+        "<alloc::",
+    ]
+    .iter()
+    .any(|p| func.starts_with(p))
+        || matches!(func, "abort" | "__rust_start_panic" | "rust_panic")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn repeated_frames_collapse_as_in_python() {
+        let lines = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let got = super::collapse_repeats(lines(&["a", "b", "b", "b", "b", "b", "c", "c"]));
+        assert_eq!(
+            got,
+            lines(&[
+                "a",
+                "b",
+                "b",
+                "b",
+                "  [Previous line repeated 2 more times]",
+                "c",
+                "c"
+            ])
+        );
     }
 }
