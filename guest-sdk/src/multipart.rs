@@ -112,6 +112,28 @@ impl From<MultipartError> for crate::Error {
     }
 }
 
+/// An I/O error back as what it was: a [`Part`]'s `read` reports a
+/// [`MultipartError`] inside an [`io::Error`].
+impl From<io::Error> for MultipartError {
+    fn from(e: io::Error) -> Self {
+        if !e
+            .get_ref()
+            .is_some_and(|inner| inner.is::<MultipartError>())
+        {
+            return MultipartError::Io(e);
+        }
+        let kind = e.kind();
+        match e
+            .into_inner()
+            .map(|inner| inner.downcast::<MultipartError>())
+        {
+            Some(Ok(original)) => *original,
+            Some(Err(other)) => MultipartError::Io(io::Error::new(kind, other)),
+            None => MultipartError::Io(kind.into()),
+        }
+    }
+}
+
 impl From<MultipartError> for io::Error {
     fn from(e: MultipartError) -> Self {
         match e {

@@ -1,4 +1,4 @@
-//! Command-line interface: `host serve` and `host cgi`.
+//! Command-line interface: `host serve`, `host cgi` and `host new`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,6 +47,29 @@ enum Command {
     /// be a component or a script: a `#!` line followed by the component,
     /// e.g. `(echo '#!/usr/bin/env -S host cgi'; cat app.wasm) > app.cgi`.
     Cgi(CgiArgs),
+    /// Create a new app: a guest crate that builds and serves as is
+    ///
+    /// Writes NAME/ with Cargo.toml (depending on the wasgi guest SDK),
+    /// .cargo/config.toml (builds for wasm32-wasip2), rust-toolchain.toml and
+    /// src/lib.rs: a small form-handling app (a form, a multipart upload, a
+    /// cookie). Then: `cd NAME && cargo build --release` and serve the
+    /// component it names.
+    New(NewArgs),
+}
+
+#[derive(Args)]
+struct NewArgs {
+    /// The app's name (a cargo package name)
+    name: String,
+
+    /// Directory to create (default: ./NAME)
+    #[arg(long, value_name = "DIR")]
+    path: Option<PathBuf>,
+
+    /// The wasgi guest SDK to depend on (default: the one this binary was
+    /// built from)
+    #[arg(long, value_name = "DIR")]
+    sdk: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -300,6 +323,30 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::Cgi(args) => cgi(args),
+        Command::New(args) => new(args),
+    }
+}
+
+fn new(args: NewArgs) -> ExitCode {
+    let dir = args.path.unwrap_or_else(|| PathBuf::from(&args.name));
+    match crate::scaffold::new_app(&args.name, &dir, args.sdk.as_deref()) {
+        Ok(component) => {
+            let bin = std::env::args().next().map(PathBuf::from);
+            let bin = bin
+                .as_deref()
+                .and_then(|b| b.file_name())
+                .map_or("host".into(), |b| b.to_string_lossy());
+            println!("Created app `{}` in {}", args.name, dir.display());
+            println!();
+            println!("    cd {}", dir.display());
+            println!("    cargo build --release");
+            println!(
+                "    {bin} serve {}",
+                component.strip_prefix(&dir).unwrap_or(&component).display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(2, e),
     }
 }
 

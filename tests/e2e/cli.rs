@@ -161,3 +161,27 @@ pub fn tempdir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[test]
+fn the_command_is_also_installed_as_wasgi() {
+    // On Debian and Ubuntu `host` is the DNS lookup tool.
+    let out = Command::new(env!("CARGO_BIN_EXE_wasgi"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("Usage: wasgi <COMMAND>"), "{help}");
+    assert!(help.contains("new    Create a new app"), "{help}");
+    let out = Command::new(env!("CARGO_BIN_EXE_wasgi"))
+        .args(["serve", "--bogus"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unexpected argument '--bogus'"), "{err}");
+    assert!(
+        err.contains("Usage: wasgi serve [OPTIONS] [APP.wasm]"),
+        "{err}"
+    );
+}

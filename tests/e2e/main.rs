@@ -12,6 +12,7 @@ mod fuzz_regressions;
 mod handlers;
 mod hostile;
 mod library;
+mod new_app;
 mod sandbox;
 mod serve;
 mod soak;

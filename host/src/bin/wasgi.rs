@@ -1,0 +1,11 @@
+//! The `host` command under the name `wasgi`, for systems where `host` is
+//! taken (on Debian and Ubuntu it is the DNS lookup tool).
+
+#[path = "../cli.rs"]
+mod cli;
+#[path = "../scaffold.rs"]
+mod scaffold;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}
