@@ -7,6 +7,7 @@
 //! itself, without passing through the guest.
 
 use std::io::{self, Read, Seek, SeekFrom};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use wasip2::filesystem::preopens::get_directories;
 use wasip2::filesystem::types::{
@@ -70,6 +71,9 @@ impl Dir {
                 descriptor,
                 pos: 0,
                 len: stat.size,
+                modified: stat
+                    .data_modification_timestamp
+                    .map(|t| UNIX_EPOCH + Duration::new(t.seconds, t.nanoseconds)),
             }),
             Kind::Directory => Err(io::Error::new(
                 io::ErrorKind::IsADirectory,
@@ -81,6 +85,40 @@ impl Dir {
             )),
         }
     }
+
+    /// The entries of the directory `relative` (`.` for this one), in the
+    /// order the file system gives them; `.` and `..` are not listed.
+    pub fn entries(&self, relative: &str) -> io::Result<Vec<Entry>> {
+        let dir = self
+            .descriptor
+            .open_at(
+                PathFlags::SYMLINK_FOLLOW,
+                relative,
+                OpenFlags::DIRECTORY,
+                DescriptorFlags::READ,
+            )
+            .map_err(to_io)?;
+        let stream = dir.read_directory().map_err(to_io)?;
+        let mut entries = Vec::new();
+        while let Some(entry) = stream.read_directory_entry().map_err(to_io)? {
+            if entry.name != "." && entry.name != ".." {
+                entries.push(Entry {
+                    name: entry.name,
+                    kind: kind(entry.type_),
+                });
+            }
+        }
+        Ok(entries)
+    }
+}
+
+/// One entry of a directory listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The entry's file name.
+    pub name: String,
+    /// What it is (a symlink's own kind is [`Kind::Other`]).
+    pub kind: Kind,
 }
 
 /// A regular file opened for reading.
@@ -88,6 +126,7 @@ pub struct File {
     descriptor: Descriptor,
     pos: u64,
     len: u64,
+    modified: Option<SystemTime>,
 }
 
 impl File {
@@ -101,6 +140,12 @@ impl File {
     /// The file's size when it was opened.
     pub fn len(&self) -> u64 {
         self.len
+    }
+
+    /// When the file's data was last modified (as of opening it), if the
+    /// file system says.
+    pub fn modified(&self) -> Option<SystemTime> {
+        self.modified
     }
 
     /// Whether the file was empty when it was opened.

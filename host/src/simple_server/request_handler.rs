@@ -530,14 +530,16 @@ impl Gateway for HttpGateway {
         !self.suppress_body
     }
 
-    fn on_close(&mut self, status: &str, bytes_sent: u64) {
+    /// The access line counts the body bytes that went to the
+    /// connection, not what the app produced: none for HEAD, 204 and 304.
+    fn on_close(&mut self, status: &str, _bytes_sent: u64) {
         self.logged = true;
         let code = status.split(' ').next().unwrap_or_default();
         self.log.write(&access_line(
             self.remote_ip,
             &self.request_line,
             code,
-            bytes_sent,
+            self.sent,
         ));
     }
 }
