@@ -1,5 +1,5 @@
 //! wasgi apps as CGI scripts under a real web server: Debian's lighttpd,
-//! installed by tests/cgi/install-lighttpd.sh when missing, started on
+//! installed by scripts/install-deb.sh when missing, started on
 //! 127.0.0.1 for each test and stopped after it.
 
 use std::net::TcpStream;
@@ -10,28 +10,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
-use crate::common::{Conn, Response, example, host_bin};
+use crate::common::{Conn, Response, example, host_bin, installed};
 
 /// The lighttpd binary, installed on first use.
 fn lighttpd_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/cgi/install-lighttpd.sh");
-        let status = Command::new("bash")
-            .arg(&script)
-            .status()
-            .expect("run the lighttpd installer");
-        assert!(status.success(), "installing lighttpd failed: {status}");
-        [
-            "/usr/sbin/lighttpd",
-            "/usr/bin/lighttpd",
-            "/usr/local/sbin/lighttpd",
-        ]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-        .expect("lighttpd is installed but not found")
-    })
+    BIN.get_or_init(|| installed("lighttpd", "lighttpd"))
 }
 
 /// A lighttpd serving a document root of CGI scripts.

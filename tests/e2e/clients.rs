@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use crate::common::{Conn, Host, example};
+use crate::common::{Conn, Host, example, installed};
 
 fn conformance(extra: &[&str]) -> Host {
     let app = example("conformance");
@@ -122,6 +122,30 @@ fn an_http_10_keep_alive_client_of_a_streamed_body_is_told_the_truth() {
     let r = conn.response(false);
     assert_eq!(r.header("Connection"), Some("keep-alive"));
     assert!(!conn.is_closed(Duration::from_millis(300)));
+    // ApacheBench speaks HTTP/1.0 with keep-alive: every request of a
+    // streamed route completes, as do those of a route with a length.
+    let ab = installed("apache2-utils", "ab");
+    for route in ["/stream", "/hello"] {
+        let out = std::process::Command::new(&ab)
+            .args(["-k", "-n", "300", "-c", "10", "-s", "10"])
+            .arg(format!("http://{}{route}", host.addr))
+            .output()
+            .unwrap();
+        let report = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{route}: {report}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            report.contains("Complete requests:      300"),
+            "{route}: {report}"
+        );
+        assert!(
+            report.contains("Failed requests:        0"),
+            "{route}: {report}"
+        );
+    }
 }
 
 #[test]

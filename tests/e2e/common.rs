@@ -465,3 +465,21 @@ pub fn source_line(name: &str, needle: &str) -> usize {
     let source = std::fs::read_to_string(&path).unwrap();
     1 + source.lines().position(|l| l.contains(needle)).unwrap()
 }
+
+/// `COMMAND` from Debian's `PACKAGE`, installed by scripts/install-deb.sh
+/// when missing.
+pub fn installed(package: &str, command: &str) -> PathBuf {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/install-deb.sh");
+    let status = Command::new("bash")
+        .arg(&script)
+        .args([package, command])
+        .status()
+        .expect("run scripts/install-deb.sh");
+    assert!(status.success(), "installing {package} failed: {status}");
+    let path = std::env::var("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/usr/bin", "/usr/local/sbin"].map(PathBuf::from))
+        .map(|dir| dir.join(command))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("{package} is installed but {command} is not found"))
+}

@@ -342,6 +342,25 @@ fn head_sends_headers_without_a_body() {
     let next = conn.response(false);
     assert_eq!(next.head.lines().next(), Some("HTTP/1.1 200 OK"));
     assert_eq!(next.body, b"hello");
+    // The access line counts what went out: no body bytes.
+    host.wait_log("\"HEAD /hello HTTP/1.1\" 200 0\n");
+}
+
+#[test]
+fn a_body_longer_than_its_content_length_is_cut_at_it_and_logged() {
+    let host = conformance();
+    let mut conn = Conn::open(host.addr);
+    conn.send(b"GET /header?name=Content-Length&value=3 HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let r = conn.response(false);
+    assert_eq!(r.body, b"hea");
+    // The rest was not taken for the next response.
+    let next = conn.response(false);
+    assert_eq!(next.body, b"hello");
+    let log = host.wait_log("\"GET /header?name=Content-Length&value=3 HTTP/1.1\" 200 3\n");
+    assert!(
+        log.contains("the app's body is longer than its Content-Length; 3 bytes were not sent\n"),
+        "{log}"
+    );
 }
 
 #[test]

@@ -160,6 +160,7 @@ impl WSGIRequestHandler {
             request_line,
             code: None,
             sent: 0,
+            allowed: None,
             logged: false,
         };
         let mut handler = BaseHandler::new(
@@ -441,6 +442,8 @@ struct HttpGateway {
     code: Option<u16>,
     /// Body bytes handed to the connection.
     sent: u64,
+    /// Bytes the `Content-Length` header still allows, if there is one.
+    allowed: Option<u64>,
     /// Whether the access line was written.
     logged: bool,
 }
@@ -478,13 +481,28 @@ fn broken_pipe() -> io::Error {
 }
 
 impl Gateway for HttpGateway {
-    fn write(&mut self, data: Bytes) -> BoxFuture<'_, io::Result<()>> {
+    fn write(&mut self, mut data: Bytes) -> BoxFuture<'_, io::Result<()>> {
         Box::pin(async move {
-            let len = data.len() as u64;
-            match &self.body_tx {
-                Some(tx) => tx.send(Ok(data)).await.map_err(|_| broken_pipe())?,
-                None => return Ok(()),
+            let Some(tx) = &self.body_tx else {
+                return Ok(());
+            };
+            // Past its Content-Length a body cannot go on the wire: the
+            // rest would be read as the next response.
+            if let Some(allowed) = self.allowed.as_mut() {
+                if data.len() as u64 > *allowed {
+                    self.log.write(&format!(
+                        "the app's body is longer than its Content-Length; {} bytes were not sent\n",
+                        data.len() as u64 - *allowed
+                    ));
+                    data.truncate(*allowed as usize);
+                }
+                *allowed -= data.len() as u64;
             }
+            if data.is_empty() {
+                return Ok(());
+            }
+            let len = data.len() as u64;
+            tx.send(Ok(data)).await.map_err(|_| broken_pipe())?;
             self.sent += len;
             Ok(())
         })
@@ -558,6 +576,7 @@ impl HttpGateway {
             self.body_tx = Some(tx);
             // check_head accepted the length, if there is one.
             let owed = declared_length(&head.headers).ok().flatten();
+            self.allowed = owed;
             ResponseBody::channel(rx, owed)
         };
         let mut response = Response::new(body);
