@@ -54,3 +54,8 @@ soak:
     cargo build --release -p host
     mkdir -p target/bench
     WASGI_HOST_BIN="$PWD/target/release/host" WASGI_SOAK_SECS=60 WASGI_SOAK_REPORT="$PWD/target/bench/soak.md" cargo test -p host --test e2e soak -- --nocapture
+
+# The one-run benchmark (installs wrk, wasmtime-cli 48.0.8 and gunicorn into
+# caches once): writes BENCHMARKS.md and benchmarks.svg
+bench:
+    python3 benches/bench.py --reuse 1000

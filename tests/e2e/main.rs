@@ -3,6 +3,7 @@
 
 mod common;
 
+mod bench_smoke;
 mod cgi;
 mod cli;
 mod clients;

@@ -1,0 +1,379 @@
+#!/usr/bin/env python3
+"""One-run benchmark: the same hello app served by `host` and its peers,
+side by side, on this machine.
+
+Each server is pinned to core 0 and the load generator (wrk, one thread,
+keep-alive) to core 1. For each row: requests per second, p50 and p99
+latency, errors, idle and peak RSS, and the server's CPU time per request
+(utime + stime of the server's processes over the run, divided by the
+requests served): the figure least disturbed by the load generator.
+
+    benches/bench.py                 # `just bench`: BENCHMARKS.md + benchmarks.svg
+    benches/bench.py --smoke         # seconds; what CI runs so this cannot rot
+
+Everything it needs is installed into caches on first use: wrk (Debian,
+scripts/install-deb.sh), wasmtime-cli 48.0.8 (scripts/install-wasmtime.sh,
+not in smoke runs), gunicorn (pip, into ~/.cache/wasgi/bench-venv).
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "wasgi"
+GUNICORN_VERSION = "23.0.0"
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw).stdout.strip()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tree(pid):
+    """`pid` and its descendants (gunicorn's workers)."""
+    children = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def cpu_seconds(pid):
+    total = 0
+    for p in tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICKS
+
+
+def memory_kb(pid, key):
+    total = 0
+    for p in tree(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith(key + ":"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+class Row:
+    def __init__(self, name, cmd, note="", env=None):
+        self.name, self.cmd, self.note, self.env = name, cmd, note, env or {}
+
+
+def rows(tools, reuse):
+    host, native, wasmtime, gunicorn = (tools.get(k) for k in ("host", "native", "wasmtime", "gunicorn"))
+    hello = str(ROOT / "examples/hello.wasm")
+    wasi_hello = str(ROOT / "examples/wasi-http-hello.wasm")
+    out = [
+        Row("host: wasgi hello, fresh instance", [host, "serve", hello, "--port", "{port}"]),
+        Row("host: wasi:http hello, fresh instance", [host, "serve", wasi_hello, "--port", "{port}"]),
+    ]
+    if reuse:
+        out += [
+            Row(f"host: wasgi hello, --reuse {reuse}", [host, "serve", hello, "--port", "{port}", "--reuse", str(reuse)]),
+            Row(f"host: wasi:http hello, --reuse {reuse}", [host, "serve", wasi_hello, "--port", "{port}", "--reuse", str(reuse)]),
+        ]
+    if wasmtime:
+        serve = [wasmtime, "serve", "-Scli", "--addr", "127.0.0.1:{port}"]
+        out += [
+            Row("wasmtime serve -Scli: wasi:http hello, fresh instance", serve + [wasi_hello]),
+            Row(
+                f"wasmtime serve -Scli: wasi:http hello, --max-instance-reuse-count {reuse or 1000}",
+                serve + ["--max-instance-reuse-count", str(reuse or 1000), wasi_hello],
+            ),
+        ]
+    out.append(Row("native hyper hello (the ceiling)", [native, "{port}"]))
+    out.append(Row("CPython wsgiref.simple_server: hello", [sys.executable, str(ROOT / "benches/hello_wsgi.py"), "{port}"]))
+    if gunicorn:
+        out.append(
+            Row(
+                "gunicorn (1 sync worker): hello",
+                [gunicorn, "-w", "1", "-b", "127.0.0.1:{port}", "--chdir", str(ROOT / "benches"), "hello_wsgi:app"],
+            )
+        )
+    return out
+
+
+def pinned(cmd, core):
+    return ["taskset", "-c", str(core)] + cmd if os.cpu_count() and os.cpu_count() > 1 else cmd
+
+
+def wait_listening(port, proc, limit=60):
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("the server did not listen")
+
+
+def wrk(wrk_bin, url, seconds, connections):
+    out = run(pinned([wrk_bin, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url], 1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sock.groups())) if sock else 0)
+
+    def latency(pct):
+        m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not m:
+            return None
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    return {
+        "requests": requests,
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "errors": errors,
+        "p50": latency(50),
+        "p99": latency(99),
+    }
+
+
+def measure(row, tools, seconds, connections, logdir):
+    port = free_port()
+    cmd = [c.replace("{port}", str(port)) for c in row.cmd]
+    env = dict(os.environ, **row.env)
+    env.pop("RUST_BACKTRACE", None)  # wasmtime captures backtraces with it: skewed figures
+    logfile = open(logdir / (re.sub(r"\W+", "-", row.name).strip("-") + ".log"), "w")
+    proc = subprocess.Popen(pinned(cmd, 0), stdout=logfile, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        wait_listening(port, proc)
+        url = f"http://127.0.0.1:{port}/"
+        time.sleep(0.3)
+        idle = memory_kb(proc.pid, "VmRSS")
+        wrk(tools["wrk"], url, 1, connections)  # warm up: caches, pools, JIT
+        before = cpu_seconds(proc.pid)
+        result = wrk(tools["wrk"], url, seconds, connections)
+        cpu = cpu_seconds(proc.pid) - before
+        result.update(
+            cpu_us=cpu / max(result["requests"], 1) * 1e6,
+            idle_mb=idle / 1024,
+            peak_mb=memory_kb(proc.pid, "VmHWM") / 1024,
+            command=" ".join(cmd),
+        )
+        return result
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(proc.pid, signal.SIGKILL)
+        logfile.close()
+
+
+def install(args):
+    tools = {}
+    tools["wrk"] = run(["bash", "-c", f"{ROOT}/scripts/install-deb.sh wrk wrk >&2 && command -v wrk"])
+    if args.host:
+        tools["host"], tools["native"] = args.host, args.native
+    else:
+        log("building the release host and the native hello ...")
+        subprocess.run(["cargo", "build", "--release", "-p", "host", "--example", "native_hello"], cwd=ROOT, check=True)
+        tools["host"] = str(ROOT / "target/release/host")
+        tools["native"] = str(ROOT / "target/release/examples/native_hello")
+    if not args.smoke:
+        tools["wasmtime"] = run([f"{ROOT}/scripts/install-wasmtime.sh"])
+    venv = CACHE / "bench-venv"
+    gunicorn = venv / "bin/gunicorn"
+    if not gunicorn.exists():
+        log(f"installing gunicorn {GUNICORN_VERSION} into {venv} ...")
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin/pip"), "install", "-q", f"gunicorn=={GUNICORN_VERSION}"], check=True)
+    tools["gunicorn"] = str(gunicorn)
+    return tools
+
+
+def machine(tools):
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+
+    def version(cmd):
+        try:
+            return run(cmd).splitlines()[0]
+        except (subprocess.CalledProcessError, FileNotFoundError, IndexError):
+            return "?"
+
+    return {
+        "date": datetime.date.today().isoformat(),
+        "cpu": f"{cpu}, {os.cpu_count()} cores",
+        "kernel": f"{platform.system()} {platform.release()}",
+        "rustc": version(["rustc", "--version"]),
+        "wasmtime": version([tools["wasmtime"], "--version"]) if tools.get("wasmtime") else "not installed",
+        "python": platform.python_version(),
+    }
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def targets(results, reuse):
+    def get(prefix):
+        return next((r for name, r in results if name.startswith(prefix) and r.get("rps")), None)
+
+    host_fresh = get("host: wasi:http hello, fresh")
+    wasgi_fresh = get("host: wasgi hello, fresh")
+    wt_fresh = get("wasmtime serve -Scli: wasi:http hello, fresh")
+    host_reuse = get(f"host: wasi:http hello, --reuse") or get("host: wasgi hello, --reuse")
+    wt_reuse = get("wasmtime serve -Scli: wasi:http hello, --max")
+    native = get("native hyper")
+    out = []
+
+    def check(what, value, goal, ok):
+        if value is None:
+            out.append((what, "not measured", goal, "—"))
+        else:
+            out.append((what, f"{value:.2f}", goal, "met" if ok(value) else "missed"))
+
+    if host_fresh and wt_fresh:
+        check("fresh instance: host CPU µs/request ÷ wasmtime serve's", ratio(host_fresh["cpu_us"], wt_fresh["cpu_us"]), "≤ 0.35", lambda v: v <= 0.35)
+        check("fresh instance: host req/s ÷ wasmtime serve's", ratio(host_fresh["rps"], wt_fresh["rps"]), "≥ 2", lambda v: v >= 2)
+    else:
+        check("fresh instance: host CPU µs/request ÷ wasmtime serve's", None, "≤ 0.35", None)
+    if wasgi_fresh and host_fresh:
+        check("wasgi hello CPU µs/request ÷ wasi:http hello's (host)", ratio(wasgi_fresh["cpu_us"], host_fresh["cpu_us"]), "≤ 1.10", lambda v: v <= 1.10)
+    if host_reuse and wt_reuse:
+        check("reuse: host CPU µs/request ÷ wasmtime serve's", ratio(host_reuse["cpu_us"], wt_reuse["cpu_us"]), "≤ 0.8", lambda v: v <= 0.8)
+    else:
+        check("reuse: host CPU µs/request ÷ wasmtime serve's", None, "≤ 0.8", None)
+    if host_reuse and native:
+        check("reuse: host req/s ÷ native hyper's", ratio(host_reuse["rps"], native["rps"]), "≥ 0.30", lambda v: v >= 0.30)
+    if host_fresh:
+        check("host p99 at the run's connections (ms)", host_fresh["p99"], "≤ 2", lambda v: v <= 2)
+        check("host idle RSS (MB)", host_fresh["idle_mb"], "≤ 25", lambda v: v <= 25)
+    return out
+
+
+def fmt(v, spec):
+    return "—" if v is None else format(v, spec)
+
+
+def report(results, info, args, goals):
+    lines = [
+        "# Benchmarks",
+        "",
+        f"One run of `benches/bench.py` ({'smoke: ' if args.smoke else ''}{args.seconds} s per row, "
+        f"{args.connections} connections, wrk -t1 keep-alive) on {info['date']}.",
+        f"Machine: {info['cpu']}; {info['kernel']}; {info['rustc']}; {info['wasmtime']}; Python {info['python']}.",
+        "Each server pinned to core 0 (`taskset -c 0`), wrk to core 1. CPU µs/request is the server's",
+        "utime + stime over the measured run divided by the requests it served.",
+        "",
+        "![CPU per request](benchmarks.svg)" if not args.smoke else "",
+        "",
+        "| server | req/s | p50 ms | p99 ms | errors | CPU µs/request | idle RSS MB | peak RSS MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in results:
+        if "skipped" in r:
+            lines.append(f"| {name} | skipped: {r['skipped']} | | | | | | |")
+            continue
+        lines.append(
+            f"| {name} | {r['rps']:.0f} | {fmt(r['p50'], '.2f')} | {fmt(r['p99'], '.2f')} | {r['errors']} | "
+            f"{r['cpu_us']:.1f} | {r['idle_mb']:.1f} | {r['peak_mb']:.1f} |"
+        )
+    lines += ["", "## Targets", "", "| target | measured | goal | |", "|---|---:|---|---|"]
+    lines += [f"| {w} | {v} | {g} | {ok} |" for w, v, g, ok in goals]
+    lines += ["", "## Commands", ""]
+    lines += [f"- {name}: `{r.get('command', '')}`" for name, r in results if "command" in r]
+    lines += [f"- load: `taskset -c 1 wrk -t1 -c{args.connections} -d{args.seconds}s --latency URL`", ""]
+    return "\n".join(lines)
+
+
+def chart(results):
+    bars = [(n, r["cpu_us"]) for n, r in results if "cpu_us" in r]
+    width, left, bar_h, gap = 900, 420, 22, 8
+    height = 40 + len(bars) * (bar_h + gap)
+    top = max(v for _, v in bars) if bars else 1
+    esc = lambda s: s.replace("&", "&amp;").replace("<", "&lt;")
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="13">',
+        f'<text x="10" y="20" font-weight="bold">Server CPU per request, µs (lower is better)</text>',
+    ]
+    for i, (name, v) in enumerate(bars):
+        y = 34 + i * (bar_h + gap)
+        w = max(1, (width - left - 70) * v / top)
+        color = "#2a7ab0" if name.startswith("host") else "#999"
+        parts.append(f'<text x="{left - 8}" y="{y + 16}" text-anchor="end">{esc(name)}</text>')
+        parts.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{color}"/>')
+        parts.append(f'<text x="{left + w + 6:.1f}" y="{y + 16}">{v:.1f}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--smoke", action="store_true", help="a few seconds, no wasmtime-cli: what CI runs")
+    ap.add_argument("--seconds", type=int, default=None, help="measured seconds per row (default 10; smoke 1)")
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--reuse", type=int, default=0, help="also measure instance reuse (host --reuse N)")
+    ap.add_argument("--host", help="the host binary (default: build the release one)")
+    ap.add_argument("--native", help="the native_hello binary (with --host)")
+    ap.add_argument("--out", type=Path, default=None, help="report directory (default: the repository; smoke: target/bench/smoke)")
+    args = ap.parse_args()
+    args.seconds = args.seconds or (1 if args.smoke else 10)
+    out = args.out or (ROOT / "target/bench/smoke" if args.smoke else ROOT)
+    out.mkdir(parents=True, exist_ok=True)
+    logdir = ROOT / "target/bench/logs"
+    logdir.mkdir(parents=True, exist_ok=True)
+    tools = install(args)
+    results = []
+    for row in rows(tools, args.reuse):
+        log(f"{row.name} ...")
+        try:
+            r = measure(row, tools, args.seconds, args.connections, logdir)
+        except (RuntimeError, subprocess.CalledProcessError) as e:
+            r = {"skipped": str(e).splitlines()[0]}
+        log(f"  {r}")
+        results.append((row.name, r))
+    info = machine(tools)
+    goals = targets(results, args.reuse)
+    (out / "BENCHMARKS.md").write_text(report(results, info, args, goals))
+    (out / "benchmarks.svg").write_text(chart(results))
+    log(f"wrote {out / 'BENCHMARKS.md'} and {out / 'benchmarks.svg'}")
+    if any("skipped" in r for _, r in results):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

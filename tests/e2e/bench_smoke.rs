@@ -1,0 +1,51 @@
+//! The benchmark harness at tiny scale (`benches/bench.py --smoke`), so it
+//! cannot rot: every row it can run here serves its hellos without
+//! errors, and the report and chart are written. The real figures come
+//! from `just bench`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::common::host_bin;
+
+#[test]
+fn the_benchmark_harness_runs_every_row() {
+    let host = PathBuf::from(host_bin());
+    let native = host.parent().unwrap().join("examples/native_hello");
+    let out = std::env::temp_dir().join(format!("wasgi-bench-smoke-{}", std::process::id()));
+    let run = Command::new("python3")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../benches/bench.py"))
+        .args(["--smoke", "--connections", "8", "--host"])
+        .arg(&host)
+        .arg("--native")
+        .arg(&native)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run benches/bench.py");
+    let log = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{log}");
+    let report = std::fs::read_to_string(out.join("BENCHMARKS.md")).unwrap();
+    for row in [
+        "| host: wasgi hello, fresh instance |",
+        "| host: wasi:http hello, fresh instance |",
+        "| native hyper hello (the ceiling) |",
+        "| CPython wsgiref.simple_server: hello |",
+        "| gunicorn (1 sync worker): hello |",
+    ] {
+        let line = report
+            .lines()
+            .find(|l| l.starts_with(row))
+            .unwrap_or_else(|| panic!("no row {row} in {report}"));
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let rps: f64 = cells[2].parse().unwrap();
+        assert!(rps > 0.0, "{line}");
+        assert_eq!(cells[5], "0", "errors in {line}");
+    }
+    let chart = std::fs::read_to_string(out.join("benchmarks.svg")).unwrap();
+    assert!(
+        chart.starts_with("<svg") && chart.contains("host: wasgi hello"),
+        "{chart}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
