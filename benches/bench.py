@@ -347,6 +347,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=None, help="measured seconds per row (default 10; smoke 1)")
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--reuse", type=int, default=0, help="also measure instance reuse (host --reuse N)")
+    ap.add_argument("--only", action="append", default=[], help="run only the rows whose name contains this (repeatable)")
     ap.add_argument("--host", help="the host binary (default: build the release one)")
     ap.add_argument("--native", help="the native_hello binary (with --host)")
     ap.add_argument("--out", type=Path, default=None, help="report directory (default: the repository; smoke: target/bench/smoke)")
@@ -359,6 +360,8 @@ def main():
     tools = install(args)
     results = []
     for row in rows(tools, args.reuse):
+        if args.only and not any(o in row.name for o in args.only):
+            continue
         log(f"{row.name} ...")
         try:
             r = measure(row, tools, args.seconds, args.connections, logdir)

@@ -1,6 +1,7 @@
 //! `host serve` with the `conformance` guest: the run algorithm over real
 //! HTTP (spec §3.3, §4).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::common::{Conn, Host, example, is_http_date, source_line};
@@ -699,4 +700,58 @@ fn requests_beyond_max_concurrency_wait_their_turn() {
             "{log}"
         );
     }
+}
+
+#[test]
+fn reuse_lets_an_instance_serve_n_requests_and_never_after_a_trap() {
+    for app in ["conformance.wasm", "conformance.wasi-http.wasm"] {
+        let path = PathBuf::from(env!("WASGI_EXAMPLES_DIR")).join(app);
+        let host = Host::serve(&[path.to_str().unwrap(), "--reuse", "3"]);
+        let calls = |host: &Host| host.get("/counter").text();
+        // One request at a time: the same instance, three times, then a
+        // fresh one.
+        let seen: Vec<String> = (0..4).map(|_| calls(&host)).collect();
+        let want: Vec<String> = [1, 2, 3, 1]
+            .iter()
+            .map(|n| format!("calls in this instance: {n}"))
+            .collect();
+        assert_eq!(seen, want, "{app}");
+        // An instance that trapped is not kept.
+        assert_eq!(host.get("/trap-before").status, 500, "{app}");
+        assert_eq!(calls(&host), "calls in this instance: 1", "{app}");
+        // More requests at once than instances: each gets an instance of
+        // its own, and none sees another's request half-way.
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let addr = host.addr;
+                std::thread::spawn(move || {
+                    let mut conn = Conn::open(addr);
+                    let body = format!("body of request {i}");
+                    conn.send(
+                        format!(
+                            "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+                            body.len()
+                        )
+                        .as_bytes(),
+                    );
+                    (conn.response(false).text(), body)
+                })
+            })
+            .collect();
+        for h in handles {
+            let (got, want) = h.join().unwrap();
+            assert_eq!(got, want, "{app}");
+        }
+    }
+    // wsgi.multiprocess tells the truth: several instances, each serving
+    // many requests.
+    let host = Host::serve(&[example("environ-echo").to_str().unwrap(), "--reuse", "10"]);
+    let environ: serde_json::Value = serde_json::from_str(&host.get("/").text()).unwrap();
+    assert_eq!(environ["wsgi.multiprocess"], serde_json::Value::Bool(true));
+    assert_eq!(environ["wsgi.run_once"], serde_json::Value::Bool(false));
+    let refused = std::process::Command::new(crate::common::host_bin())
+        .args(["serve", "--reuse", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
 }

@@ -26,8 +26,73 @@ pub struct RequestCtx {
     /// The heavy lane this guest holds, once it has run for long.
     pub(super) lane: Lane,
     memory: MemoryLimit,
-    /// This request's concurrency slot, released with the store.
-    _slot: OwnedSemaphorePermit,
+    /// This request's concurrency slot, released with the store (or when
+    /// the instance goes back to the warm pool).
+    slot: Option<OwnedSemaphorePermit>,
+}
+
+impl RequestCtx {
+    /// Readies a warm instance's context for its next request: its own
+    /// slot, CPU meter, lane and `wasi:http` state.
+    fn renew(&mut self, slot: OwnedSemaphorePermit) {
+        self.slot = Some(slot);
+        self.cpu = Arc::default();
+        self.lane = Lane::default();
+        self.http = WasiHttpCtx::new();
+    }
+}
+
+/// An instance that served a request cleanly, kept for the app's next one
+/// (`--reuse N`), with its store.
+pub(super) struct Warm<I> {
+    pub(super) store: Store<RequestCtx>,
+    pub(super) instance: I,
+    uses: u32,
+}
+
+/// The warm instances of one app, and how many requests each may serve.
+pub(super) struct Pool<I> {
+    idle: std::sync::Mutex<Vec<Warm<I>>>,
+    max_uses: u32,
+}
+
+impl<I> Pool<I> {
+    pub(super) fn new(max_uses: u32) -> Self {
+        Pool {
+            idle: std::sync::Mutex::new(Vec::new()),
+            max_uses,
+        }
+    }
+
+    /// Keeps the instance of a request that ended cleanly, unless it has
+    /// served its share. Its slot is released now, not when it is reused.
+    pub(super) fn give_back(&self, mut store: Store<RequestCtx>, instance: I, uses: u32) {
+        if uses >= self.max_uses {
+            return;
+        }
+        store.data_mut().slot = None;
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        idle.push(Warm {
+            store,
+            instance,
+            uses,
+        });
+    }
+
+    fn take(&self) -> Option<Warm<I>> {
+        if self.max_uses <= 1 {
+            return None;
+        }
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop()
+    }
+}
+
+/// A store for one request, and its instance when a warm one was free.
+pub(super) struct Checkout<I> {
+    pub(super) store: Store<RequestCtx>,
+    pub(super) instance: Option<I>,
+    /// Requests this instance has served, this one included.
+    pub(super) uses: u32,
 }
 
 impl WasiView for RequestCtx {
@@ -80,16 +145,30 @@ impl Instances {
         })
     }
 
-    /// A fresh store for one request, once one of the app's concurrency
-    /// slots is free (the store holds it until it is dropped).
-    pub(super) async fn new_store(&self) -> Result<Store<RequestCtx>, ExcInfo> {
+    /// A store for one request, once one of the app's concurrency slots
+    /// is free (the store holds it until it is dropped or given back):
+    /// a warm instance's from `pool` if one is idle, else a fresh one.
+    pub(super) async fn checkout<I>(&self, pool: &Pool<I>) -> Result<Checkout<I>, ExcInfo> {
         let slot = self
             .slots
             .clone()
             .acquire_owned()
             .await
             .map_err(|e| ExcInfo::new("RuntimeError", e.to_string()))?;
-        new_store(&self.engine, &self.options, slot)
+        if let Some(mut warm) = pool.take() {
+            warm.store.data_mut().renew(slot);
+            warm.store.set_epoch_deadline(1);
+            return Ok(Checkout {
+                store: warm.store,
+                instance: Some(warm.instance),
+                uses: warm.uses + 1,
+            });
+        }
+        Ok(Checkout {
+            store: new_store(&self.engine, &self.options, slot)?,
+            instance: None,
+            uses: 1,
+        })
     }
 
     /// Waits until the guests' memory budget has room for a request of
@@ -159,7 +238,7 @@ fn new_store(
             cpu: Arc::default(),
             lane: Lane::default(),
             memory: MemoryLimit::new(options.max_memory, options.memory_budget.clone()),
-            _slot: slot,
+            slot: Some(slot),
         },
     );
     store.limiter(|ctx| &mut ctx.memory);

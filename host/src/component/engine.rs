@@ -89,6 +89,17 @@ pub fn new_engine_with(options: &EngineOptions) -> wasmtime::Result<Engine> {
             .total_memories(n.saturating_mul(2))
             .total_tables(n.saturating_mul(4))
             .max_memory_size(options.max_memory_size);
+        // Each request's instance reuses a warm slot. Where the kernel can
+        // say which pages a guest touched (PAGEMAP_SCAN, Linux 6.7+), only
+        // those are reset, and the first MiB of memory stays resident:
+        // ~25% less CPU per hello request, measured (ARCHITECTURE.md §5).
+        // Without it, keeping pages resident means a memset of the whole
+        // region, which is slower than giving them back.
+        if PoolingAllocationConfig::is_pagemap_scan_available() {
+            pool.pagemap_scan(wasmtime::Enabled::Yes)
+                .linear_memory_keep_resident(1 << 20)
+                .table_keep_resident(64 << 10);
+        }
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         match Engine::new(&config) {
             Ok(engine) => engine,

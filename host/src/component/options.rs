@@ -39,6 +39,11 @@ pub struct AppOptions {
     /// every app that clones these options. A guest growing past it is
     /// stopped the same way.
     pub memory_budget: Arc<MemoryBudget>,
+    /// How many requests one instance may serve (`--reuse N`); 1 (the
+    /// default) gives every request a fresh instance. With more, an
+    /// instance that served a request cleanly serves the next one: its
+    /// memory and globals carry over (faster; less isolated).
+    pub reuse: u32,
 }
 
 /// The default `max_memory`: 256 MiB, room for a CPython app, while a
@@ -70,6 +75,7 @@ impl Default for AppOptions {
             env: Vec::new(),
             max_memory: DEFAULT_MAX_MEMORY,
             memory_budget: MemoryBudget::new(default_memory_budget()),
+            reuse: 1,
         }
     }
 }

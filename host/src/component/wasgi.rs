@@ -6,10 +6,11 @@ use std::sync::Arc;
 use bytes::Bytes;
 use wasmtime::Engine;
 
+use super::bindings::App;
 use super::bindings::AppPre;
 use super::bindings::exports::wasgi::wsgi::application::Response;
 use super::body::WasmBody;
-use super::ctx::Instances;
+use super::ctx::{Checkout, Instances, Pool};
 use super::limits::metered;
 use super::{AppOptions, RequestCtx, host};
 use crate::app::{Application, Body, BoxFuture, Busy, Environ, FileBody, StartResponse};
@@ -20,6 +21,8 @@ use wasgi::ExcInfo;
 pub struct WasmApp {
     instances: Arc<Instances>,
     pre: AppPre<RequestCtx>,
+    /// Warm instances, with `--reuse`.
+    pool: Arc<Pool<App>>,
 }
 
 impl WasmApp {
@@ -31,7 +34,12 @@ impl WasmApp {
     }
 
     pub(super) fn from_parts(instances: Arc<Instances>, pre: AppPre<RequestCtx>) -> Self {
-        WasmApp { instances, pre }
+        let pool = Arc::new(Pool::new(instances.options.reuse));
+        WasmApp {
+            instances,
+            pre,
+            pool,
+        }
     }
 
     pub(super) fn instances(&self) -> &Instances {
@@ -43,12 +51,19 @@ impl WasmApp {
         environ: Environ,
         start_response: StartResponse,
     ) -> Result<Body, ExcInfo> {
-        let mut store = self.instances.new_store().await?;
+        let Checkout {
+            mut store,
+            instance,
+            uses,
+        } = self.instances.checkout(&self.pool).await?;
         let trap = |e| self.instances.trap(e);
         let cpu = store.data().cpu.clone();
-        let app = metered(cpu.clone(), self.pre.instantiate_async(&mut store))
-            .await
-            .map_err(trap)?;
+        let app = match instance {
+            Some(app) => app,
+            None => metered(cpu.clone(), self.pre.instantiate_async(&mut store))
+                .await
+                .map_err(trap)?,
+        };
         let table = &mut store.data_mut().table;
         let input = table.push(environ.input).map_err(|e| trap(e.into()))?;
         let errors = table.push(environ.errors).map_err(|e| trap(e.into()))?;
@@ -69,17 +84,24 @@ impl WasmApp {
             errors,
             start_response,
         );
+        // A trap ends the instance; an exception the app raised does not.
         let returned = metered(cpu, call).await.map_err(trap)?;
-        match returned.map_err(host::exc_from_wit)? {
+        let response = match returned {
+            Ok(response) => response,
+            Err(exc) => {
+                self.pool.give_back(store, app, uses);
+                return Err(host::exc_from_wit(exc));
+            }
+        };
+        match response {
             Response::Chunks(chunks) => {
+                self.pool.give_back(store, app, uses);
                 Ok(Body::Chunks(chunks.into_iter().map(Bytes::from).collect()))
             }
-            Response::Iterable(body) => Ok(Body::Iter(Box::new(WasmBody::new(
-                store,
-                app,
-                body,
-                &self.instances.name,
-            )))),
+            Response::Iterable(body) => Ok(Body::Iter(Box::new(
+                WasmBody::new(store, app, body, &self.instances.name)
+                    .reusing(self.pool.clone(), uses),
+            ))),
             Response::File(file) => {
                 let descriptor = store
                     .data_mut()
@@ -95,13 +117,14 @@ impl WasmApp {
                 let body = FileBody::new(open.file.clone(), file.offset, file.blksize as usize);
                 Ok(Body::File(match file.close {
                     // The store lives on only if the app's close() must run.
-                    Some(close) => body.with_close(Box::new(WasmBody::new(
-                        store,
-                        app,
-                        close,
-                        &self.instances.name,
-                    ))),
-                    None => body,
+                    Some(close) => body.with_close(Box::new(
+                        WasmBody::new(store, app, close, &self.instances.name)
+                            .reusing(self.pool.clone(), uses),
+                    )),
+                    None => {
+                        self.pool.give_back(store, app, uses);
+                        body
+                    }
                 }))
             }
         }

@@ -11,12 +11,12 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use tokio::sync::oneshot;
-use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::bindings::{Proxy, ProxyPre};
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 use wasmtime_wasi_http::{WasiBody, WasiHttpView};
 
-use super::ctx::Instances;
+use super::ctx::{Checkout, Instances, Pool};
 use super::limits::metered;
 use super::{AppOptions, RequestCtx};
 use crate::app::BoxFuture;
@@ -28,6 +28,9 @@ use wasgi::ExcInfo;
 pub struct WasiHttpApp {
     instances: Arc<Instances>,
     pre: Pre,
+    /// Warm WASIp2 instances, with `--reuse` (a WASIp3 component gets a
+    /// fresh instance for every request).
+    pool: Arc<Pool<Proxy>>,
 }
 
 /// The pre-instantiated component, by `wasi:http` version.
@@ -45,7 +48,12 @@ pub type RequestBody = WasiBody;
 impl WasiHttpApp {
     /// A pre-instantiated `wasi:http` component.
     pub(super) fn new(instances: Arc<Instances>, pre: Pre) -> Self {
-        WasiHttpApp { instances, pre }
+        let pool = Arc::new(Pool::new(instances.options.reuse));
+        WasiHttpApp {
+            instances,
+            pre,
+            pool,
+        }
     }
 
     pub(super) fn instances(&self) -> &Instances {
@@ -83,11 +91,16 @@ impl WasiHttpApp {
         request: http::Request<RequestBody>,
         spawn: impl FnOnce(BoxFuture<'static, ()>),
     ) -> Result<http::Response<GuestBody>, ExcInfo> {
-        let store = self.instances.new_store().await?;
         let instances = &self.instances;
         match &self.pre {
-            Pre::P2(pre) => handle_p2(instances, pre.clone(), store, request, spawn).await,
-            Pre::P3(pre) => super::p3::handle(instances, pre.clone(), store, request, spawn).await,
+            Pre::P2(pre) => {
+                let checkout = instances.checkout(&self.pool).await?;
+                handle_p2(instances, pre.clone(), &self.pool, checkout, request, spawn).await
+            }
+            Pre::P3(pre) => {
+                let store = instances.checkout(&Pool::<()>::new(1)).await?.store;
+                super::p3::handle(instances, pre.clone(), store, request, spawn).await
+            }
         }
     }
 }
@@ -97,10 +110,16 @@ impl WasiHttpApp {
 async fn handle_p2(
     instances: &Arc<Instances>,
     pre: ProxyPre<RequestCtx>,
-    mut store: wasmtime::Store<RequestCtx>,
+    pool: &Arc<Pool<Proxy>>,
+    checkout: Checkout<Proxy>,
     request: http::Request<RequestBody>,
     spawn: impl FnOnce(BoxFuture<'static, ()>),
 ) -> Result<http::Response<GuestBody>, ExcInfo> {
+    let Checkout {
+        mut store,
+        instance,
+        uses,
+    } = checkout;
     let trap = |e| instances.trap(e);
     let scheme = match request.uri().scheme_str() {
         Some("https") => Scheme::Https,
@@ -121,24 +140,35 @@ async fn handle_p2(
     let (done_tx, done_rx) = oneshot::channel::<ExcInfo>();
     let guest_failed = failed.clone();
     let task = instances.clone();
+    let pool = pool.clone();
     spawn(Box::pin(async move {
         let mut dropped = FailIfDropped(Some(guest_failed.clone()));
         let cpu = store.data().cpu.clone();
         let called = metered(cpu, async {
-            let proxy = pre.instantiate_async(&mut store).await?;
+            let proxy = match instance {
+                Some(proxy) => proxy,
+                None => pre.instantiate_async(&mut store).await?,
+            };
             proxy
                 .wasi_http_incoming_handler()
                 .call_handle(&mut store, req, out)
                 .await
+                .map(|()| proxy)
         });
-        if let Err(e) = called.await {
-            // Set before the store (and with it the body's sender) is
-            // dropped, so the body sees it when it ends.
-            guest_failed.store(true, Ordering::SeqCst);
-            report(&task, task.trap(e), done_tx);
+        match called.await {
+            Ok(proxy) => {
+                dropped.0 = None;
+                pool.give_back(store, proxy, uses);
+            }
+            Err(e) => {
+                // Set before the store (and with it the body's sender) is
+                // dropped, so the body sees it when it ends.
+                guest_failed.store(true, Ordering::SeqCst);
+                report(&task, task.trap(e), done_tx);
+                dropped.0 = None;
+                drop(store);
+            }
         }
-        dropped.0 = None;
-        drop(store);
     }));
     match rx.await {
         Ok(Ok(response)) => Ok(response.map(|body| GuestBody::new(body, failed, None))),
