@@ -317,6 +317,9 @@ def report(results, info, args, goals):
     lines += ["", "## Commands", ""]
     lines += [f"- {name}: `{r.get('command', '')}`" for name, r in results if "command" in r]
     lines += [f"- load: `taskset -c 1 wrk -t1 -c{args.connections} -d{args.seconds}s --latency URL`", ""]
+    # The profile and the levers are measured by hand; they live in
+    # benches/levers.md and are carried into every report.
+    lines += ["", (ROOT / "benches/levers.md").read_text()]
     return "\n".join(lines)
 
 

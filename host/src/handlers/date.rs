@@ -27,13 +27,36 @@ pub fn format_date_time(timestamp: f64) -> String {
     )
 }
 
-/// The current time as a [`format_date_time`] string.
+/// The current time as a [`format_date_time`] string; formatted once a
+/// second per thread, as every response needs it.
 pub fn now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
-    format_date_time(secs)
+    thread_local! {
+        static DATE: PerSecond = const { PerSecond::new() };
+    }
+    DATE.with(|date| date.get(|secs| format_date_time(secs as f64)))
+}
+
+/// A timestamp text that changes once a second: formatted again only when
+/// the second changes (kept in a thread-local by each user).
+pub(crate) struct PerSecond(std::cell::RefCell<(u64, String)>);
+
+impl PerSecond {
+    pub(crate) const fn new() -> Self {
+        PerSecond(std::cell::RefCell::new((u64::MAX, String::new())))
+    }
+
+    /// The text for the current second, made by `format(unix seconds)`.
+    pub(crate) fn get(&self, format: impl FnOnce(u64) -> String) -> String {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let mut last = self.0.borrow_mut();
+        if last.0 != secs {
+            *last = (secs, format(secs));
+        }
+        last.1.clone()
+    }
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day)

@@ -13,7 +13,7 @@
 
 mod base;
 mod cgi;
-mod date;
+pub(crate) mod date;
 mod head;
 mod simple;
 

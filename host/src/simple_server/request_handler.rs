@@ -22,6 +22,7 @@ use super::{SERVER_VERSION, Shared, Tasks};
 use crate::app::{Application, BoxFuture};
 use crate::component::WasiHttpApp;
 use crate::environ::request_environ;
+use crate::handlers::date::PerSecond;
 use crate::handlers::{BaseHandler, Gateway, ResponseHead, declared_length};
 use crate::service::Service;
 use crate::streams::{ErrorStream, InputStream};
@@ -410,7 +411,11 @@ pub(super) fn log_refused(log: &ErrorStream, ip: IpAddr, e: &hyper::Error) {
 /// wsgiref's access log line: `127.0.0.1 - - [24/Nov/2026 17:00:00]
 /// "GET / HTTP/1.1" 200 12`, in local time.
 fn access_line(ip: IpAddr, request_line: &str, code: &str, size: u64) -> String {
-    let time = chrono::Local::now().format("%d/%b/%Y %H:%M:%S");
+    thread_local! {
+        static TIME: PerSecond = const { PerSecond::new() };
+    }
+    let time = TIME
+        .with(|time| time.get(|_| chrono::Local::now().format("%d/%b/%Y %H:%M:%S").to_string()));
     let request_line = escape_log(request_line);
     format!("{ip} - - [{time}] \"{request_line}\" {code} {size}\n")
 }
