@@ -191,12 +191,21 @@ def measure(row, tools, seconds, connections, logdir):
         )
         return result
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop(proc)
         logfile.close()
+
+
+def stop(proc):
+    """SIGTERM to the server's process group, SIGKILL if it lingers."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(10)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def install(args):
@@ -213,9 +222,10 @@ def install(args):
         tools["wasmtime"] = run([f"{ROOT}/scripts/install-wasmtime.sh"])
     venv = CACHE / "bench-venv"
     gunicorn = venv / "bin/gunicorn"
-    if not gunicorn.exists():
+    works = gunicorn.exists() and subprocess.run([str(gunicorn), "--version"], capture_output=True).returncode == 0
+    if not works:
         log(f"installing gunicorn {GUNICORN_VERSION} into {venv} ...")
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
         subprocess.run([str(venv / "bin/pip"), "install", "-q", f"gunicorn=={GUNICORN_VERSION}"], check=True)
     tools["gunicorn"] = str(gunicorn)
     return tools

@@ -180,8 +180,9 @@ struct AppArgs {
     #[arg(long)]
     validate: bool,
 
-    /// Where compiled components are cached [default: $WASGI_CACHE_DIR,
-    /// $XDG_CACHE_HOME/wasgi or ~/.cache/wasgi]
+    /// Where compiled components are cached, a directory of its own (other
+    /// files there are deleted) [default: $WASGI_CACHE_DIR,
+    /// $XDG_CACHE_HOME/wasgi/compiled or ~/.cache/wasgi/compiled]
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
 

@@ -648,6 +648,36 @@ fn compiled_components_are_cached() {
     let _ = std::fs::remove_dir_all(&cache);
 }
 
+#[test]
+fn the_default_compile_cache_is_a_directory_of_its_own() {
+    // wasmtime's cache worker deletes files it does not know in the cache
+    // directory: the project's tools beside it must not be in it.
+    let home = std::env::temp_dir().join(format!("wasgi-xdg-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    let keep = home.join("wasgi/tools/keep.txt");
+    std::fs::create_dir_all(keep.parent().unwrap()).unwrap();
+    std::fs::write(&keep, "a tool").unwrap();
+    let host = Host::serve_env(
+        &[example("hello").to_str().unwrap()],
+        &[
+            ("WASGI_CACHE_DIR", ""),
+            ("XDG_CACHE_HOME", home.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(host.get("/").text(), "Hello World");
+    host.wait_log("hello.wasm: compiled in ");
+    assert!(!walk(&home.join("wasgi/compiled")).is_empty());
+    drop(host);
+    let mut top: Vec<String> = std::fs::read_dir(home.join("wasgi"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    top.sort();
+    assert_eq!(top, ["compiled", "tools"]);
+    assert!(keep.exists());
+    let _ = std::fs::remove_dir_all(&home);
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {

@@ -40,8 +40,11 @@ impl Default for EngineOptions {
     }
 }
 
-/// `$WASGI_CACHE_DIR`, else `$XDG_CACHE_HOME/wasgi`, else
-/// `$HOME/.cache/wasgi`, else `wasgi-cache` in the temporary directory.
+/// `$WASGI_CACHE_DIR`, else `$XDG_CACHE_HOME/wasgi/compiled`, else
+/// `$HOME/.cache/wasgi/compiled`, else `wasgi-cache` in the temporary
+/// directory. The directory must be the cache's alone: wasmtime's cache
+/// worker deletes whatever else it finds there (the project's tools live
+/// beside it, in `wasgi/tools`).
 pub fn default_cache_dir() -> Option<PathBuf> {
     let env = |k: &str| {
         std::env::var_os(k)
@@ -50,8 +53,8 @@ pub fn default_cache_dir() -> Option<PathBuf> {
     };
     Some(
         env("WASGI_CACHE_DIR")
-            .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("wasgi")))
-            .or_else(|| env("HOME").map(|d| d.join(".cache/wasgi")))
+            .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("wasgi/compiled")))
+            .or_else(|| env("HOME").map(|d| d.join(".cache/wasgi/compiled")))
             .unwrap_or_else(|| std::env::temp_dir().join("wasgi-cache")),
     )
 }
