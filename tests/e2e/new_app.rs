@@ -132,23 +132,33 @@ fn host_new_writes_an_app_that_builds_and_serves() {
         r.text()
     );
 
-    // An upload over the app's limit gets 413, streamed (chunked).
+    // Uploads over the app's limit get 413, streamed (chunked), more at
+    // once than there are cores; a neighbour is answered meanwhile.
     let big = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"upload\"; filename=\"big\"\r\n\r\n{}\r\n--{boundary}--\r\n",
         "x".repeat(1_100_000)
     );
-    let mut conn = Conn::open(host.addr);
-    conn.send(
-        format!(
-            "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n\
-             Transfer-Encoding: chunked\r\n\r\n{:x}\r\n{big}\r\n0\r\n\r\n",
-            big.len()
-        )
-        .as_bytes(),
+    let raw = format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n\
+         Transfer-Encoding: chunked\r\n\r\n{:x}\r\n{big}\r\n0\r\n\r\n",
+        big.len()
     );
-    let r = conn.response(false);
-    assert_eq!(r.status, 413, "{}", r.text());
-    assert!(r.text().contains("exceeded the size limit"), "{}", r.text());
+    let uploads: Vec<_> = (0..6)
+        .map(|_| {
+            let (addr, raw) = (host.addr, raw.clone());
+            std::thread::spawn(move || {
+                let mut conn = Conn::open(addr);
+                conn.send(raw.as_bytes());
+                conn.response(false)
+            })
+        })
+        .collect();
+    assert_eq!(host.get("/").status, 200);
+    for upload in uploads {
+        let r = upload.join().unwrap();
+        assert_eq!(r.status, 413, "{}", r.text());
+        assert!(r.text().contains("exceeded the size limit"), "{}", r.text());
+    }
     let r = host.request("DELETE / HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(r.status, 405);
     assert_eq!(r.header("Allow"), Some("GET, HEAD, POST"));
