@@ -92,6 +92,12 @@ struct ServeArgs {
     #[arg(long)]
     workers: Option<usize>,
 
+    /// Share the port with other `host serve` processes (SO_REUSEPORT): the
+    /// kernel spreads new connections across them, and one can stop (it
+    /// drains its requests) while the others go on serving
+    #[arg(long)]
+    reuse_port: bool,
+
     #[command(flatten)]
     app_args: AppArgs,
 
@@ -419,6 +425,7 @@ fn serve(args: ServeArgs) -> ExitCode {
     let mut config = ServerConfig::default();
     config.handler.wsgi_file_wrapper = !args.no_file_wrapper;
     config.handler.sendfile = !args.no_sendfile;
+    config.reuse_port = args.reuse_port;
     config.max_body_size = (args.max_body_size > 0).then_some(args.max_body_size);
     let limits = seconds("--timeout", args.timeout).and_then(|timeout| {
         let drain = seconds("--drain-timeout", args.drain_timeout)?;

@@ -40,10 +40,12 @@ impl Host {
     /// Like [`Host::serve`], with extra environment variables.
     pub fn serve_env(args: &[&str], env: &[(&str, &str)]) -> Host {
         let mut cmd = Command::new(host_bin());
-        cmd.arg("serve")
-            .args(args)
-            .args(["--port", "0"])
-            .stdin(Stdio::null())
+        cmd.arg("serve").args(args);
+        // A free port unless the test chose one.
+        if !args.contains(&"--port") {
+            cmd.args(["--port", "0"]);
+        }
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .env("WASGI_CACHE_DIR", test_cache_dir())

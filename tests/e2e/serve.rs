@@ -785,3 +785,45 @@ fn reuse_lets_an_instance_serve_n_requests_and_never_after_a_trap() {
         .unwrap();
     assert_eq!(refused.status.code(), Some(2));
 }
+
+#[test]
+fn reuse_port_lets_processes_share_a_port_and_one_stop_while_the_other_serves() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let hello = example("hello");
+    let args = [
+        hello.to_str().unwrap(),
+        "--reuse-port",
+        "--port",
+        port.as_str(),
+    ];
+    let mut first = Host::serve(&args);
+    let second = Host::serve(&args);
+    assert_eq!(first.addr, second.addr);
+    // Connections are spread over both processes.
+    for _ in 0..40 {
+        assert_eq!(second.get("/").text(), "Hello World");
+    }
+    let served = |host: &Host| host.log().matches("\"GET / HTTP/1.1\" 200").count();
+    assert!(
+        served(&first) > 0 && served(&second) > 0,
+        "one process served all 40"
+    );
+    // One stops; the other serves every new connection.
+    first.signal("TERM");
+    assert_eq!(first.wait_exit(Duration::from_secs(10)), Some(0));
+    for _ in 0..20 {
+        assert_eq!(second.get("/").text(), "Hello World");
+    }
+    // Without the flag the port is taken.
+    let out = std::process::Command::new(crate::common::host_bin())
+        .args(["serve", hello.to_str().unwrap(), "--port", port.as_str()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("in use"), "{err}");
+}

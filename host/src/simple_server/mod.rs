@@ -80,6 +80,9 @@ pub struct ServerConfig {
     pub max_body_size: Option<u64>,
     /// The handler settings every request runs with.
     pub handler: HandlerConfig,
+    /// Bind with `SO_REUSEPORT`, so several processes share the port and
+    /// the kernel spreads connections across them.
+    pub reuse_port: bool,
 }
 
 impl Default for ServerConfig {
@@ -91,6 +94,7 @@ impl Default for ServerConfig {
             timeout: None,
             max_body_size: Some(1 << 30),
             handler: server_handler_config(),
+            reuse_port: false,
         }
     }
 }
@@ -151,7 +155,7 @@ impl WSGIServer {
                 format!("no address for {host}"),
             )
         })?;
-        let listener = StdListener::bind(addr)?;
+        let listener = listen(addr, config.reuse_port)?;
         listener.set_nonblocking(true)?;
         let server_address = listener.local_addr()?;
         let server_name = server_name(host, server_address.ip());
@@ -304,6 +308,21 @@ impl Shared {
             Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
+}
+
+/// A listening socket on `addr`, shared with other processes when
+/// `reuse_port` is set.
+fn listen(addr: SocketAddr, reuse_port: bool) -> io::Result<StdListener> {
+    if !reuse_port {
+        return StdListener::bind(addr);
+    }
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    Ok(socket.into())
 }
 
 /// `socket.getfqdn(host)` as wsgiref's `server_bind` uses it, without DNS:
