@@ -309,10 +309,11 @@ fn requests_wait_for_the_memory_budget_then_get_503() {
             conn.response(false)
         })
     };
-    std::thread::sleep(Duration::from_millis(800));
+    // Once the memory is held, the next request waits for room.
+    host.wait_log("hostile: holding 36 MiB");
     let started = Instant::now();
     let r = host.get("/ok");
-    assert_eq!(r.status, 503, "{}", r.head);
+    assert_eq!(r.status, 503, "{}\n{}", r.head, host.log());
     assert_eq!(r.header("Retry-After"), Some("1"));
     assert!(
         started.elapsed() >= Duration::from_secs(9),

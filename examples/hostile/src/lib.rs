@@ -119,6 +119,9 @@ fn hostile(mut environ: Environ, start_response: StartResponse) -> Result<Body> 
         }
         "/hold" => {
             let held = vec![1u8; number("mb", 16) << 20];
+            environ
+                .errors
+                .write(&format!("hostile: holding {} MiB\n", held.len() >> 20));
             std::thread::sleep(std::time::Duration::from_millis(number("ms", 1000) as u64));
             start_response.call("200 OK", TEXT, None)?;
             Ok(Body::from(format!(
