@@ -35,6 +35,7 @@ pub mod environ;
 pub mod file_wrapper;
 pub mod handlers;
 pub mod headers;
+pub mod html;
 pub mod multipart;
 pub mod parse;
 pub mod pyrepr;

@@ -12,6 +12,7 @@
 use std::io::Read;
 
 use wasgi::cookies::{self, Cookie};
+use wasgi::html::escape;
 use wasgi::multipart::{self, Limits, Multipart};
 use wasgi::parse::{parse_qsl, quote, unquote};
 use wasgi::{Body, Environ, Result, StartResponse};
@@ -131,15 +132,6 @@ fn html(
     all.extend_from_slice(headers);
     start_response.call(status, all, None)?;
     Ok(Body::from(page))
-}
-
-/// `html.escape`: text made safe inside HTML.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#x27;")
 }
 
 wasgi::export!(app);
