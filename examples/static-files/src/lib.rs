@@ -22,6 +22,7 @@ use std::io::{ErrorKind, Seek, SeekFrom};
 use std::time::UNIX_EPOCH;
 
 use wasgi::fs::{Dir, File, Kind};
+use wasgi::html::escape;
 use wasgi::parse::quote;
 use wasgi::{Body, Environ, Result, StartResponse};
 
@@ -125,12 +126,20 @@ fn serve_file(
         start_response.call("304 Not Modified", headers, None)?;
         return Ok(Body::empty());
     }
-    headers.push(("Content-Type".to_string(), guess_type(relative)));
-    headers.push(("Accept-Ranges".to_string(), "bytes".to_string()));
     let range = environ
         .get("HTTP_RANGE")
         .filter(|_| if_range_holds(environ, &etag, last_modified.as_deref()))
         .and_then(|r| parse_range(r, len));
+    let accept_ranges = ("Accept-Ranges".to_string(), "bytes".to_string());
+    if let Some(Err(Unsatisfiable)) = range {
+        headers.push(accept_ranges);
+        headers.push(("Content-Type".to_string(), "text/plain".to_string()));
+        headers.push(("Content-Range".to_string(), format!("bytes */{len}")));
+        start_response.call("416 Range Not Satisfiable", headers, None)?;
+        return Ok(Body::from("range not satisfiable\n"));
+    }
+    headers.push(("Content-Type".to_string(), guess_type(relative)));
+    headers.push(accept_ranges);
     let (status, start, count) = match range {
         Some(Ok((start, end))) => {
             headers.push((
@@ -139,14 +148,7 @@ fn serve_file(
             ));
             ("206 Partial Content", start, end - start + 1)
         }
-        Some(Err(Unsatisfiable)) => {
-            headers.retain(|(name, _)| name != "Content-Type");
-            headers.push(("Content-Type".to_string(), "text/plain".to_string()));
-            headers.push(("Content-Range".to_string(), format!("bytes */{len}")));
-            start_response.call("416 Range Not Satisfiable", headers, None)?;
-            return Ok(Body::from("range not satisfiable\n"));
-        }
-        None => ("200 OK", 0, len),
+        _ => ("200 OK", 0, len),
     };
     headers.push(("Content-Length".to_string(), count.to_string()));
     file.seek(SeekFrom::Start(start))?;
@@ -263,15 +265,6 @@ fn listing(root: &Dir, relative: &str, path: &str, start_response: &StartRespons
         None,
     )?;
     Ok(Body::from(page))
-}
-
-/// `html.escape`.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#x27;")
 }
 
 fn refuse(start_response: &StartResponse, kind: ErrorKind) -> Result<Body> {
