@@ -145,16 +145,26 @@ impl Instances {
         })
     }
 
+    /// One of the app's concurrency slots, once one is free.
+    async fn slot(&self) -> Result<OwnedSemaphorePermit, ExcInfo> {
+        self.slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| ExcInfo::new("RuntimeError", e.to_string()))
+    }
+
+    /// A fresh store for one request, holding a concurrency slot until it
+    /// is dropped.
+    pub(super) async fn fresh_store(&self) -> Result<Store<RequestCtx>, ExcInfo> {
+        new_store(&self.engine, &self.options, self.slot().await?)
+    }
+
     /// A store for one request, once one of the app's concurrency slots
     /// is free (the store holds it until it is dropped or given back):
     /// a warm instance's from `pool` if one is idle, else a fresh one.
     pub(super) async fn checkout<I>(&self, pool: &Pool<I>) -> Result<Checkout<I>, ExcInfo> {
-        let slot = self
-            .slots
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| ExcInfo::new("RuntimeError", e.to_string()))?;
+        let slot = self.slot().await?;
         if let Some(mut warm) = pool.take() {
             warm.store.data_mut().renew(slot);
             warm.store.set_epoch_deadline(1);

@@ -98,7 +98,7 @@ impl WasiHttpApp {
                 handle_p2(instances, pre.clone(), &self.pool, checkout, request, spawn).await
             }
             Pre::P3(pre) => {
-                let store = instances.checkout(&Pool::<()>::new(1)).await?.store;
+                let store = instances.fresh_store().await?;
                 super::p3::handle(instances, pre.clone(), store, request, spawn).await
             }
         }
