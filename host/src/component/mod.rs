@@ -79,29 +79,29 @@ pub fn trap_to_exc(err: wasmtime::Error, name: &str) -> ExcInfo {
 /// frames (the panic machinery, `std`, `core`, `alloc`) are left out, as
 /// they say nothing about the app.
 fn traceback(bt: &wasmtime::WasmBacktrace, name: &str) -> Vec<String> {
+    let demangle = |f: &str| format!("{:#}", rustc_demangle::demangle(f));
     let mut lines = Vec::new();
     for frame in bt.frames().iter().rev() {
-        let symbols = frame.symbols();
-        if symbols.is_empty() {
-            let func = frame
-                .func_name()
-                .map(|f| format!("{:#}", rustc_demangle::demangle(f)))
-                .unwrap_or_else(|| format!("<wasm function {}>", frame.func_index()));
-            if !is_runtime(&func, None) {
-                lines.push(format!("  File \"{name}\", in {func}"));
-            }
-            continue;
-        }
-        // Outermost first: the function itself, then what was inlined in it.
-        for symbol in symbols.iter().rev() {
-            let func = symbol
-                .name()
-                .map(|f| format!("{:#}", rustc_demangle::demangle(f)))
-                .unwrap_or_else(|| "<unknown>".to_string());
-            if is_runtime(&func, symbol.file()) {
+        let calls: Vec<(String, Option<&str>, Option<u32>)> = if frame.symbols().is_empty() {
+            let func = frame.func_name().map(demangle);
+            let func = func.unwrap_or_else(|| format!("<wasm function {}>", frame.func_index()));
+            vec![(func, None, None)]
+        } else {
+            // Outermost first: the function itself, then what was inlined
+            // in it.
+            let symbols = frame.symbols().iter().rev();
+            symbols
+                .map(|s| {
+                    let func = s.name().map(demangle).unwrap_or_else(|| "<unknown>".into());
+                    (func, s.file(), s.line())
+                })
+                .collect()
+        };
+        for (func, file, line) in calls {
+            if is_runtime(&func, file) {
                 continue;
             }
-            lines.push(match (symbol.file(), symbol.line()) {
+            lines.push(match (file, line) {
                 (Some(file), Some(line)) => format!("  File \"{file}\", line {line}, in {func}"),
                 _ => format!("  File \"{name}\", in {func}"),
             });
