@@ -185,3 +185,34 @@ fn the_command_is_also_installed_as_wasgi() {
         "{err}"
     );
 }
+
+#[test]
+fn the_readme_cargo_run_command_picks_the_host_binary() {
+    // `cargo run --release -p host -- serve` (the README's first command)
+    // needs a default binary now that there are two.
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let host = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "host")
+        .unwrap();
+    assert_eq!(host["default_run"], "host");
+}
