@@ -1,4 +1,5 @@
-//! Command-line interface: `host serve`, `host cgi` and `host new`.
+//! Command-line interface: `host serve`, `host cgi`, `host new` and
+//! `host build-python`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +56,43 @@ enum Command {
     /// cookie). Then: `cd NAME && cargo build --release` and serve the
     /// component it names.
     New(NewArgs),
+    /// Compile a Python WSGI app into a component (with componentize-py)
+    ///
+    /// TARGET is MODULE:CALLABLE, as gunicorn takes it (CALLABLE defaults to
+    /// `application`): any WSGI callable, a bottle or a Flask app. The module
+    /// and its pure-Python dependencies are looked up on the --path
+    /// directories; --requirements installs more into the component. The
+    /// app is imported at build time and the component starts from that
+    /// snapshot, so files it reads while importing are built in; at run
+    /// time only preopened directories (`serve --dir`) exist. The first
+    /// build installs componentize-py 0.25.1 into the tools cache
+    /// (~/.cache/wasgi/tools, or $WASGI_TOOLS_DIR) with pip.
+    ///
+    /// Errors in the app (a missing module or callable, a syntax error, a
+    /// dependency that needs native code) are one message naming the file
+    /// and line, with exit status 2.
+    #[command(name = "build-python")]
+    BuildPython(BuildPythonArgs),
+}
+
+#[derive(Args)]
+struct BuildPythonArgs {
+    /// The WSGI callable: MODULE:CALLABLE, e.g. app:application or
+    /// myproject.wsgi:app
+    target: String,
+
+    /// The component to write
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
+
+    /// A directory holding the module and its dependencies (repeatable;
+    /// default: the current directory)
+    #[arg(short, long = "path", value_name = "DIR")]
+    paths: Vec<PathBuf>,
+
+    /// A pip requirements file to install into the component
+    #[arg(short, long, value_name = "FILE")]
+    requirements: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -341,6 +379,35 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve(args),
         Command::Cgi(args) => cgi(args),
         Command::New(args) => new(args),
+        Command::BuildPython(args) => build_python(args),
+    }
+}
+
+fn build_python(args: BuildPythonArgs) -> ExitCode {
+    use crate::build_python::{BuildPython, build_python};
+    let build = BuildPython {
+        target: args.target,
+        output: args.output,
+        paths: args.paths,
+        requirements: args.requirements,
+    };
+    match build_python(&build) {
+        Ok(built) => {
+            for file in &built.left_out {
+                eprintln!(
+                    "note: left out {file}: native code cannot run in wasm (its package imported without it)"
+                );
+            }
+            eprintln!(
+                "Built {} ({:.1} MB) from {} in {:.1} s",
+                build.output.display(),
+                built.size as f64 / 1e6,
+                build.target,
+                built.seconds
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e.exit_code(), e),
     }
 }
 

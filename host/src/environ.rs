@@ -31,8 +31,12 @@ pub fn request_environ(
         protocol: protocol(version),
         remote_addr: Some(&remote_addr),
     };
+    // `wsgi.input` arrives de-chunked, so `Transfer-Encoding` no longer
+    // describes it: an app that decodes chunks itself (bottle does, when it
+    // sees HTTP_TRANSFER_ENCODING) would read garbage.
     let headers: Vec<(&str, &[u8])> = headers
         .iter()
+        .filter(|(n, _)| **n != http::header::TRANSFER_ENCODING)
         .map(|(n, v)| (n.as_str(), v.as_bytes()))
         .collect();
     wasgi::environ::request_environ(base, &request, headers.iter().copied(), server_software)

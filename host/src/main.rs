@@ -1,5 +1,6 @@
 //! The `host` command: `host serve [APP.wasm]`.
 
+mod build_python;
 mod cli;
 mod scaffold;
 

@@ -460,10 +460,12 @@ pub fn is_http_date(value: &str) -> bool {
 
 /// The line of `examples/NAME/src/lib.rs` that contains `needle`.
 pub fn source_line(name: &str, needle: &str) -> usize {
-    let path = format!(
-        "{}/../examples/{name}/src/lib.rs",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    source_line_in(&format!("examples/{name}/src/lib.rs"), needle)
+}
+
+/// The line of the repository's file `path` that contains `needle`.
+pub fn source_line_in(path: &str, needle: &str) -> usize {
+    let path = format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"));
     let source = std::fs::read_to_string(&path).unwrap();
     1 + source.lines().position(|l| l.contains(needle)).unwrap()
 }

@@ -14,6 +14,7 @@ mod handlers;
 mod hostile;
 mod library;
 mod new_app;
+mod python;
 mod sandbox;
 mod serve;
 mod soak;

@@ -1,6 +1,8 @@
 //! The `host` command under the name `wasgi`, for systems where `host` is
 //! taken (on Debian and Ubuntu it is the DNS lookup tool).
 
+#[path = "../build_python.rs"]
+mod build_python;
 #[path = "../cli.rs"]
 mod cli;
 #[path = "../scaffold.rs"]

@@ -1,0 +1,26 @@
+"""A bare WSGI callable: no framework, nothing but PEP 3333.
+
+    host build-python app:application -o hello.wasm --path examples/python-hello
+    host serve hello.wasm
+"""
+
+
+def application(environ, start_response):
+    """Greets the path it was asked for, echoes a POSTed body, and shows
+    the environ at `/environ` (as wsgiref's `demo_app` does)."""
+    path = environ.get("PATH_INFO", "/")
+    if path == "/environ":
+        out = "".join(f"{k} = {v!r}\n" for k, v in sorted(environ.items())).encode()
+    elif environ["REQUEST_METHOD"] == "POST":
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length)
+        out = b"You sent %d bytes: %s\n" % (len(body), body)
+    else:
+        name = path.strip("/").encode("latin-1").decode("utf-8", "replace") or "world"
+        query = environ.get("QUERY_STRING", "")
+        out = f"Hello, {name}!\n".encode()
+        if query:
+            out += f"query: {query}\n".encode()
+    start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"),
+                              ("Content-Length", str(len(out)))])
+    return [out]

@@ -1,0 +1,153 @@
+"""Build time: what `host build-python` runs inside componentize-py's
+pre-initialization, whose memory snapshot becomes the component.
+
+Only modules imported here exist at run time (the snapshot has no file
+system behind it), so besides the app this imports every module its code
+names anywhere, including imports inside functions (`wasgi.scan` lists
+them)."""
+
+import importlib
+import json
+import linecache
+import sys
+import traceback
+
+from . import errors
+
+# Modules that do something when imported, or cannot work in a component.
+_SKIP = ("__main__", "this", "antigravity", "__hello__", "__phello__", "idlelib", "pdb", "pydoc",
+         "tkinter", "turtle", "turtledemo", "test", "lib2to3", "pydoc_data", "ensurepip",
+         "venv", "multiprocessing", "concurrent.futures.process", "ctypes")
+
+_MARK = "wasgi-build-error: "
+
+
+def _report(kind, message, filename=None, lineno=None):
+    """One line `host build-python` turns into its error message."""
+    if filename:
+        filename = errors._source(filename)
+    sys.stderr.write(_MARK + json.dumps({"kind": kind, "message": message,
+                                          "file": filename, "line": lineno}) + "\n")
+    sys.stderr.flush()
+
+
+def _report_exception(e):
+    filename = lineno = None
+    if isinstance(e, SyntaxError):
+        filename, lineno = e.filename, e.lineno
+    else:
+        frames = [f for f in traceback.extract_tb(e.__traceback__)
+                  if not f.filename.startswith("<frozen")]
+        if frames:
+            filename, lineno = frames[-1].filename, frames[-1].lineno
+    message = str(e) if not isinstance(e, SyntaxError) else e.msg
+    _report(errors.kind_of(e), message, filename, lineno)
+
+
+def _skipped(name):
+    return any(name == s or name.startswith(s + ".") for s in _SKIP) or name.endswith(".__main__")
+
+
+# Codecs are looked up by name (`codecs.lookup('idna')`), which no scan
+# can see; these are the ones web code asks for.
+_CODECS = ("ascii", "latin_1", "utf_8", "utf_8_sig", "utf_16", "utf_16_le", "utf_16_be",
+           "utf_32", "idna", "punycode", "unicode_escape", "raw_unicode_escape", "charmap",
+           "cp1252", "iso8859_15", "base64_codec", "hex_codec", "quopri_codec", "zlib_codec")
+
+
+def preimport(names):
+    """Imports the modules `wasgi.scan` found in the app's code (and its
+    dependencies' code), so that an import inside a function still works
+    after the snapshot, and the codecs. Returns the names that failed to
+    import (they would fail at run time too)."""
+    import codecs
+
+    for codec in _CODECS:
+        try:
+            # Into the codec registry's cache, which outlives the snapshot.
+            codecs.lookup(codec)
+        except LookupError:
+            pass
+    left_out = []
+    for name in names:
+        if name in sys.modules or _skipped(name):
+            continue
+        try:
+            importlib.import_module(name)
+        except BaseException:
+            left_out.append(name)
+    return left_out
+
+
+def _compile_with_source_paths():
+    """Compiles modules from the `--path` directories with the path the
+    user knows (`/work/app/app.py`, not componentize-py's `/2/app.py`), so
+    every traceback names it, also those an app or framework formats
+    itself. `__file__` stays the path that can be read at build time."""
+    from importlib.machinery import SourceFileLoader
+
+    original_compile = SourceFileLoader.source_to_code
+    original_stats = SourceFileLoader.path_stats
+    mounts = tuple(d + "/" for d in errors.SOURCE_DIRS)
+
+    def source_to_code(self, data, path, *args, **kwargs):
+        return original_compile(self, data, errors._source(path), *args, **kwargs)
+
+    def path_stats(self, path):
+        # Without the source's stats, the loader neither reads a cached
+        # `.pyc` (whose names would be the guest's) nor writes one into the
+        # user's directories.
+        if path.startswith(mounts):
+            raise OSError("wasgi: compiled from source")
+        return original_stats(self, path)
+
+    SourceFileLoader.source_to_code = source_to_code
+    SourceFileLoader.path_stats = path_stats
+
+
+def _keep_source_lines(source_dirs):
+    """Reads the app's own source files into `linecache`, so tracebacks at
+    run time (when there are no files) still show each frame's line."""
+    dirs = tuple(d + "/" for d, shown in source_dirs.items() if shown != "site-packages")
+    for m in list(sys.modules.values()):
+        filename = getattr(m, "__file__", None) or ""
+        if filename.startswith(dirs):
+            lines = linecache.getlines(filename)
+            # Under the name tracebacks use; no mtime, so that `checkcache`
+            # keeps the entry though the file is gone at run time.
+            shown = errors._source(filename)
+            linecache.cache[shown] = (sum(map(len, lines)), None, lines, shown)
+
+
+def load(module_name, callable_name, source_dirs, modules):
+    """Imports `module_name`, finds `callable_name` in it (a dotted path is
+    followed attribute by attribute), imports `modules` (see `preimport`)
+    and returns the `Application` class componentize-py exports. Failures are reported as one line, then
+    raised, which stops the build."""
+    errors.SOURCE_DIRS.update(source_dirs)
+    _compile_with_source_paths()
+    try:
+        module = importlib.import_module(module_name)
+    except BaseException as e:
+        if isinstance(e, ModuleNotFoundError) and e.name == module_name.split(".")[0]:
+            _report("ModuleNotFoundError", f"No module named {module_name!r} on the given --path directories")
+        else:
+            _report_exception(e)
+        raise
+    app = module
+    for part in callable_name.split("."):
+        try:
+            app = getattr(app, part)
+        except AttributeError:
+            message = f"module {module_name!r} has no attribute {callable_name!r}"
+            _report("AttributeError", message, getattr(module, "__file__", None))
+            raise AttributeError(message) from None
+    if not callable(app):
+        message = f"{module_name}:{callable_name} is not callable (it is {type(app).__name__})"
+        _report("TypeError", message, getattr(module, "__file__", None))
+        raise TypeError(message)
+    preimport(modules)
+    _keep_source_lines(source_dirs)
+    from .bridge import application_class
+
+    return application_class(app)

@@ -1,0 +1,546 @@
+//! `host build-python MODULE:CALLABLE -o app.wasm`: compiles a Python WSGI
+//! app into a component of the wasgi world with componentize-py.
+//!
+//! The pinned componentize-py is installed into a cache on first use. The
+//! app, the Python bridge (`guest-sdk/python/wasgi`) and the dependencies
+//! (`--path` directories, `--requirements` installed into a staging
+//! directory) are snapshotted after importing the app, so nothing is
+//! imported per request. Errors in the app (a missing module or callable, a
+//! syntax error, a dependency that needs native code) come back as one
+//! message naming the file and line.
+
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Instant;
+
+/// componentize-py's version, pinned: its bindings' shape is what the
+/// bridge is written against.
+pub const COMPONENTIZE_PY: &str = "0.25.1";
+
+/// The bridge and the world it targets, built into this binary so that
+/// `host build-python` works wherever `host` is installed.
+const BRIDGE: &[(&str, &str)] = &[
+    (
+        "wasgi/__init__.py",
+        include_str!("../../guest-sdk/python/wasgi/__init__.py"),
+    ),
+    (
+        "wasgi/bridge.py",
+        include_str!("../../guest-sdk/python/wasgi/bridge.py"),
+    ),
+    (
+        "wasgi/build.py",
+        include_str!("../../guest-sdk/python/wasgi/build.py"),
+    ),
+    (
+        "wasgi/errors.py",
+        include_str!("../../guest-sdk/python/wasgi/errors.py"),
+    ),
+    (
+        "wasgi/files.py",
+        include_str!("../../guest-sdk/python/wasgi/files.py"),
+    ),
+    (
+        "wasgi/scan.py",
+        include_str!("../../guest-sdk/python/wasgi/scan.py"),
+    ),
+    (
+        "wasgi/streams.py",
+        include_str!("../../guest-sdk/python/wasgi/streams.py"),
+    ),
+    ("wit/wsgi.wit", include_str!("../../wit/wsgi.wit")),
+    (
+        "wit/python.wit",
+        include_str!("../../guest-sdk/python/python.wit"),
+    ),
+    (
+        "wit/deps/clocks.wit",
+        include_str!("../../wit/deps/clocks.wit"),
+    ),
+    (
+        "wit/deps/filesystem.wit",
+        include_str!("../../wit/deps/filesystem.wit"),
+    ),
+    ("wit/deps/io.wit", include_str!("../../wit/deps/io.wit")),
+];
+
+/// The line `wasgi/build.py` writes when the app cannot be loaded.
+const ERROR_MARK: &str = "wasgi-build-error: ";
+
+/// What to build.
+pub struct BuildPython {
+    /// `MODULE:CALLABLE` (`CALLABLE` defaults to `application`).
+    pub target: String,
+    /// The component to write.
+    pub output: PathBuf,
+    /// Directories searched for the module and its dependencies.
+    pub paths: Vec<PathBuf>,
+    /// A pip requirements file installed into the component.
+    pub requirements: Option<PathBuf>,
+}
+
+/// Why a build failed.
+#[derive(Debug)]
+pub enum BuildError {
+    /// The app or its arguments are at fault: exit status 2.
+    App(String),
+    /// The tools could not run (no Python, no network for pip): status 1.
+    Tool(String),
+}
+
+impl BuildError {
+    /// The process exit status for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            BuildError::App(_) => 2,
+            BuildError::Tool(_) => 1,
+        }
+    }
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::App(m) | BuildError::Tool(m) => f.write_str(m),
+        }
+    }
+}
+
+/// What a successful build reports.
+pub struct Built {
+    /// The component's size in bytes.
+    pub size: u64,
+    /// Seconds the build took.
+    pub seconds: f64,
+    /// Native extension files left out of the dependencies (the packages
+    /// imported without them).
+    pub left_out: Vec<String>,
+}
+
+/// Builds the component `build` describes.
+pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
+    let started = Instant::now();
+    let (module, callable) = parse_target(&build.target)?;
+    let mut paths = Vec::new();
+    for path in &build.paths {
+        let dir = path
+            .canonicalize()
+            .ok()
+            .filter(|p| p.is_dir())
+            .ok_or_else(|| {
+                BuildError::App(format!("--path {}: no such directory", path.display()))
+            })?;
+        paths.push(dir);
+    }
+    if paths.is_empty() {
+        paths.push(std::env::current_dir().map_err(|e| BuildError::Tool(e.to_string()))?);
+    }
+    // componentize-py runs in the staging directory.
+    let output = std::path::absolute(&build.output)
+        .map_err(|e| BuildError::App(format!("-o {}: {e}", build.output.display())))?;
+    let tool = componentize_py()?;
+    let stage = Staging::new()?;
+    for (name, text) in BRIDGE {
+        stage.write(name, text)?;
+    }
+    // componentize-py mounts each `-p` directory at `/0`, `/1`, ... in
+    // order; tracebacks name them as the user knows them.
+    let bridge = concat!(env!("CARGO_MANIFEST_DIR"), "/../guest-sdk/python");
+    let bridge = Path::new(bridge)
+        .canonicalize()
+        .unwrap_or_else(|_| bridge.into());
+    let mut mounts = vec![(stage.0.clone(), bridge.display().to_string())];
+    let mut left_out = Vec::new();
+    if let Some(requirements) = &build.requirements {
+        let site = stage.0.join("site-packages");
+        pip_install(&tool, requirements, &site)?;
+        left_out = remove_native_code(&site)?;
+        mounts.push((site, "site-packages".into()));
+    }
+    mounts.extend(paths.iter().map(|p| (p.clone(), p.display().to_string())));
+    let source_dirs: Vec<String> = (mounts.iter().enumerate())
+        .map(|(i, (_, shown))| format!("{}: {}", py_str(&format!("/{i}")), py_str(shown)))
+        .collect();
+    let modules = scan(&tool, module, &mounts);
+    stage.write(
+        "wasgi_main.py",
+        &format!(
+            "# Written by `host build-python`: the component's entry module.\n\
+             import wasgi.build\n\n\
+             MODULES = {modules}\n\n\
+             Application = wasgi.build.load({}, {}, {{{}}}, MODULES)\n",
+            py_str(module),
+            py_str(callable),
+            source_dirs.join(", ")
+        ),
+    )?;
+    if let Some(parent) = output.parent() {
+        fs::create_dir_all(parent)
+            .map_err(|e| BuildError::App(format!("cannot create {}: {e}", parent.display())))?;
+    }
+    let mut cmd = Command::new(tool.join("bin/componentize-py"));
+    cmd.args(["-q", "-d"])
+        .arg(stage.0.join("wit"))
+        .args(["-w", "wasgi:wsgi/python-app", "componentize", "wasgi_main"])
+        .env_remove("VIRTUAL_ENV")
+        .env_remove("PYTHONPATH")
+        .current_dir(&stage.0);
+    for (dir, _) in &mounts {
+        cmd.arg("-p").arg(dir);
+    }
+    cmd.arg("-o").arg(&output);
+    let out = run(&mut cmd, "componentize-py")?;
+    if !out.status.success() {
+        return Err(explain_failure(&out, &left_out));
+    }
+    let size = fs::metadata(&output)
+        .map_err(|e| BuildError::Tool(format!("{}: {e}", output.display())))?
+        .len();
+    Ok(Built {
+        size,
+        seconds: started.elapsed().as_secs_f64(),
+        left_out,
+    })
+}
+
+/// The modules the app's code can import (`wasgi/scan.py`, run with the
+/// build machine's Python), as a Python list literal; an empty list if the
+/// scan fails (then only what the app imports at load time is built in).
+fn scan(tool: &Path, module: &str, mounts: &[(PathBuf, String)]) -> String {
+    let mut cmd = Command::new(tool.join("bin/python"));
+    cmd.args(["-m", "wasgi.scan", module])
+        .env("PYTHONPATH", &mounts[0].0)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .current_dir(&mounts[0].0);
+    for (dir, _) in &mounts[1..] {
+        cmd.arg(dir);
+    }
+    let names = run(&mut cmd, "python")
+        .ok()
+        .filter(|out| out.status.success())
+        .and_then(|out| serde_json::from_slice::<Vec<String>>(&out.stdout).ok())
+        .unwrap_or_default();
+    let literals: Vec<String> = names.iter().map(|n| py_str(n)).collect();
+    format!("[{}]", literals.join(", "))
+}
+
+/// `MODULE:CALLABLE`, both dotted Python names.
+fn parse_target(target: &str) -> Result<(&str, &str), BuildError> {
+    let (module, callable) = target.split_once(':').unwrap_or((target, "application"));
+    let dotted = |s: &str| {
+        !s.is_empty()
+            && s.split('.').all(|part| {
+                let mut chars = part.chars();
+                chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
+                    && chars.all(|c| c == '_' || c.is_alphanumeric())
+            })
+    };
+    if !dotted(module) || !dotted(callable) {
+        return Err(BuildError::App(format!(
+            "{target:?} is not MODULE:CALLABLE (e.g. app:application, or myproject.wsgi:app)"
+        )));
+    }
+    Ok((module, callable))
+}
+
+/// A Python string literal for `s`.
+fn py_str(s: &str) -> String {
+    let mut out = String::from("'");
+    for c in s.chars() {
+        match c {
+            '\\' | '\'' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c == '\x7f' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// The cache directory of the project's tools (as `scripts/` use it).
+fn tools_dir() -> PathBuf {
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    env("WASGI_TOOLS_DIR")
+        .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("wasgi/tools")))
+        .or_else(|| env("HOME").map(|d| d.join(".cache/wasgi/tools")))
+        .unwrap_or_else(|| std::env::temp_dir().join("wasgi-tools"))
+}
+
+/// The virtual environment holding the pinned componentize-py, created on
+/// first use (under a lock, so parallel builds share one install).
+fn componentize_py() -> Result<PathBuf, BuildError> {
+    let tools = tools_dir();
+    let venv = tools.join(format!("componentize-py-{COMPONENTIZE_PY}"));
+    let done = venv.join(".installed");
+    if done.exists() {
+        return Ok(venv);
+    }
+    let tool_err = |what: &str, e: std::io::Error| BuildError::Tool(format!("{what}: {e}"));
+    fs::create_dir_all(&tools).map_err(|e| tool_err(&tools.display().to_string(), e))?;
+    let lock_path = tools.join(format!("componentize-py-{COMPONENTIZE_PY}.lock"));
+    let lock = fs::File::create(&lock_path).map_err(|e| tool_err("lock", e))?;
+    lock.lock().map_err(|e| tool_err("lock", e))?;
+    if done.exists() {
+        return Ok(venv);
+    }
+    eprintln!(
+        "installing componentize-py {COMPONENTIZE_PY} into {} (once)",
+        venv.display()
+    );
+    let _ = fs::remove_dir_all(&venv);
+    let python = std::env::var("WASGI_PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = run(
+        Command::new(&python).args(["-m", "venv"]).arg(&venv),
+        &python,
+    )
+    .map_err(|_| {
+        BuildError::Tool(format!(
+            "cannot run {python}: build-python needs Python 3.9 or newer, with venv and pip, \
+             to install componentize-py (set WASGI_PYTHON to use another interpreter)"
+        ))
+    })?;
+    if !out.status.success() {
+        return Err(BuildError::Tool(format!(
+            "{python} -m venv {} failed:\n{}",
+            venv.display(),
+            tail(&out, 10)
+        )));
+    }
+    let out = run(
+        Command::new(venv.join("bin/python"))
+            .args(["-m", "pip", "install", "--disable-pip-version-check", "-q"])
+            .arg(format!("componentize-py=={COMPONENTIZE_PY}")),
+        "pip",
+    )?;
+    if !out.status.success() {
+        return Err(BuildError::Tool(format!(
+            "pip could not install componentize-py {COMPONENTIZE_PY}:\n{}",
+            tail(&out, 10)
+        )));
+    }
+    fs::write(&done, COMPONENTIZE_PY).map_err(|e| tool_err("cache", e))?;
+    Ok(venv)
+}
+
+/// Installs `requirements` into `site` with the tool's pip.
+fn pip_install(tool: &Path, requirements: &Path, site: &Path) -> Result<(), BuildError> {
+    if !requirements.is_file() {
+        return Err(BuildError::App(format!(
+            "--requirements {}: no such file",
+            requirements.display()
+        )));
+    }
+    let out = run(
+        Command::new(tool.join("bin/python"))
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--no-warn-script-location",
+                "--no-compile",
+                "-q",
+                "--target",
+            ])
+            .arg(site)
+            .arg("-r")
+            .arg(requirements),
+        "pip",
+    )?;
+    if !out.status.success() {
+        let errors: Vec<&str> = std::str::from_utf8(&out.stderr)
+            .unwrap_or("")
+            .lines()
+            .filter(|l| l.starts_with("ERROR:"))
+            .collect();
+        let detail = if errors.is_empty() {
+            tail(&out, 10)
+        } else {
+            errors.join("\n")
+        };
+        return Err(BuildError::App(format!(
+            "pip could not install {}:\n{detail}",
+            requirements.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Removes compiled extension modules from `site` (they are built for this
+/// machine, not for wasm) and returns them, relative to `site`. Packages
+/// with a pure-Python fallback (markupsafe's speedups) import without them;
+/// the others fail to import, and the build says which file was missing.
+fn remove_native_code(site: &Path) -> Result<Vec<String>, BuildError> {
+    let mut found = Vec::new();
+    let mut dirs = vec![site.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let entries = fs::read_dir(&dir).map_err(|e| BuildError::Tool(e.to_string()))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path
+                .extension()
+                .is_some_and(|e| e == "so" || e == "pyd" || e == "dylib")
+            {
+                fs::remove_file(&path).map_err(|e| BuildError::Tool(e.to_string()))?;
+                if let Ok(rel) = path.strip_prefix(site) {
+                    found.push(rel.display().to_string());
+                }
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// The one message for a failed componentize-py run: the app's error as
+/// `wasgi/build.py` reported it, else the end of the tool's output.
+fn explain_failure(out: &Output, left_out: &[String]) -> BuildError {
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let Some(report) = text
+        .lines()
+        .find_map(|l| l.split_once(ERROR_MARK).map(|(_, json)| json))
+        .and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok())
+    else {
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.starts_with("  ") && !l.trim().is_empty())
+            .collect();
+        let start = lines.len().saturating_sub(8);
+        return BuildError::Tool(format!(
+            "componentize-py failed:\n{}",
+            lines[start..].join("\n")
+        ));
+    };
+    let field = |k: &str| report.get(k).and_then(|v| v.as_str()).unwrap_or("");
+    let (kind, message) = (field("kind"), field("message"));
+    let place = match (field("file"), report.get("line").and_then(|v| v.as_u64())) {
+        ("", _) => String::new(),
+        (file, Some(line)) => format!("{file}, line {line}: "),
+        (file, None) => format!("{file}: "),
+    };
+    if kind == "ModuleNotFoundError" || kind == "ImportError" {
+        if let Some(native) = native_culprit(message, left_out) {
+            let package = top_level(native);
+            return BuildError::App(format!(
+                "{place}{kind}: {message}\n\
+                 the dependency `{package}` needs native code ({native}), which cannot run \
+                 in a wasm component; use a pure-Python package instead"
+            ));
+        }
+    }
+    BuildError::App(format!("{place}{kind}: {message}"))
+}
+
+/// The top-level package (or module) a file belongs to:
+/// `pkg/_core.cpython-311-x86_64-linux-gnu.so` is in `pkg`.
+fn top_level(file: &str) -> &str {
+    let first = file.split('/').next().unwrap_or(file);
+    first.split('.').next().unwrap_or(first)
+}
+
+/// The removed native file an import error is about, if any: the error
+/// names its module (`No module named 'pkg._speedups'`) or its package.
+fn native_culprit<'a>(message: &str, left_out: &'a [String]) -> Option<&'a str> {
+    left_out.iter().map(String::as_str).find(|file| {
+        let stem = file.split('.').next().unwrap_or(file);
+        let module = stem.replace('/', ".");
+        let package = top_level(file);
+        message.contains(&format!("'{module}'"))
+            || message.contains(&format!("'{package}"))
+            || message.contains(&format!("{package}."))
+    })
+}
+
+/// The last `n` lines of a command's stderr (or stdout).
+fn tail(out: &Output, n: usize) -> String {
+    let text = if out.stderr.is_empty() {
+        &out.stdout
+    } else {
+        &out.stderr
+    };
+    let text = String::from_utf8_lossy(text);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+fn run(cmd: &mut Command, name: &str) -> Result<Output, BuildError> {
+    cmd.output()
+        .map_err(|e| BuildError::Tool(format!("cannot run {name}: {e}")))
+}
+
+/// A staging directory, removed when dropped.
+struct Staging(PathBuf);
+
+impl Staging {
+    fn new() -> Result<Staging, BuildError> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let dir =
+            std::env::temp_dir().join(format!("wasgi-build-python-{}-{nanos}", std::process::id()));
+        fs::create_dir_all(&dir)
+            .map_err(|e| BuildError::Tool(format!("{}: {e}", dir.display())))?;
+        Ok(Staging(dir))
+    }
+
+    fn write(&self, name: &str, text: &str) -> Result<(), BuildError> {
+        let path = self.0.join(name);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|e| BuildError::Tool(e.to_string()))?;
+        }
+        fs::write(&path, text).map_err(|e| BuildError::Tool(format!("{}: {e}", path.display())))
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_dotted_names() {
+        assert_eq!(parse_target("app").unwrap(), ("app", "application"));
+        assert_eq!(
+            parse_target("my.wsgi:app.wsgi_app").unwrap(),
+            ("my.wsgi", "app.wsgi_app")
+        );
+        for bad in ["", "app:", ":app", "a-b:app", "app:1x", "a..b:c", "app:x y"] {
+            assert!(parse_target(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn python_literals_escape_quotes_and_controls() {
+        assert_eq!(py_str(r"a'b\c"), r"'a\'b\\c'");
+        assert_eq!(py_str("x\ny"), r"'x\x0ay'");
+    }
+
+    #[test]
+    fn an_import_error_names_the_removed_native_file() {
+        let left = vec!["fastlib/_core.cpython-311-x86_64-linux-gnu.so".to_string()];
+        assert!(native_culprit("No module named 'fastlib._core'", &left).is_some());
+        assert!(native_culprit("No module named 'other'", &left).is_none());
+        assert_eq!(top_level(&left[0]), "fastlib");
+        assert_eq!(top_level("ujson.cpython-311-x86_64-linux-gnu.so"), "ujson");
+    }
+}

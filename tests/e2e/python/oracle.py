@@ -1,0 +1,23 @@
+"""An example app under CPython's own `wsgiref.validate.validator`, inside
+the component; `/__broken__` is a broken app under the same validator, to
+show that the validator's complaints do reach the host's log."""
+
+from wsgiref.validate import validator
+
+import app
+
+checked = validator(app.application)
+
+
+def _broken(environ, start_response):
+    start_response("200OK", [("Content-Type", "text/plain")])
+    return [b"broken"]
+
+
+broken = validator(_broken)
+
+
+def application(environ, start_response):
+    if environ.get("PATH_INFO") == "/__broken__":
+        return broken(environ, start_response)
+    return checked(environ, start_response)
