@@ -7,9 +7,9 @@
 
 def application(environ, start_response):
     """Greets the path it was asked for, echoes a POSTed body, and shows
-    the environ at `/environ` (as wsgiref's `demo_app` does)."""
+    the environ at `/environ/...` (as wsgiref's `demo_app` does)."""
     path = environ.get("PATH_INFO", "/")
-    if path == "/environ":
+    if path == "/environ" or path.startswith("/environ/"):
         out = "".join(f"{k} = {v!r}\n" for k, v in sorted(environ.items())).encode()
     elif environ["REQUEST_METHOD"] == "POST":
         length = int(environ.get("CONTENT_LENGTH") or 0)

@@ -47,6 +47,10 @@ const BRIDGE: &[(&str, &str)] = &[
         include_str!("../../guest-sdk/python/wasgi/scan.py"),
     ),
     (
+        "wasgi/metadata.py",
+        include_str!("../../guest-sdk/python/wasgi/metadata.py"),
+    ),
+    (
         "wasgi/streams.py",
         include_str!("../../guest-sdk/python/wasgi/streams.py"),
     ),

@@ -390,6 +390,12 @@ fn oracle(example: &Example, matrix: &[Case]) -> Host {
     let broken = exchange(host.addr, &request("GET", "/__broken__", &[], None).raw);
     assert_eq!(broken.status, 500);
     host.wait_log("AssertionError: Status codes must be three characters: '200OK'");
+    // With the real Python traceback, naming the files as built.
+    let line = source_line_in("tests/e2e/python/oracle.py", "return broken(");
+    host.wait_log(&format!(
+        "{}\", line {line}, in application",
+        example.oracle_dir.join("oracle.py").display()
+    ));
     host
 }
 
@@ -418,4 +424,224 @@ fn bottle_matches_wsgiref_under_the_validator() {
 fn flask_matches_wsgiref_under_the_validator() {
     let example = Example::new("python-flask");
     oracle(&example, &framework_matrix());
+}
+
+/// `/environ` of the bare callable, as `key = repr(value)` lines.
+fn environ_lines(addr: SocketAddr, target: &str) -> Vec<String> {
+    let got = exchange(addr, &request("GET", target, &["X-Custom: a b"], None).raw);
+    assert_eq!(got.status, 200, "{got:?}");
+    got.text().lines().map(str::to_string).collect()
+}
+
+#[test]
+fn the_environ_is_wsgirefs_and_reuse_tells_the_truth() {
+    let example = Example::new("python-hello");
+    let host = example.serve(&[]);
+    let native = example.serve_natively();
+    let target = "/environ/caf%C3%A9?q=%C3%BC&x";
+    let wasm = environ_lines(host.addr, target);
+    let reference = environ_lines(native.addr, target);
+    // What the request decides is the same, value for value (the servers'
+    // names, ports and the process environment of wsgiref aside).
+    for key in [
+        "CONTENT_TYPE",
+        "GATEWAY_INTERFACE",
+        "HTTP_HOST",
+        "HTTP_X_CUSTOM",
+        "PATH_INFO",
+        "QUERY_STRING",
+        "REMOTE_ADDR",
+        "REQUEST_METHOD",
+        "SCRIPT_NAME",
+        "SERVER_PROTOCOL",
+        "wsgi.multithread",
+        "wsgi.run_once",
+        "wsgi.url_scheme",
+        "wsgi.version",
+    ] {
+        let of = |lines: &[String]| {
+            lines
+                .iter()
+                .find(|l| l.starts_with(&format!("{key} = ")))
+                .cloned()
+        };
+        assert!(of(&wasm).is_some(), "{key} missing: {wasm:#?}");
+        assert_eq!(of(&wasm), of(&reference), "{key}");
+    }
+    assert!(
+        wasm.contains(&"PATH_INFO = '/environ/cafÃ©'".to_string()),
+        "{wasm:#?}"
+    );
+    for key in ["wsgi.input", "wsgi.errors", "wsgi.file_wrapper"] {
+        assert!(
+            wasm.iter().any(|l| l.starts_with(&format!("{key} = "))),
+            "{key}"
+        );
+    }
+    // No host environment leaks in, and no key wsgiref would not set.
+    assert!(
+        !wasm
+            .iter()
+            .any(|l| l.starts_with("PATH = ") || l.starts_with("HOME = "))
+    );
+    assert!(!wasm.iter().any(|l| l.starts_with("wsgi.input_terminated")));
+    assert!(!wasm.iter().any(|l| l.starts_with("HTTP_TRANSFER_ENCODING")));
+    assert!(
+        wasm.contains(&"wsgi.multiprocess = False".to_string()),
+        "{wasm:#?}"
+    );
+    // With --reuse an instance serves several requests, which the app can
+    // tell from wsgi.multiprocess (other instances run the same app).
+    let reused = example.serve(&["--reuse", "10"]);
+    let lines = environ_lines(reused.addr, target);
+    assert!(
+        lines.contains(&"wsgi.multiprocess = True".to_string()),
+        "{lines:#?}"
+    );
+    assert!(
+        lines.contains(&"wsgi.run_once = False".to_string()),
+        "{lines:#?}"
+    );
+}
+
+/// `host build-python` on a broken app, in `dir`: exit status 2 and one
+/// `error:` line, no tool output.
+fn build_error(dir: &Path, target: &str, extra: &[&str]) -> String {
+    let _one_at_a_time = BUILDS.lock().unwrap_or_else(|e| e.into_inner());
+    let out = Command::new(host_bin())
+        .args(["build-python", target, "-o"])
+        .arg(dir.join("out.wasm"))
+        .arg("--path")
+        .arg(dir)
+        .args(extra)
+        .output()
+        .expect("run host build-python");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{target}: {stderr}");
+    assert!(stderr.starts_with("error: "), "{target}: {stderr}");
+    assert_eq!(stderr.matches("error:").count(), 1, "{target}: {stderr}");
+    for noise in ["Traceback", "backtrace", "panicked", "componentize-py"] {
+        assert!(!stderr.contains(noise), "{target}: {stderr}");
+    }
+    assert!(!dir.join("out.wasm").exists());
+    stderr
+}
+
+#[test]
+fn build_errors_are_one_message_naming_the_file_and_line() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("python-broken");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str, text: &str| {
+        std::fs::write(dir.join(name), text).unwrap();
+        dir.join(name).display().to_string()
+    };
+    let syntax = file(
+        "syntax.py",
+        "def application(environ, start_response):\n    return [b'x'\n",
+    );
+    let e = build_error(&dir, "syntax:application", &[]);
+    assert!(
+        e.contains(&format!(
+            "{syntax}, line 2: SyntaxError: '[' was never closed"
+        )),
+        "{e}"
+    );
+
+    let imports = file("imports.py", "import json\nimport no_such_module\n");
+    let e = build_error(&dir, "imports", &[]);
+    assert!(
+        e.contains(&format!(
+            "{imports}, line 2: ModuleNotFoundError: No module named 'no_such_module'"
+        )),
+        "{e}"
+    );
+
+    let e = build_error(&dir, "not_there:app", &[]);
+    assert!(
+        e.contains("ModuleNotFoundError: No module named 'not_there'"),
+        "{e}"
+    );
+
+    file("nocallable.py", "app = None\n");
+    let e = build_error(&dir, "nocallable:application", &[]);
+    assert!(
+        e.contains("AttributeError: module 'nocallable' has no attribute 'application'"),
+        "{e}"
+    );
+    let e = build_error(&dir, "nocallable:app", &[]);
+    assert!(
+        e.contains("TypeError: nocallable:app is not callable (it is NoneType)"),
+        "{e}"
+    );
+
+    let raises = file(
+        "raises.py",
+        "def setup():\n    raise ValueError('no config')\n\nsetup()\n",
+    );
+    let e = build_error(&dir, "raises", &[]);
+    assert!(
+        e.contains(&format!("{raises}, line 2: ValueError: no config")),
+        "{e}"
+    );
+
+    // ujson is C only: its wheel's extension module cannot run in wasm.
+    file(
+        "native.py",
+        "import ujson\n\ndef application(environ, start_response):\n    pass\n",
+    );
+    let requirements = file("requirements.txt", "ujson==5.10.0\n");
+    let e = build_error(&dir, "native", &["--requirements", &requirements]);
+    assert!(
+        e.contains("ModuleNotFoundError: No module named 'ujson'"),
+        "{e}"
+    );
+    assert!(
+        e.contains("the dependency `ujson` needs native code (ujson.cpython-"),
+        "{e}"
+    );
+
+    let e = build_error(&dir, "not-a-module", &[]);
+    assert!(e.contains("is not MODULE:CALLABLE"), "{e}");
+}
+
+#[test]
+fn an_app_from_pypi_builds_and_serves_under_the_validator() {
+    // werkzeug's own test app, wrapped in CPython's validator: code this
+    // repository did not write.
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("python-outside");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("outside.py"),
+        "from wsgiref.validate import validator\n\
+         from werkzeug.testapp import test_app\n\n\
+         application = validator(test_app)\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("requirements.txt"), "werkzeug==3.1.3\n").unwrap();
+    let (d, r) = (dir.to_str().unwrap(), dir.join("requirements.txt"));
+    let component = build(
+        "outside",
+        &[
+            "outside:application",
+            "--path",
+            d,
+            "--requirements",
+            r.to_str().unwrap(),
+        ],
+        &[&dir],
+    );
+    let host = Host::serve(&[component.to_str().unwrap()]);
+    let page = exchange(host.addr, &request("GET", "/?x=%C3%A9", &[], None).raw);
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("Werkzeug"), "{}", page.text());
+    assert!(page.text().contains("x=%C3%A9"), "{}", page.text());
+    assert!(page.text().contains("WSGI Environment"), "{}", page.text());
+    assert!(page.text().contains("3.1.3"), "the version, from package metadata");
+    let posted = exchange(host.addr, &request("POST", "/", &[], Some("a=1")).raw);
+    assert_eq!(posted.status, 200);
+    let log = host.wait_log_count("HTTP/1.1\" 200", 2);
+    for complaint in ["AssertionError", "WSGIWarning", "Traceback"] {
+        assert!(!log.contains(complaint), "{log}");
+    }
 }

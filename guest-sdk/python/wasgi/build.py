@@ -148,6 +148,9 @@ def load(module_name, callable_name, source_dirs, modules):
         raise TypeError(message)
     preimport(modules)
     _keep_source_lines(source_dirs)
+    from . import metadata
+
+    metadata.keep(list(source_dirs)[1:])
     from .bridge import application_class
 
     return application_class(app)
