@@ -13,11 +13,15 @@ requests served): the figure least disturbed by the load generator.
 
 Everything it needs is installed into caches on first use: wrk (Debian,
 scripts/install-deb.sh), wasmtime-cli 48.0.8 (scripts/install-wasmtime.sh,
-not in smoke runs), gunicorn (pip, into ~/.cache/wasgi/bench-venv).
+not in smoke runs), gunicorn and bottle (pip, into ~/.cache/wasgi/bench-venv).
+The bottle rows (a Python app built with `host build-python`, next to the
+same app under gunicorn) are left out of smoke runs: the e2e tests build
+Python apps already.
 """
 
 import argparse
 import datetime
+import math
 import os
 import platform
 import re
@@ -31,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "wasgi"
 GUNICORN_VERSION = "23.0.0"
+BOTTLE_VERSION = "0.13.4"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -124,6 +129,22 @@ def rows(tools, reuse):
                 [gunicorn, "-w", "1", "-b", "127.0.0.1:{port}", "--chdir", str(ROOT / "benches"), "hello_wsgi:app"],
             )
         )
+    bottle = tools.get("bottle")
+    if bottle:
+        out.append(Row("host: bottle hello (Python), fresh instance", [host, "serve", bottle, "--port", "{port}"]))
+        out.append(
+            Row(
+                f"host: bottle hello (Python), --reuse {reuse or 1000}",
+                [host, "serve", bottle, "--port", "{port}", "--reuse", str(reuse or 1000)],
+            )
+        )
+        if gunicorn:
+            out.append(
+                Row(
+                    "gunicorn (1 sync worker): bottle hello",
+                    [gunicorn, "-w", "1", "-b", "127.0.0.1:{port}", "--chdir", str(ROOT / "benches"), "hello_bottle:app"],
+                )
+            )
     return out
 
 
@@ -218,16 +239,33 @@ def install(args):
         subprocess.run(["cargo", "build", "--release", "-p", "host", "--example", "native_hello"], cwd=ROOT, check=True)
         tools["host"] = str(ROOT / "target/release/host")
         tools["native"] = str(ROOT / "target/release/examples/native_hello")
-    if not args.smoke:
+    def wanted(word):
+        return not args.smoke and (not args.only or any(word in o for o in args.only))
+
+    if wanted("wasmtime"):
         tools["wasmtime"] = run([f"{ROOT}/scripts/install-wasmtime.sh"])
     venv = CACHE / "bench-venv"
     gunicorn = venv / "bin/gunicorn"
     works = gunicorn.exists() and subprocess.run([str(gunicorn), "--version"], capture_output=True).returncode == 0
-    if not works:
-        log(f"installing gunicorn {GUNICORN_VERSION} into {venv} ...")
+    has_bottle = works and subprocess.run([str(venv / "bin/python"), "-c", "import bottle"], capture_output=True).returncode == 0
+    if not works or not has_bottle:
+        log(f"installing gunicorn {GUNICORN_VERSION} and bottle {BOTTLE_VERSION} into {venv} ...")
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-        subprocess.run([str(venv / "bin/pip"), "install", "-q", f"gunicorn=={GUNICORN_VERSION}"], check=True)
+        subprocess.run(
+            [str(venv / "bin/pip"), "install", "-q", f"gunicorn=={GUNICORN_VERSION}", f"bottle=={BOTTLE_VERSION}"],
+            check=True,
+        )
     tools["gunicorn"] = str(gunicorn)
+    if wanted("bottle"):
+        tools["bottle"] = str(CACHE / "bench-bottle.wasm")
+        log("building the bottle hello with host build-python ...")
+        requirements = CACHE / "bench-bottle-requirements.txt"
+        requirements.write_text(f"bottle=={BOTTLE_VERSION}\n")
+        subprocess.run(
+            [tools["host"], "build-python", "hello_bottle:app", "-o", tools["bottle"],
+             "--path", str(ROOT / "benches"), "--requirements", str(requirements)],
+            check=True,
+        )
     return tools
 
 
@@ -337,15 +375,17 @@ def chart(results):
     bars = [(n, r["cpu_us"]) for n, r in results if "cpu_us" in r]
     width, left, bar_h, gap = 900, 420, 22, 8
     height = 40 + len(bars) * (bar_h + gap)
-    top = max(v for _, v in bars) if bars else 1
+    # A log scale: native hyper's 7 µs and a fresh Python instance's
+    # milliseconds on one chart.
+    top = math.log10(max(max(v for _, v in bars), 10)) if bars else 1
     esc = lambda s: s.replace("&", "&amp;").replace("<", "&lt;")
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="13">',
-        f'<text x="10" y="20" font-weight="bold">Server CPU per request, µs (lower is better)</text>',
+        f'<text x="10" y="20" font-weight="bold">Server CPU per request, µs (lower is better; log scale)</text>',
     ]
     for i, (name, v) in enumerate(bars):
         y = 34 + i * (bar_h + gap)
-        w = max(1, (width - left - 70) * v / top)
+        w = max(1, (width - left - 70) * math.log10(max(v, 1)) / top)
         color = "#2a7ab0" if name.startswith("host") else "#999"
         parts.append(f'<text x="{left - 8}" y="{y + 16}" text-anchor="end">{esc(name)}</text>')
         parts.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{color}"/>')

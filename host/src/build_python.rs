@@ -197,7 +197,7 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
     cmd.arg("-o").arg(&output);
     let out = run(&mut cmd, "componentize-py")?;
     if !out.status.success() {
-        return Err(explain_failure(&out, &left_out));
+        return Err(explain_failure(&out, &left_out, &paths));
     }
     let size = fs::metadata(&output)
         .map_err(|e| BuildError::Tool(format!("{}: {e}", output.display())))?
@@ -379,37 +379,43 @@ fn pip_install(tool: &Path, requirements: &Path, site: &Path) -> Result<(), Buil
     Ok(())
 }
 
-/// Removes compiled extension modules from `site` (they are built for this
-/// machine, not for wasm) and returns them, relative to `site`. Packages
-/// with a pure-Python fallback (markupsafe's speedups) import without them;
-/// the others fail to import, and the build says which file was missing.
-fn remove_native_code(site: &Path) -> Result<Vec<String>, BuildError> {
+/// Compiled extension modules under `dir` (built for this machine, not
+/// for wasm), relative to `dir`.
+fn native_files(dir: &Path) -> Vec<String> {
     let mut found = Vec::new();
-    let mut dirs = vec![site.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        let entries = fs::read_dir(&dir).map_err(|e| BuildError::Tool(e.to_string()))?;
-        for entry in entries.flatten() {
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for entry in fs::read_dir(&d).into_iter().flatten().flatten() {
             let path = entry.path();
             if path.is_dir() {
                 dirs.push(path);
             } else if path
                 .extension()
                 .is_some_and(|e| e == "so" || e == "pyd" || e == "dylib")
+                && let Ok(rel) = path.strip_prefix(dir)
             {
-                fs::remove_file(&path).map_err(|e| BuildError::Tool(e.to_string()))?;
-                if let Ok(rel) = path.strip_prefix(site) {
-                    found.push(rel.display().to_string());
-                }
+                found.push(rel.display().to_string());
             }
         }
     }
     found.sort();
+    found
+}
+
+/// Removes the extension modules from `site` and returns them. Packages
+/// with a pure-Python fallback (markupsafe's speedups) import without
+/// them; the others fail to import, and the build says which file it was.
+fn remove_native_code(site: &Path) -> Result<Vec<String>, BuildError> {
+    let found = native_files(site);
+    for file in &found {
+        fs::remove_file(site.join(file)).map_err(|e| BuildError::Tool(format!("{file}: {e}")))?;
+    }
     Ok(found)
 }
 
 /// The one message for a failed componentize-py run: the app's error as
 /// `wasgi/build.py` reported it, else the end of the tool's output.
-fn explain_failure(out: &Output, left_out: &[String]) -> BuildError {
+fn explain_failure(out: &Output, left_out: &[String], paths: &[PathBuf]) -> BuildError {
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -438,7 +444,11 @@ fn explain_failure(out: &Output, left_out: &[String]) -> BuildError {
         (file, None) => format!("{file}: "),
     };
     if kind == "ModuleNotFoundError" || kind == "ImportError" {
-        if let Some(native) = native_culprit(message, left_out) {
+        // Removed from --requirements, or lying in a --path directory.
+        let in_paths: Vec<String> = paths.iter().flat_map(|p| native_files(p)).collect();
+        let native =
+            native_culprit(message, left_out).or_else(|| native_culprit(message, &in_paths));
+        if let Some(native) = native {
             let package = top_level(native);
             return BuildError::App(format!(
                 "{place}{kind}: {message}\n\

@@ -434,6 +434,37 @@ fn environ_lines(addr: SocketAddr, target: &str) -> Vec<String> {
 }
 
 #[test]
+fn a_file_wrapper_over_a_preopened_file_is_sent_by_the_host() {
+    let example = Example::new("python-hello");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("python-static");
+    std::fs::create_dir_all(&dir).unwrap();
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(dir.join("big.bin"), &data).unwrap();
+    let statics = format!("{}::/static", dir.display());
+    let component = example.component();
+    let host = Host::serve(&[component.to_str().unwrap(), "--dir", &statics]);
+    // The app set no Content-Length: the host's sendfile gives one (an
+    // iterated body would go out chunked), and sends exactly the file.
+    let got = exchange(
+        host.addr,
+        &request("GET", "/__unchecked__/static/big.bin", &[], None).raw,
+    );
+    assert_eq!(got.status, 200);
+    assert_eq!(got.header("Content-Length"), Some("3000000"), "{got:?}");
+    assert_eq!(got.header("Transfer-Encoding"), None);
+    assert!(got.body == data, "the body differs from the file");
+    // Under the validator the result is wrapped, so the same file is
+    // iterated through the guest, chunked, and still the same bytes.
+    let wrapped = exchange(host.addr, &request("GET", "/static/big.bin", &[], None).raw);
+    assert_eq!(wrapped.header("Transfer-Encoding"), Some("chunked"));
+    assert!(wrapped.body == data);
+    let missing = exchange(host.addr, &request("GET", "/static/nope", &[], None).raw);
+    assert_eq!(missing.status, 404);
+    let log = host.wait_log_count("HTTP/1.1\" ", 3);
+    assert!(!log.contains("AssertionError"), "{log}");
+}
+
+#[test]
 fn the_environ_is_wsgirefs_and_reuse_tells_the_truth() {
     let example = Example::new("python-hello");
     let host = example.serve(&[]);
@@ -637,7 +668,10 @@ fn an_app_from_pypi_builds_and_serves_under_the_validator() {
     assert!(page.text().contains("Werkzeug"), "{}", page.text());
     assert!(page.text().contains("x=%C3%A9"), "{}", page.text());
     assert!(page.text().contains("WSGI Environment"), "{}", page.text());
-    assert!(page.text().contains("3.1.3"), "the version, from package metadata");
+    assert!(
+        page.text().contains("3.1.3"),
+        "the version, from package metadata"
+    );
     let posted = exchange(host.addr, &request("POST", "/", &[], Some("a=1")).raw);
     assert_eq!(posted.status, 200);
     let log = host.wait_log_count("HTTP/1.1\" 200", 2);
