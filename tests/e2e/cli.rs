@@ -172,7 +172,16 @@ fn the_command_is_also_installed_as_wasgi() {
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("Usage: wasgi <COMMAND>"), "{help}");
-    assert!(help.contains("new    Create a new app"), "{help}");
+    for (command, about) in [
+        ("new", "Create a new app"),
+        ("build-python", "Compile a Python WSGI app"),
+    ] {
+        assert!(
+            help.lines()
+                .any(|l| l.trim_start().starts_with(command) && l.contains(about)),
+            "{help}"
+        );
+    }
     let out = Command::new(env!("CARGO_BIN_EXE_wasgi"))
         .args(["serve", "--bogus"])
         .output()
