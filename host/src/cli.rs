@@ -12,6 +12,7 @@ use host::component::{
     default_cache_dir,
 };
 use host::handlers::{BaseHandler, CGIHandler, IISCGIHandler};
+use host::manifest::{Manifest, parse_size};
 use host::simple_server::{ServerConfig, WSGIServer};
 use host::validate::validator;
 use host::{ErrorStream, Service};
@@ -73,6 +74,23 @@ enum Command {
     /// and line, with exit status 2.
     #[command(name = "build-python")]
     BuildPython(BuildPythonArgs),
+    /// Check a manifest without serving it
+    ///
+    /// Reads wasgi.toml as `serve --config` would: unknown keys, bad
+    /// values, missing files and directories and overlapping mounts are
+    /// errors naming the line and the key (exit status 2). Then compiles
+    /// every component (filling the compile cache) and lists the apps.
+    Check(CheckArgs),
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// The manifest
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+
+    #[command(flatten)]
+    app_args: AppArgs,
 }
 
 #[derive(Args)]
@@ -117,6 +135,13 @@ struct ServeArgs {
     /// wasi:http/proxy component). Default: the demo app
     #[arg(value_name = "APP.wasm")]
     app: Option<PathBuf>,
+
+    /// Serve the apps of a manifest instead of one app: each mounted at its
+    /// route (which becomes SCRIPT_NAME) and optionally on virtual hosts,
+    /// with its own files, environment and limits (see examples/wasgi.toml).
+    /// The app flags below give every app the defaults it does not set
+    #[arg(long, value_name = "FILE", conflicts_with = "app")]
+    config: Option<PathBuf>,
 
     /// Address to listen on (use 0.0.0.0 for every interface)
     #[arg(long, default_value = "127.0.0.1")]
@@ -271,29 +296,6 @@ struct AppArgs {
     memory_budget: Option<usize>,
 }
 
-/// `256MiB`, `1G`, `512k`, `1000`: a number of bytes, with an optional
-/// binary unit (K, M, G; `iB` and `B` suffixes allowed).
-fn parse_size(spec: &str) -> Result<usize, String> {
-    let spec = spec.trim();
-    let split = spec
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(spec.len());
-    let (number, unit) = spec.split_at(split);
-    let number: usize = number
-        .parse()
-        .map_err(|_| format!("expected a size such as 256MiB or 1G, got {spec:?}"))?;
-    let shift = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 0,
-        "k" | "kb" | "kib" => 10,
-        "m" | "mb" | "mib" => 20,
-        "g" | "gb" | "gib" => 30,
-        _ => return Err(format!("unknown size unit in {spec:?} (use K, M or G)")),
-    };
-    number
-        .checked_mul(1 << shift)
-        .ok_or_else(|| format!("{spec:?} is too large"))
-}
-
 fn parse_env(spec: &str) -> Result<(String, String), String> {
     match spec.split_once('=') {
         Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
@@ -321,14 +323,23 @@ impl AppArgs {
     }
 
     fn engine(&self, pooling: bool) -> Result<wasmtime::Engine, String> {
+        self.engine_for(pooling, self.max_memory, self.max_concurrency)
+    }
+
+    /// An engine whose pool holds instances of `max_memory` bytes, and
+    /// `max_concurrency` of them at once (at least the defaults).
+    fn engine_for(
+        &self,
+        pooling: bool,
+        max_memory: usize,
+        max_concurrency: usize,
+    ) -> Result<wasmtime::Engine, String> {
         let options = EngineOptions {
             pooling,
-            max_instances: u32::try_from(self.max_concurrency)
+            max_instances: u32::try_from(max_concurrency)
                 .unwrap_or(u32::MAX)
                 .max(EngineOptions::default().max_instances),
-            max_memory_size: self
-                .max_memory
-                .max(EngineOptions::default().max_memory_size),
+            max_memory_size: max_memory.max(EngineOptions::default().max_memory_size),
             cache_dir: match (&self.cache_dir, self.no_cache) {
                 (_, true) => None,
                 (Some(dir), false) => Some(dir.clone()),
@@ -358,6 +369,7 @@ impl AppArgs {
                     .unwrap_or_else(component::default_memory_budget),
             ),
             reuse: 1,
+            limits_set_by: Arc::from(""),
         })
     }
 
@@ -380,6 +392,61 @@ pub fn main() -> ExitCode {
         Command::Cgi(args) => cgi(args),
         Command::New(args) => new(args),
         Command::BuildPython(args) => build_python(args),
+        Command::Check(args) => check(args),
+    }
+}
+
+/// The manifest's apps, compiled into tenants, and the engine they run on.
+fn load_manifest(
+    path: &std::path::Path,
+    app_args: &AppArgs,
+    base: &AppOptions,
+    handler: &host::handlers::HandlerConfig,
+) -> Result<(host::Router, Vec<String>), (u8, String)> {
+    let mut manifest = Manifest::from_file(path).map_err(|e| (2, e.to_string()))?;
+    for app in &mut manifest.apps {
+        app.validate |= app_args.validate;
+    }
+    let (memory, concurrency) = manifest.largest(base);
+    let engine = app_args
+        .engine_for(true, memory, concurrency)
+        .map_err(|e| (1, e))?;
+    let (router, compiled) =
+        host::manifest::load(&manifest, &engine, base, handler).map_err(|e| (2, e.to_string()))?;
+    Ok((router, compiled))
+}
+
+fn check(args: CheckArgs) -> ExitCode {
+    let base = match args.app_args.app_options(ErrorStream::stderr()) {
+        Ok(base) => base,
+        Err(e) => return fail(2, e),
+    };
+    let handler = host::simple_server::server_handler_config();
+    match load_manifest(&args.config, &args.app_args, &base, &handler) {
+        Ok((router, compiled)) => {
+            for line in compiled {
+                eprintln!("{line}");
+            }
+            println!("{}: {} apps", args.config.display(), router.tenants().len());
+            for t in router.tenants() {
+                let kind = match t.service {
+                    Service::Wsgi(_) => "wasgi",
+                    Service::WasiHttp(_) => "wasi:http",
+                };
+                let hosts = match t.mount.hosts() {
+                    [] => "any host".to_string(),
+                    hosts => hosts.join(", "),
+                };
+                println!(
+                    "  {:<16} {:<20} {:<24} {kind}",
+                    t.name,
+                    t.mount.route(),
+                    hosts
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err((code, e)) => fail(code, e),
     }
 }
 
@@ -517,6 +584,18 @@ fn serve(args: ServeArgs) -> ExitCode {
     // Requests run in several instances, each serving many of them: as
     // with worker processes (PEP 3333).
     config.handler.wsgi_multiprocess = args.reuse > 1;
+    if let Some(path) = &args.config {
+        let (router, compiled) =
+            match load_manifest(path, &args.app_args, &options, &config.handler) {
+                Ok(loaded) => loaded,
+                Err((code, e)) => return fail(code, e),
+            };
+        for line in compiled {
+            eprintln!("{line}");
+        }
+        let what = format!("{} apps from {}", router.tenants().len(), path.display());
+        return run_server(&runtime, &args, router, config, what);
+    }
     let engine = match args.app_args.engine(true) {
         Ok(engine) => engine,
         Err(e) => return fail(1, e),
@@ -533,8 +612,19 @@ fn serve(args: ServeArgs) -> ExitCode {
         Ok(app) => app,
         Err(e) => return fail(2, e),
     };
+    run_server(&runtime, &args, host::Router::single(app), config, what)
+}
+
+/// Binds, prints the `Serving ...` line, and serves until a signal.
+fn run_server(
+    runtime: &tokio::runtime::Runtime,
+    args: &ServeArgs,
+    router: host::Router,
+    config: ServerConfig,
+    what: String,
+) -> ExitCode {
     runtime.block_on(async move {
-        let server = match WSGIServer::bind(&args.host, args.port, app, config) {
+        let server = match WSGIServer::bind_router(&args.host, args.port, router, config) {
             Ok(server) => Arc::new(server),
             Err(e) => {
                 return fail(

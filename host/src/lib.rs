@@ -12,6 +12,7 @@
 //! | `validate` | [`validate::validator`] |
 //! | `util`, `headers` | the guest SDK's [`wasgi::util`] and [`wasgi::headers`], shared |
 //! | `environ` building | [`environ`] |
+//! | many apps on one server | [`router`]: [`Router`], [`Tenant`], [`Mount`] (`shift_path_info` mounting); [`manifest`]: `wasgi.toml` |
 
 #![warn(missing_docs)]
 
@@ -19,6 +20,8 @@ pub mod app;
 pub mod component;
 pub mod environ;
 pub mod handlers;
+pub mod manifest;
+pub mod router;
 pub mod service;
 pub mod simple_server;
 pub mod streams;
@@ -28,6 +31,7 @@ pub use app::{
     Application, Body, BodyIter, BoxFuture, Busy, Environ, FileBody, Responder, StartResponse,
 };
 pub use handlers::BaseHandler;
+pub use router::{Mount, Router, Tenant};
 pub use service::Service;
 pub use simple_server::{WSGIRequestHandler, WSGIServer, make_server};
 pub use streams::{ErrorStream, InputStream};

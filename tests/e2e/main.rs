@@ -13,6 +13,7 @@ mod fuzz_regressions;
 mod handlers;
 mod hostile;
 mod library;
+mod manifest;
 mod new_app;
 mod python;
 mod sandbox;

@@ -247,12 +247,19 @@ fn new_store(
             hooks: OutboundHooks::new(options.outbound.clone(), options.log.clone()),
             cpu: Arc::default(),
             lane: Lane::default(),
-            memory: MemoryLimit::new(options.max_memory, options.memory_budget.clone()),
+            memory: MemoryLimit::new(
+                options.max_memory,
+                options.memory_budget.clone(),
+                options.limits_set_by.clone(),
+            ),
             slot: Some(slot),
         },
     );
     store.limiter(|ctx| &mut ctx.memory);
-    store.epoch_deadline_callback(limits::cpu_limit(options.cpu_limit));
+    store.epoch_deadline_callback(limits::cpu_limit(
+        options.cpu_limit,
+        options.limits_set_by.clone(),
+    ));
     store.set_epoch_deadline(1);
     Ok(store)
 }

@@ -93,6 +93,7 @@ pub(super) type Lane = Arc<Mutex<Option<OwnedSemaphorePermit>>>;
 /// guests never hold every core.
 pub(super) fn cpu_limit(
     limit: Option<Duration>,
+    set_by: Arc<str>,
 ) -> impl FnMut(wasmtime::StoreContextMut<'_, RequestCtx>) -> wasmtime::Result<UpdateDeadline>
 + Send
 + Sync
@@ -104,7 +105,10 @@ pub(super) fn cpu_limit(
         // round the long-running guests in turn.
         drop(ctx.lane.lock().unwrap_or_else(|p| p.into_inner()).take());
         match limit {
-            Some(limit) if used > limit => Err(wasmtime::Error::new(CpuLimitExceeded(limit))),
+            Some(limit) if used > limit => Err(wasmtime::Error::new(CpuLimitExceeded {
+                limit,
+                set_by: limit_name(&set_by, "cpu_limit", "--cpu-limit"),
+            })),
             _ if used > HEAVY_AFTER => {
                 let lane = ctx.lane.clone();
                 Ok(UpdateDeadline::YieldCustom(
@@ -123,15 +127,30 @@ pub(super) fn cpu_limit(
 
 /// A request's guest ran past its CPU time limit.
 #[derive(Debug)]
-pub struct CpuLimitExceeded(pub Duration);
+pub struct CpuLimitExceeded {
+    /// The limit.
+    pub limit: Duration,
+    /// Where it was set: `--cpu-limit`, or a manifest's key.
+    pub set_by: String,
+}
 
 impl std::fmt::Display for CpuLimitExceeded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "the app used more than its {:?} of CPU time for this request (--cpu-limit)",
-            self.0
+            "the app used more than its {:?} of CPU time for this request ({})",
+            self.limit, self.set_by
         )
+    }
+}
+
+/// How a message names a limit: the command line's `flag`, or `key` of
+/// the manifest app `set_by` names.
+fn limit_name(set_by: &str, key: &str, flag: &str) -> String {
+    if set_by.is_empty() {
+        flag.to_string()
+    } else {
+        format!("{key} of {set_by}")
     }
 }
 
@@ -189,14 +208,16 @@ pub(super) struct MemoryLimit {
     max: usize,
     held: usize,
     budget: Arc<MemoryBudget>,
+    set_by: Arc<str>,
 }
 
 impl MemoryLimit {
-    pub(super) fn new(max: usize, budget: Arc<MemoryBudget>) -> Self {
+    pub(super) fn new(max: usize, budget: Arc<MemoryBudget>, set_by: Arc<str>) -> Self {
         MemoryLimit {
             max,
             held: 0,
             budget,
+            set_by,
         }
     }
 }
@@ -220,6 +241,7 @@ impl ResourceLimiter for MemoryLimit {
             return Err(wasmtime::Error::new(MemoryLimitExceeded::Instance {
                 limit: self.max,
                 wanted: total,
+                set_by: limit_name(&self.set_by, "max_memory", "--max-memory"),
             }));
         }
         if !self.budget.reserve(more) {
@@ -250,6 +272,8 @@ pub enum MemoryLimitExceeded {
         limit: usize,
         /// What it would have held, in bytes.
         wanted: usize,
+        /// Where the limit was set: `--max-memory`, or a manifest's key.
+        set_by: String,
     },
     /// More than the memory left in the process-wide budget.
     Budget {
@@ -261,9 +285,13 @@ pub enum MemoryLimitExceeded {
 impl std::fmt::Display for MemoryLimitExceeded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            MemoryLimitExceeded::Instance { limit, wanted } => write!(
+            MemoryLimitExceeded::Instance {
+                limit,
+                wanted,
+                set_by,
+            } => write!(
                 f,
-                "the app tried to use {} of memory, more than its limit of {} (--max-memory)",
+                "the app tried to use {} of memory, more than its limit of {} ({set_by})",
                 mib(*wanted),
                 mib(*limit)
             ),

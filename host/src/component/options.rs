@@ -44,6 +44,10 @@ pub struct AppOptions {
     /// instance that served a request cleanly serves the next one: its
     /// memory and globals carry over (faster; less isolated).
     pub reuse: u32,
+    /// What a limit's log line names as its source: empty for the command
+    /// line's flags (`--max-memory`), or the manifest app that set it
+    /// (`app "shop"`, giving `max_memory of app "shop"`).
+    pub limits_set_by: Arc<str>,
 }
 
 /// The default `max_memory`: 256 MiB, room for a CPython app, while a
@@ -76,6 +80,7 @@ impl Default for AppOptions {
             max_memory: DEFAULT_MAX_MEMORY,
             memory_budget: MemoryBudget::new(default_memory_budget()),
             reuse: 1,
+            limits_set_by: Arc::from(""),
         }
     }
 }

@@ -35,6 +35,7 @@ use wasgi::Vars;
 
 use crate::app::Application;
 use crate::handlers::HandlerConfig;
+use crate::router::Router;
 use crate::service::Service;
 use crate::streams::ErrorStream;
 
@@ -127,7 +128,7 @@ pub struct WSGIServer {
 }
 
 struct Shared {
-    app: RwLock<Service>,
+    router: RwLock<Arc<Router>>,
     base_environ: Vars,
     config: ServerConfig,
     /// `config.handler`, shared by every request's handler.
@@ -147,7 +148,17 @@ impl WSGIServer {
         app: impl Into<Service>,
         config: ServerConfig,
     ) -> io::Result<Self> {
-        let app = app.into();
+        Self::bind_router(host, port, Router::single(app), config)
+    }
+
+    /// Binds `host:port` for many apps: each request goes to the tenant
+    /// `router` picks (a 404 when none is mounted at its path).
+    pub fn bind_router(
+        host: &str,
+        port: u16,
+        router: Router,
+        config: ServerConfig,
+    ) -> io::Result<Self> {
         let host = if host.is_empty() { "0.0.0.0" } else { host };
         let addr = (host, port).to_socket_addrs()?.next().ok_or_else(|| {
             io::Error::new(
@@ -170,7 +181,7 @@ impl WSGIServer {
             listener,
             server_address,
             shared: Arc::new(Shared {
-                app: RwLock::new(app),
+                router: RwLock::new(Arc::new(router)),
                 base_environ,
                 handler_config: Arc::new(config.handler.clone()),
                 config,
@@ -225,20 +236,33 @@ impl WSGIServer {
         self.set_service(Service::Wsgi(app));
     }
 
-    /// Requests accepted from now on go to `service`.
+    /// Requests accepted from now on go to `service`, the only app.
     pub fn set_service(&self, service: Service) {
-        match self.shared.app.write() {
-            Ok(mut slot) => *slot = service,
-            Err(poisoned) => *poisoned.into_inner() = service,
+        self.set_router(Router::single(service));
+    }
+
+    /// Requests from now on are routed by `router`; requests in flight
+    /// finish with the tenants they started with.
+    pub fn set_router(&self, router: Router) {
+        let router = Arc::new(router);
+        match self.shared.router.write() {
+            Ok(mut slot) => *slot = router,
+            Err(poisoned) => *poisoned.into_inner() = router,
         }
     }
 
-    /// `get_app()`: the WSGI application served (`None` when the server
-    /// serves a `wasi:http` component).
+    /// The tenants requests are routed to now.
+    pub fn router(&self) -> Arc<Router> {
+        self.shared.router()
+    }
+
+    /// `get_app()`: the WSGI application served at the root (`None` when
+    /// it is a `wasi:http` component, or there is none).
     pub fn get_app(&self) -> Option<Arc<dyn Application>> {
-        match self.shared.service() {
-            Service::Wsgi(app) => Some(app),
-            Service::WasiHttp(_) => None,
+        let router = self.shared.router();
+        match router.route(None, "/").map(|r| r.tenant.service.clone()) {
+            Some(Service::Wsgi(app)) => Some(app),
+            _ => None,
         }
     }
 
@@ -302,9 +326,9 @@ impl WSGIServer {
 }
 
 impl Shared {
-    fn service(&self) -> Service {
-        match self.app.read() {
-            Ok(app) => app.clone(),
+    fn router(&self) -> Arc<Router> {
+        match self.router.read() {
+            Ok(router) => router.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
     }

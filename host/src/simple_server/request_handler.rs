@@ -23,7 +23,11 @@ use crate::app::{Application, BoxFuture};
 use crate::component::WasiHttpApp;
 use crate::environ::request_environ;
 use crate::handlers::date::PerSecond;
-use crate::handlers::{BaseHandler, Gateway, ResponseHead, declared_length};
+use crate::handlers::{BaseHandler, Gateway, HandlerConfig, ResponseHead, declared_length};
+
+/// A WSGI request on its way to the app: the environ, the request's head
+/// and body, the body's length, and the request line for the log.
+type WsgiRequest = (Vars, http::request::Parts, RequestBody, Option<u64>, String);
 use crate::service::Service;
 use crate::streams::{ErrorStream, InputStream};
 
@@ -71,7 +75,16 @@ impl WSGIRequestHandler {
         if let Some((status, why)) = self.malformed(&parts, declared) {
             return self.refuse(&request_line, status, why);
         }
-        let max = self.shared.config.max_body_size;
+        let router = self.shared.router();
+        let host = (parts.headers.get(http::header::HOST))
+            .and_then(|h| h.to_str().ok())
+            .or(parts.uri.host());
+        let Some(routed) = router.route(host, &crate::environ::path_info(parts.uri.path())) else {
+            let text = "Not found: no app is mounted at this path.\n".to_string();
+            return self.refuse(&request_line, StatusCode::NOT_FOUND, text);
+        };
+        let tenant = routed.tenant.clone();
+        let max = tenant.max_body_size.or(self.shared.config.max_body_size);
         if let (Some(length), Some(max)) = (length, max)
             && length > max
         {
@@ -86,7 +99,7 @@ impl WSGIRequestHandler {
             max,
             client: self.client.clone(),
         };
-        let service = self.shared.service();
+        let service = tenant.service.clone();
         if let Err(busy) = service.admit().await {
             let text = format!("Service unavailable: {}; try again later.\n", busy.reason);
             let mut response = self.refuse(&request_line, StatusCode::SERVICE_UNAVAILABLE, text);
@@ -96,7 +109,8 @@ impl WSGIRequestHandler {
             );
             return response;
         }
-        let stop = Stop::new(self.shared.config.timeout, self.shared.cut.subscribe());
+        let timeout = tenant.timeout.or(self.shared.config.timeout);
+        let stop = Stop::new(timeout, self.shared.cut.subscribe());
         // Until hyper has the response, this future going away means the
         // client left.
         let mut client_left = stop.on_drop(Duration::ZERO);
@@ -104,10 +118,16 @@ impl WSGIRequestHandler {
         let version = parts.version;
         let response = match service {
             Service::Wsgi(app) => {
-                self.run_wsgi(app, parts, body, length, request_line, stop.clone())
-                    .await
+                let environ = self.get_environ(&parts);
+                let environ = crate::router::mounted_environ(&routed, environ);
+                let handler =
+                    (tenant.handler.clone()).unwrap_or_else(|| self.shared.handler_config.clone());
+                let request = (environ, parts, body, length, request_line);
+                self.run_wsgi(app, handler, request, stop.clone()).await
             }
             Service::WasiHttp(app) => {
+                let mut parts = parts;
+                crate::router::mount_header(&tenant.mount, &mut parts.headers);
                 self.run_wasi_http(app, parts, body, request_line, stop.clone())
                     .await
             }
@@ -143,13 +163,10 @@ impl WSGIRequestHandler {
     async fn run_wsgi(
         &self,
         app: Arc<dyn Application>,
-        parts: http::request::Parts,
-        body: RequestBody,
-        length: Option<u64>,
-        request_line: String,
+        handler_config: Arc<HandlerConfig>,
+        (environ, parts, body, length, request_line): WsgiRequest,
         stop: Stop,
     ) -> Response<ResponseBody> {
-        let environ = self.get_environ(&parts);
         let input = InputStream::new(body, length);
         let (head_tx, head_rx) = oneshot::channel();
         let gateway = HttpGateway {
@@ -164,13 +181,8 @@ impl WSGIRequestHandler {
             allowed: None,
             logged: false,
         };
-        let mut handler = BaseHandler::new(
-            self.shared.handler_config.clone(),
-            gateway,
-            input,
-            self.get_stderr(),
-            environ,
-        );
+        let mut handler =
+            BaseHandler::new(handler_config, gateway, input, self.get_stderr(), environ);
         self.tasks.spawn(async move {
             if let Err(reason) = stop.run(handler.run(&*app)).await {
                 handler.interrupt(reason.exception(), reason.status()).await;

@@ -1,0 +1,278 @@
+//! `host serve --config wasgi.toml`: many apps on one port, mounted at
+//! routes (SCRIPT_NAME) and virtual hosts, each with its own limits.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde_json::{Map, Value};
+
+use crate::common::{Host, example, host_bin, test_cache_dir};
+
+fn examples_manifest() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/wasgi.toml")
+}
+
+fn get(host: &Host, target: &str, host_header: &str, extra: &str) -> crate::common::Response {
+    host.request(&format!(
+        "GET {target} HTTP/1.1\r\nHost: {host_header}\r\n{extra}Connection: close\r\n\r\n"
+    ))
+}
+
+fn environ(host: &Host, target: &str, extra: &str) -> Map<String, Value> {
+    let r = get(host, target, "example.test", extra);
+    assert_eq!(r.status, 200, "{target}: {}", r.head);
+    match serde_json::from_slice(&r.body) {
+        Ok(Value::Object(map)) => map,
+        other => panic!("{target}: not a JSON object: {other:?}"),
+    }
+}
+
+fn var<'a>(env: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    env.get(key).and_then(Value::as_str)
+}
+
+#[test]
+fn one_manifest_serves_every_kind_of_app_on_one_port() {
+    let manifest = examples_manifest();
+    let host = Host::serve(&["--config", manifest.to_str().unwrap()]);
+    host.wait_log("files (");
+    // A WSGI app under /shop: the mount is SCRIPT_NAME, as shift_path_info
+    // leaves it.
+    let env = environ(&host, "/shop/cart?x=1", "");
+    assert_eq!(var(&env, "SCRIPT_NAME"), Some("/shop"));
+    assert_eq!(var(&env, "PATH_INFO"), Some("/cart"));
+    assert_eq!(var(&env, "QUERY_STRING"), Some("x=1"));
+    let env = environ(&host, "/shop", "");
+    assert_eq!(
+        (var(&env, "SCRIPT_NAME"), var(&env, "PATH_INFO")),
+        (Some("/shop"), Some(""))
+    );
+    let env = environ(&host, "/shop//caf%C3%A9/./x", "");
+    assert_eq!(var(&env, "PATH_INFO"), Some("/cafÃ©/x"));
+    // The nested mount takes its own prefix.
+    let env = environ(&host, "/shop/api/v1/items", "");
+    assert_eq!(var(&env, "SCRIPT_NAME"), Some("/shop/api"));
+    assert_eq!(var(&env, "PATH_INFO"), Some("/v1/items"));
+    // A wasi:http app: the full path, and the mount in a header a client
+    // cannot forge.
+    let env = environ(&host, "/wasi/deep/path?q", "X-Wasgi-Mount: /forged\r\n");
+    assert_eq!(var(&env, "PATH_INFO"), Some("/wasi/deep/path"));
+    assert_eq!(var(&env, "HTTP_X_WASGI_MOUNT"), Some("/wasi"));
+    // /shopping is not under /shop: the root app answers.
+    for target in ["/shopping", "/", "/anything/else"] {
+        let r = get(&host, target, "example.test", "");
+        assert_eq!(r.status, 200, "{target}");
+        let greeting = format!("Hello from wasi:http!\nmethod: GET\ntarget: {target}\n");
+        assert!(r.text().starts_with(&greeting), "{target}: {}", r.text());
+    }
+    // The virtual host: the static file server, whatever the path.
+    let r = get(&host, "/hello.txt", "Static.Localhost:8000", "");
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (200, "Hello from a static file.\n")
+    );
+    let r = get(&host, "/shop/cart", "static.localhost", "");
+    assert_eq!(r.status, 404, "the virtual host has no /shop");
+    // The validated app answers through the validator.
+    assert_eq!(get(&host, "/shop/api/", "x", "").status, 200);
+    let log = host.wait_log_count("HTTP/1.1\" ", 11);
+    assert!(!log.contains("wsgi validator"), "{log}");
+}
+
+#[test]
+fn without_a_root_app_a_path_no_app_serves_is_404() {
+    let dir = temp_dir("noroot");
+    let manifest = dir.join("wasgi.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "[[app]]\nname = \"shop\"\ncomponent = {:?}\nroute = \"/shop\"\n",
+            example("hello")
+        ),
+    )
+    .unwrap();
+    let host = Host::serve(&["--config", manifest.to_str().unwrap()]);
+    let r = host.get("/other");
+    assert_eq!(r.status, 404);
+    assert_eq!(r.text(), "Not found: no app is mounted at this path.\n");
+    assert_eq!(host.get("/shop/x").status, 200);
+    host.wait_log("\"GET /other HTTP/1.1\" 404");
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("manifest-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn host_cmd(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(host_bin())
+        .args(args)
+        .env("WASGI_CACHE_DIR", test_cache_dir())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_lists_the_apps_and_bad_manifests_name_the_line() {
+    let manifest = examples_manifest();
+    let (code, out, err) = host_cmd(&["check", "--config", manifest.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("wasgi.toml: 5 apps"), "{out}");
+    assert!(
+        out.contains("shop-api") && out.contains("/shop/api") && out.contains("wasi:http"),
+        "{out}"
+    );
+    assert!(out.contains("static.localhost"), "{out}");
+
+    let dir = temp_dir("bad");
+    let hello = format!("{:?}", example("hello"));
+    let cases = [
+        (
+            format!("[[app]]\nname = \"a\"\ncomponent = {hello}\nmax_memroy = \"1G\"\n"),
+            "wasgi.toml, line 4: unknown field `max_memroy`, expected one of",
+        ),
+        (
+            format!("[[app]]\nname = \"a\"\ncomponent = {hello}\ntimeout = \"soon\"\n"),
+            "wasgi.toml, line 4: invalid type: string \"soon\", expected f64",
+        ),
+        (
+            "[[app]]\nname = \"a\"\ncomponent = \"nope.wasm\"\n".to_string(),
+            "wasgi.toml, line 3: app \"a\": component: ",
+        ),
+        (
+            format!(
+                "[[app]]\nname = \"a\"\ncomponent = {hello}\n\n[[app]]\nname = \"b\"\ncomponent = {hello}\nroute = \"/\"\n"
+            ),
+            "wasgi.toml, line 8: app \"b\": route: / overlaps app \"a\" (line 1)",
+        ),
+        (
+            format!("[[app]]\nname = \"a\"\ncomponent = {hello}\nhosts = [\"a.test:80\"]\n"),
+            "wasgi.toml, line 4: app \"a\": host \"a.test:80\" is not a host name",
+        ),
+        (
+            format!("[[app]]\nname = \"a\"\ncomponent = {:?}\n", manifest),
+            "wasgi.toml, line 1: app \"a\": ",
+        ),
+    ];
+    for (text, expected) in cases {
+        let path = dir.join("wasgi.toml");
+        std::fs::write(&path, &text).unwrap();
+        let path = path.to_str().unwrap();
+        for args in [
+            &["check", "--config", path][..],
+            &["serve", "--config", path, "--port", "0"],
+        ] {
+            let command = args[0];
+            let (code, _, err) = host_cmd(args);
+            assert_eq!(code, Some(2), "{command}: {text}\n{err}");
+            assert!(
+                err.starts_with("error: ") && err.contains(expected),
+                "{command}: {text}\n{err}\nwanted: {expected}"
+            );
+            assert_eq!(
+                err.lines().filter(|l| l.starts_with("error:")).count(),
+                1,
+                "{err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn each_limit_trips_on_its_tenant_while_the_neighbour_answers() {
+    let dir = temp_dir("limits");
+    let manifest = dir.join("wasgi.toml");
+    let hostile = format!("{:?}", example("hostile"));
+    std::fs::write(
+        &manifest,
+        format!(
+            "[defaults]\ncpu_limit = 10\ntimeout = 60\n\n\
+             [[app]]\nname = \"neighbour\"\ncomponent = {hostile}\n\n\
+             [[app]]\nname = \"bomb\"\ncomponent = {hostile}\nroute = \"/bomb-app\"\nmax_memory = \"24MiB\"\n\n\
+             [[app]]\nname = \"spin\"\ncomponent = {hostile}\nroute = \"/spin\"\ncpu_limit = 0.3\n\n\
+             [[app]]\nname = \"slow\"\ncomponent = {hostile}\nroute = \"/slow-app\"\ntimeout = 1\n\n\
+             [[app]]\nname = \"small\"\ncomponent = {hostile}\nroute = \"/small\"\nmax_body_size = 1000\n"
+        ),
+    )
+    .unwrap();
+    let host = Arc::new(Host::serve(&["--config", manifest.to_str().unwrap()]));
+    assert_eq!(host.get("/ok").text(), "ok");
+    // The neighbour is asked the whole time, and always answers.
+    let stop = Arc::new(AtomicBool::new(false));
+    let neighbour = {
+        let (host, stop) = (host.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut answered = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let r = host.get("/ok");
+                assert_eq!((r.status, r.text().as_str()), (200, "ok"));
+                answered += 1;
+            }
+            answered
+        })
+    };
+    let body = "x".repeat(2000);
+    let faults: Vec<(String, u16)> = vec![
+        (
+            "GET /bomb-app/bomb HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".into(),
+            500,
+        ),
+        (
+            "GET /spin/loop HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".into(),
+            500,
+        ),
+        (
+            "GET /slow-app/hold?mb=1&ms=5000 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+                .into(),
+            504,
+        ),
+        (
+            format!(
+                "POST /small/ok HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 2000\r\n\r\n{body}"
+            ),
+            413,
+        ),
+    ];
+    // More hostile requests than cores, all at once.
+    let storm: Vec<_> = faults
+        .iter()
+        .flat_map(|f| std::iter::repeat_n(f.clone(), 4))
+        .map(|(raw, status)| {
+            let host = host.clone();
+            std::thread::spawn(move || (host.request(&raw).status, status))
+        })
+        .collect();
+    for thread in storm {
+        let (got, wanted) = thread.join().unwrap();
+        assert_eq!(got, wanted);
+    }
+    stop.store(true, Ordering::Relaxed);
+    let answered = neighbour.join().expect("the neighbour was always answered");
+    assert!(answered > 0);
+    // One line per request naming the limit and the app that set it.
+    host.wait_log_count("(max_memory of app \"bomb\" in wasgi.toml)", 4);
+    host.wait_log_count(
+        "CPU time for this request (cpu_limit of app \"spin\" in wasgi.toml)",
+        4,
+    );
+    host.wait_log_count("\"GET /slow-app/hold?mb=1&ms=5000 HTTP/1.1\" 504", 4);
+    host.wait_log_count("\"POST /small/ok HTTP/1.1\" 413", 4);
+    // The small tenant still takes small bodies, the others big ones.
+    let ok = |target: &str, len: usize| {
+        let raw = format!(
+            "POST {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {len}\r\n\r\n{}",
+            "y".repeat(len)
+        );
+        host.request(&raw).status
+    };
+    assert_eq!((ok("/small/ok", 1000), ok("/ok", 2000)), (200, 200));
+}
