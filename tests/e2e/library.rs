@@ -161,3 +161,75 @@ async fn shutdown_lets_requests_in_flight_finish() {
         .unwrap()
         .unwrap();
 }
+
+/// `host/examples/embed.rs`, built if this test run did not build it.
+fn embed_example() -> std::path::PathBuf {
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["build", "-q", "-p", "host", "--example", "embed"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("cargo build --example embed");
+    assert!(status.success());
+    let exe = std::env::current_exe().unwrap();
+    exe.parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/embed")
+}
+
+#[test]
+fn an_embedding_program_hosts_two_tenants_and_swaps_one_while_serving() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new(embed_example())
+        .args([example("hello"), example("environ-echo")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let addr: std::net::SocketAddr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let get = |target: &str| {
+        let mut conn = Conn::open(addr);
+        conn.send(
+            format!("GET {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes(),
+        );
+        conn.response(false)
+    };
+    let mut command = |text: &str| {
+        writeln!(stdin, "{text}").unwrap();
+        let mut answer = String::new();
+        stdout.read_line(&mut answer).unwrap();
+        answer.trim().to_string()
+    };
+    assert_eq!(get("/a/x").text(), "Hello World");
+    let b = get("/b/x");
+    assert!(b.text().contains("\"SCRIPT_NAME\": \"/b\""), "{}", b.text());
+    // Once b is swapped, its requests get the new app.
+    assert_eq!(command("swap"), "ok");
+    assert_eq!(get("/b/x").text(), "Hello World");
+    assert_eq!(command("remove a"), "ok");
+    assert_eq!(get("/a/x").status, 404);
+    let added = command(&format!("add c {} /c", example("environ-echo").display()));
+    assert_eq!(added, "ok");
+    assert!(get("/c/y").text().contains("\"PATH_INFO\": \"/y\""));
+    assert!(command("add d /nope.wasm /d").starts_with("error: "));
+    let overlap = command(&format!("add e {} /c", example("hello").display()));
+    assert_eq!(
+        overlap,
+        "error: apps \"c\" and \"e\" are both mounted at /c"
+    );
+    assert_eq!(get("/b").status, 200);
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -1,0 +1,93 @@
+//! Embedding the host in a plugin system: a Rust program that hosts two
+//! tenants on one listener, each with its own limits, and adds, replaces
+//! and removes tenants while serving — with the same `Router` and
+//! `Tenant` that `host serve --config` builds from a manifest.
+//!
+//!     cargo run -p host --example embed -- examples/hello.wasm examples/environ-echo.wasm
+//!
+//! It serves the first component at `/a` and the second at `/b` on a free
+//! port of 127.0.0.1, prints `listening on ADDR`, then reads commands,
+//! one per line, from standard input:
+//!
+//! - `swap`: tenant `b` now runs the first component (requests in flight
+//!   finish on the old one);
+//! - `remove a`: tenant `a` is gone (its path gets 404);
+//! - `add c PATH ROUTE`: a new tenant `c` serves PATH at ROUTE.
+//!
+//! Each command answers `ok` (or `error: ...`) on standard output.
+
+use std::io::BufRead;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use host::component::{AppOptions, load_component, new_engine};
+use host::simple_server::ServerConfig;
+use host::{Mount, Router, Tenant, WSGIServer};
+
+fn tenant(
+    engine: &wasmtime::Engine,
+    name: &str,
+    path: &Path,
+    route: &str,
+) -> Result<Tenant, String> {
+    // Each tenant has limits of its own.
+    let options = AppOptions {
+        max_memory: 64 << 20,
+        cpu_limit: Some(Duration::from_secs(2)),
+        max_concurrency: 50,
+        limits_set_by: Arc::from(format!("tenant {name:?}")),
+        ..AppOptions::default()
+    };
+    let app = load_component(engine, path, options).map_err(|e| e.to_string())?;
+    let mut tenant = Tenant::new(name, Mount::new::<&str>(route, &[])?, app);
+    tenant.timeout = Some(Duration::from_secs(10));
+    tenant.max_body_size = Some(1 << 20);
+    Ok(tenant)
+}
+
+fn main() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [first, second] = <[String; 2]>::try_from(args)
+        .map_err(|_| "usage: embed FIRST.wasm SECOND.wasm".to_string())?;
+    let engine = new_engine().map_err(|e| e.to_string())?;
+    let router = Router::new(vec![
+        tenant(&engine, "a", Path::new(&first), "/a")?,
+        tenant(&engine, "b", Path::new(&second), "/b")?,
+    ])?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let server = WSGIServer::bind_router("127.0.0.1", 0, router, ServerConfig::default())
+            .map_err(|e| e.to_string())?;
+        let server = Arc::new(server);
+        println!("listening on {}", server.server_address());
+        let serving = server.clone();
+        tokio::spawn(async move { serving.serve_forever().await });
+        let commands = tokio::task::spawn_blocking(move || {
+            for line in std::io::stdin().lock().lines().map_while(Result::ok) {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                // Every change builds a new router from the current one
+                // and swaps it in atomically.
+                let current = server.router();
+                let next = match words[..] {
+                    ["swap"] => {
+                        tenant(&engine, "b", Path::new(&first), "/b").and_then(|t| current.with(t))
+                    }
+                    ["remove", name] => current.without(name).ok_or(format!("no tenant {name}")),
+                    ["add", name, path, route] => {
+                        tenant(&engine, name, Path::new(path), route).and_then(|t| current.with(t))
+                    }
+                    _ => Err(format!("unknown command {line:?}")),
+                };
+                match next {
+                    Ok(router) => {
+                        server.set_router(router);
+                        println!("ok");
+                    }
+                    Err(e) => println!("error: {e}"),
+                }
+            }
+        });
+        commands.await.map_err(|e| e.to_string())
+    })
+}
