@@ -242,7 +242,7 @@ fn sigterm_under_never_ending_requests_exits_within_the_drain_timeout() {
     host.signal("TERM");
     assert_eq!(host.wait_exit(Duration::from_secs(15)), Some(0));
     let took = started.elapsed();
-    let log = host.log();
+    let log = host.wait_log_count("its --drain-timeout ran out; the request was cut", 6);
     assert_eq!(
         log.matches("its --drain-timeout ran out; the request was cut")
             .count(),

@@ -719,7 +719,7 @@ fn requests_beyond_max_concurrency_wait_their_turn() {
         assert_eq!(client.join().unwrap(), 200);
     }
     // One instance at a time: every start is followed by its own end.
-    let log = host.log();
+    let log = host.wait_log_count(" end\n", 3);
     let spins: Vec<&str> = log.lines().filter(|l| l.starts_with("spin ")).collect();
     assert_eq!(spins.len(), 6, "{log}");
     for pair in spins.chunks(2) {
@@ -809,6 +809,11 @@ fn reuse_port_lets_processes_share_a_port_and_one_stop_while_the_other_serves() 
         assert_eq!(second.get("/").text(), "Hello World");
     }
     let served = |host: &Host| host.log().matches("\"GET / HTTP/1.1\" 200").count();
+    // Access lines are written as responses complete: wait for all 40.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while served(&first) + served(&second) < 40 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert!(
         served(&first) > 0 && served(&second) > 0,
         "one process served all 40"
