@@ -139,7 +139,10 @@ struct ServeArgs {
     /// Serve the apps of a manifest instead of one app: each mounted at its
     /// route (which becomes SCRIPT_NAME) and optionally on virtual hosts,
     /// with its own files, environment and limits (see examples/wasgi.toml).
-    /// The app flags below give every app the defaults it does not set
+    /// The app flags below give every app the defaults it does not set.
+    /// When the manifest or a component changes, or on SIGHUP, the apps are
+    /// reloaded in the background and swapped in; if that fails, the old
+    /// ones keep serving and the log says why
     #[arg(long, value_name = "FILE", conflicts_with = "app")]
     config: Option<PathBuf>,
 
@@ -334,7 +337,18 @@ impl AppArgs {
         max_memory: usize,
         max_concurrency: usize,
     ) -> Result<wasmtime::Engine, String> {
-        let options = EngineOptions {
+        let options = self.engine_options(pooling, max_memory, max_concurrency);
+        component::new_engine_with(&options)
+            .map_err(|e| format!("cannot create the wasm engine: {e:#}"))
+    }
+
+    fn engine_options(
+        &self,
+        pooling: bool,
+        max_memory: usize,
+        max_concurrency: usize,
+    ) -> EngineOptions {
+        EngineOptions {
             pooling,
             max_instances: u32::try_from(max_concurrency)
                 .unwrap_or(u32::MAX)
@@ -345,9 +359,7 @@ impl AppArgs {
                 (Some(dir), false) => Some(dir.clone()),
                 (None, false) => default_cache_dir(),
             },
-        };
-        component::new_engine_with(&options)
-            .map_err(|e| format!("cannot create the wasm engine: {e:#}"))
+        }
     }
 
     /// What the component may see and use.
@@ -396,24 +408,67 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// The manifest's apps, compiled into tenants, and the engine they run on.
-fn load_manifest(
-    path: &std::path::Path,
-    app_args: &AppArgs,
-    base: &AppOptions,
-    handler: &host::handlers::HandlerConfig,
-) -> Result<(host::Router, Vec<String>), (u8, String)> {
-    let mut manifest = Manifest::from_file(path).map_err(|e| (2, e.to_string()))?;
-    for app in &mut manifest.apps {
-        app.validate |= app_args.validate;
+/// Loads a manifest into tenants, again and again (hot reload), keeping
+/// one engine while its pool is large enough for the apps.
+struct ManifestLoader {
+    path: PathBuf,
+    base: AppOptions,
+    handler: host::handlers::HandlerConfig,
+    validate: bool,
+    /// The engine options but the pool's size, from the command line.
+    engine: EngineOptions,
+    current: std::sync::Mutex<Option<(wasmtime::Engine, usize, usize)>>,
+}
+
+impl ManifestLoader {
+    fn new(
+        path: &std::path::Path,
+        app_args: &AppArgs,
+        base: AppOptions,
+        handler: host::handlers::HandlerConfig,
+    ) -> ManifestLoader {
+        ManifestLoader {
+            path: path.to_path_buf(),
+            base,
+            handler,
+            validate: app_args.validate,
+            engine: app_args.engine_options(true, 0, 0),
+            current: std::sync::Mutex::new(None),
+        }
     }
-    let (memory, concurrency) = manifest.largest(base);
-    let engine = app_args
-        .engine_for(true, memory, concurrency)
-        .map_err(|e| (1, e))?;
-    let (router, compiled) =
-        host::manifest::load(&manifest, &engine, base, handler).map_err(|e| (2, e.to_string()))?;
-    Ok((router, compiled))
+
+    /// The tenants, how each component was compiled, and the files they
+    /// came from (the manifest first).
+    fn load(&self) -> Result<(host::Router, Vec<String>, Vec<PathBuf>), (u8, String)> {
+        let mut manifest = Manifest::from_file(&self.path).map_err(|e| (2, e.to_string()))?;
+        for app in &mut manifest.apps {
+            app.validate |= self.validate;
+        }
+        let (memory, concurrency) = manifest.largest(&self.base);
+        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        let engine = match &*current {
+            Some((engine, m, c)) if memory <= *m && concurrency <= *c => engine.clone(),
+            _ => {
+                let options = EngineOptions {
+                    max_instances: (u32::try_from(concurrency).unwrap_or(u32::MAX))
+                        .max(EngineOptions::default().max_instances),
+                    max_memory_size: memory.max(EngineOptions::default().max_memory_size),
+                    ..self.engine.clone()
+                };
+                let engine = component::new_engine_with(&options)
+                    .map_err(|e| (1, format!("cannot create the wasm engine: {e:#}")))?;
+                *current = Some((engine.clone(), memory, concurrency));
+                engine
+            }
+        };
+        drop(current);
+        let (router, compiled) =
+            host::manifest::load(&manifest, &engine, &self.base, &self.handler)
+                .map_err(|e| (2, e.to_string()))?;
+        let mut files = vec![self.path.clone()];
+        files.extend(manifest.apps.iter().map(|a| a.component.clone()));
+        Ok((router, compiled, files))
+    }
 }
 
 fn check(args: CheckArgs) -> ExitCode {
@@ -422,8 +477,9 @@ fn check(args: CheckArgs) -> ExitCode {
         Err(e) => return fail(2, e),
     };
     let handler = host::simple_server::server_handler_config();
-    match load_manifest(&args.config, &args.app_args, &base, &handler) {
-        Ok((router, compiled)) => {
+    let loader = ManifestLoader::new(&args.config, &args.app_args, base, handler);
+    match loader.load() {
+        Ok((router, compiled, _)) => {
             for line in compiled {
                 eprintln!("{line}");
             }
@@ -585,16 +641,25 @@ fn serve(args: ServeArgs) -> ExitCode {
     // with worker processes (PEP 3333).
     config.handler.wsgi_multiprocess = args.reuse > 1;
     if let Some(path) = &args.config {
-        let (router, compiled) =
-            match load_manifest(path, &args.app_args, &options, &config.handler) {
-                Ok(loaded) => loaded,
-                Err((code, e)) => return fail(code, e),
-            };
+        let loader = ManifestLoader::new(path, &args.app_args, options, config.handler.clone());
+        let (router, compiled, files) = match loader.load() {
+            Ok(loaded) => loaded,
+            Err((code, e)) => return fail(code, e),
+        };
         for line in compiled {
             eprintln!("{line}");
         }
         let what = format!("{} apps from {}", router.tenants().len(), path.display());
-        return run_server(&runtime, &args, router, config, what);
+        let log = config.log.clone();
+        let reload: Box<dyn FnOnce(Arc<WSGIServer>)> = Box::new(move |server| {
+            let loader = Arc::new(loader);
+            let load: Arc<crate::reload::Load> = Arc::new(move || {
+                let (router, _, files) = loader.load().map_err(|(_, e)| e)?;
+                Ok((router, files))
+            });
+            crate::reload::watch(server, load, files, log);
+        });
+        return run_server(&runtime, &args, router, config, what, Some(reload));
     }
     let engine = match args.app_args.engine(true) {
         Ok(engine) => engine,
@@ -612,7 +677,14 @@ fn serve(args: ServeArgs) -> ExitCode {
         Ok(app) => app,
         Err(e) => return fail(2, e),
     };
-    run_server(&runtime, &args, host::Router::single(app), config, what)
+    run_server(
+        &runtime,
+        &args,
+        host::Router::single(app),
+        config,
+        what,
+        None,
+    )
 }
 
 /// Binds, prints the `Serving ...` line, and serves until a signal.
@@ -622,6 +694,7 @@ fn run_server(
     router: host::Router,
     config: ServerConfig,
     what: String,
+    on_start: Option<Box<dyn FnOnce(Arc<WSGIServer>)>>,
 ) -> ExitCode {
     runtime.block_on(async move {
         let server = match WSGIServer::bind_router(&args.host, args.port, router, config) {
@@ -633,6 +706,11 @@ fn run_server(
                 );
             }
         };
+        // Before the server says it serves: a change made right after that
+        // is seen.
+        if let Some(on_start) = on_start {
+            on_start(server.clone());
+        }
         let addr = server.server_address();
         println!(
             "Serving {what} on {} port {} (http://{addr}/) ...",

@@ -2,6 +2,7 @@
 
 mod build_python;
 mod cli;
+mod reload;
 mod scaffold;
 
 fn main() -> std::process::ExitCode {

@@ -276,3 +276,90 @@ fn each_limit_trips_on_its_tenant_while_the_neighbour_answers() {
     };
     assert_eq!((ok("/small/ok", 1000), ok("/ok", 2000)), (200, 200));
 }
+
+/// Replaces `to` with `from` the way deploys do: a copy, then a rename.
+fn deploy(from: &std::path::Path, to: &std::path::Path) {
+    let tmp = to.with_extension("tmp");
+    std::fs::copy(from, &tmp).unwrap();
+    std::fs::rename(&tmp, to).unwrap();
+}
+
+#[test]
+fn reloads_under_load_lose_no_request_and_a_broken_file_keeps_the_old_app() {
+    let dir = temp_dir("reload");
+    let component = dir.join("app.wasm");
+    deploy(&example("hello"), &component);
+    let manifest = dir.join("wasgi.toml");
+    std::fs::write(
+        &manifest,
+        "[[app]]\nname = \"app\"\ncomponent = \"app.wasm\"\n",
+    )
+    .unwrap();
+    let host = Arc::new(Host::serve(&["--config", manifest.to_str().unwrap()]));
+    // Requests the whole time, on several connections at once.
+    let stop = Arc::new(AtomicBool::new(false));
+    let drivers: Vec<_> = (0..4)
+        .map(|_| {
+            let (host, stop) = (host.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let (mut ok, mut failed) = (0, Vec::new());
+                while !stop.load(Ordering::Relaxed) {
+                    let r = host.get("/x");
+                    if r.status == 200 && r.complete {
+                        ok += 1;
+                    } else {
+                        failed.push(r.head);
+                    }
+                }
+                (ok, failed)
+            })
+        })
+        .collect();
+    let apps = [example("environ-echo"), example("hello")];
+    for i in 1..=10 {
+        deploy(&apps[(i + 1) % 2], &component);
+        host.wait_log_count("reloaded: 1 apps now serving", i);
+        let body = host.get("/x").text();
+        let echo = body.contains("\"SCRIPT_NAME\"");
+        assert_eq!(echo, i % 2 == 1, "reload {i} serves the wrong app: {body}\n{}", host.log());
+    }
+    // A broken component: the old app keeps serving, the log says why.
+    std::fs::write(dir.join("broken.wasm"), b"not wasm").unwrap();
+    deploy(&dir.join("broken.wasm"), &component);
+    host.wait_log("reload failed; the apps loaded before keep serving: ");
+    assert_eq!(host.get("/x").text(), "Hello World");
+    // A broken manifest: the same.
+    std::fs::write(
+        &manifest,
+        "[[app]]\nname = \"app\"\ncomponent = \"app.wasm\"\nbogus = 1\n",
+    )
+    .unwrap();
+    host.wait_log("wasgi.toml, line 4: unknown field `bogus`");
+    assert_eq!(host.get("/x").text(), "Hello World");
+    // Fixed, and SIGHUP reloads too.
+    deploy(&apps[0], &component);
+    std::fs::write(
+        &manifest,
+        "[[app]]\nname = \"app\"\ncomponent = \"app.wasm\"\nroute = \"/x\"\n",
+    )
+    .unwrap();
+    host.wait_log_count("reloaded: 1 apps now serving", 11);
+    host.signal("HUP");
+    host.wait_log_count("reloaded: 1 apps now serving", 12);
+    stop.store(true, Ordering::Relaxed);
+    let mut served = 0;
+    for driver in drivers {
+        let (ok, failed) = driver.join().unwrap();
+        assert!(
+            failed.is_empty(),
+            "failed requests across reloads: {failed:?}"
+        );
+        served += ok;
+    }
+    assert!(served > 0);
+    let env = environ(&host, "/x/y", "");
+    assert_eq!(
+        (var(&env, "SCRIPT_NAME"), var(&env, "PATH_INFO")),
+        (Some("/x"), Some("/y"))
+    );
+}

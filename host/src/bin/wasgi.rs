@@ -5,6 +5,8 @@
 mod build_python;
 #[path = "../cli.rs"]
 mod cli;
+#[path = "../reload.rs"]
+mod reload;
 #[path = "../scaffold.rs"]
 mod scaffold;
 
