@@ -408,6 +408,9 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// A manifest's tenants, how each component was compiled, and its files.
+type LoadedManifest = (host::Router, Vec<String>, Vec<PathBuf>);
+
 /// Loads a manifest into tenants, again and again (hot reload), keeping
 /// one engine while its pool is large enough for the apps.
 struct ManifestLoader {
@@ -438,8 +441,8 @@ impl ManifestLoader {
     }
 
     /// The tenants, how each component was compiled, and the files they
-    /// came from (the manifest first).
-    fn load(&self) -> Result<(host::Router, Vec<String>, Vec<PathBuf>), (u8, String)> {
+    /// came from (the manifest first); or the exit status and the error.
+    fn load(&self) -> Result<LoadedManifest, (u8, String)> {
         let mut manifest = Manifest::from_file(&self.path).map_err(|e| (2, e.to_string()))?;
         for app in &mut manifest.apps {
             app.validate |= self.validate;
