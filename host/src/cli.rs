@@ -146,6 +146,13 @@ struct ServeArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "app")]
     config: Option<PathBuf>,
 
+    /// Also listen on ADDR (e.g. 127.0.0.1:9000) for the admin endpoints:
+    /// /healthz, /readyz (503 once draining after SIGTERM) and /metrics
+    /// (Prometheus: requests by app and status class, latency, requests in
+    /// flight, guests stopped by a limit or a trap, reloads)
+    #[arg(long, value_name = "ADDR")]
+    admin: Option<std::net::SocketAddr>,
+
     /// Address to listen on (use 0.0.0.0 for every interface)
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
@@ -619,6 +626,7 @@ fn serve(args: ServeArgs) -> ExitCode {
     config.handler.wsgi_file_wrapper = !args.no_file_wrapper;
     config.handler.sendfile = !args.no_sendfile;
     config.reuse_port = args.reuse_port;
+    config.metrics = args.admin.map(|_| Arc::new(host::metrics::Metrics::new()));
     config.max_body_size = (args.max_body_size > 0).then_some(args.max_body_size);
     let limits = seconds("--timeout", args.timeout).and_then(|timeout| {
         let drain = seconds("--drain-timeout", args.drain_timeout)?;
@@ -654,13 +662,14 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
         let what = format!("{} apps from {}", router.tenants().len(), path.display());
         let log = config.log.clone();
+        let metrics = config.metrics.clone();
         let reload: Box<dyn FnOnce(Arc<WSGIServer>)> = Box::new(move |server| {
             let loader = Arc::new(loader);
             let load: Arc<crate::reload::Load> = Arc::new(move || {
                 let (router, _, files) = loader.load().map_err(|(_, e)| e)?;
                 Ok((router, files))
             });
-            crate::reload::watch(server, load, files, log);
+            crate::reload::watch(server, load, files, log, metrics);
         });
         return run_server(&runtime, &args, router, config, what, Some(reload));
     }
@@ -699,6 +708,7 @@ fn run_server(
     what: String,
     on_start: Option<Box<dyn FnOnce(Arc<WSGIServer>)>>,
 ) -> ExitCode {
+    let metrics = config.metrics.clone();
     runtime.block_on(async move {
         let server = match WSGIServer::bind_router(&args.host, args.port, router, config) {
             Ok(server) => Arc::new(server),
@@ -709,6 +719,18 @@ fn run_server(
                 );
             }
         };
+        if let (Some(addr), Some(metrics)) = (args.admin, metrics) {
+            match host::metrics::bind_admin(addr) {
+                Ok(listener) => {
+                    if let Ok(addr) = listener.local_addr() {
+                        eprintln!("Admin endpoints on http://{addr}/ (healthz, readyz, metrics)");
+                    }
+                    let draining = server.draining();
+                    tokio::spawn(host::metrics::serve_admin(listener, metrics, draining));
+                }
+                Err(e) => return fail(1, format!("cannot listen on {addr} (--admin): {e}")),
+            }
+        }
         // Before the server says it serves: a change made right after that
         // is seen.
         if let Some(on_start) = on_start {

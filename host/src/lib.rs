@@ -21,6 +21,7 @@ pub mod component;
 pub mod environ;
 pub mod handlers;
 pub mod manifest;
+pub mod metrics;
 pub mod router;
 pub mod service;
 pub mod simple_server;

@@ -22,7 +22,13 @@ pub type Load = dyn Fn() -> Result<(Router, Vec<PathBuf>), String> + Send + Sync
 
 /// Reloads `server`'s tenants with `load` whenever one of `files` changes
 /// or the process gets SIGHUP, until the process ends.
-pub fn watch(server: Arc<WSGIServer>, load: Arc<Load>, files: Vec<PathBuf>, log: ErrorStream) {
+pub fn watch(
+    server: Arc<WSGIServer>,
+    load: Arc<Load>,
+    files: Vec<PathBuf>,
+    log: ErrorStream,
+    metrics: Option<Arc<host::metrics::Metrics>>,
+) {
     let (tx, mut rx) = mpsc::unbounded_channel::<()>();
     let hup = tx.clone();
     tokio::spawn(async move {
@@ -42,14 +48,22 @@ pub fn watch(server: Arc<WSGIServer>, load: Arc<Load>, files: Vec<PathBuf>, log:
             let load = load.clone();
             match tokio::task::spawn_blocking(move || load()).await {
                 Ok(Ok((router, files))) => {
+                    if let Some(m) = &metrics {
+                        m.reloaded(true);
+                    }
                     let apps = router.tenants().len();
                     server.set_router(router);
                     log.write(&format!("reloaded: {apps} apps now serving\n"));
                     watching.update(&files, &log);
                 }
-                Ok(Err(e)) => log.write(&format!(
-                    "reload failed; the apps loaded before keep serving: {e}\n"
-                )),
+                Ok(Err(e)) => {
+                    if let Some(m) = &metrics {
+                        m.reloaded(false);
+                    }
+                    log.write(&format!(
+                        "reload failed; the apps loaded before keep serving: {e}\n"
+                    ));
+                }
                 Err(e) => log.write(&format!("reload failed: {e}\n")),
             }
             log.flush();

@@ -147,6 +147,9 @@ pub struct Tenant {
     /// The handler settings its WSGI requests run with, instead of the
     /// server's (e.g. `wsgi.multiprocess` for an app with instance reuse).
     pub handler: Option<Arc<HandlerConfig>>,
+    /// `handler`, with the hook that counts the tenant's exceptions in the
+    /// server's metrics (made on its first request).
+    pub(crate) counted: std::sync::OnceLock<Arc<HandlerConfig>>,
 }
 
 impl Tenant {
@@ -159,6 +162,7 @@ impl Tenant {
             timeout: None,
             max_body_size: None,
             handler: None,
+            counted: std::sync::OnceLock::new(),
         }
     }
 }

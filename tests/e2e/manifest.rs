@@ -321,7 +321,12 @@ fn reloads_under_load_lose_no_request_and_a_broken_file_keeps_the_old_app() {
         host.wait_log_count("reloaded: 1 apps now serving", i);
         let body = host.get("/x").text();
         let echo = body.contains("\"SCRIPT_NAME\"");
-        assert_eq!(echo, i % 2 == 1, "reload {i} serves the wrong app: {body}\n{}", host.log());
+        assert_eq!(
+            echo,
+            i % 2 == 1,
+            "reload {i} serves the wrong app: {body}\n{}",
+            host.log()
+        );
     }
     // A broken component: the old app keeps serving, the log says why.
     std::fs::write(dir.join("broken.wasm"), b"not wasm").unwrap();
@@ -362,4 +367,90 @@ fn reloads_under_load_lose_no_request_and_a_broken_file_keeps_the_old_app() {
         (var(&env, "SCRIPT_NAME"), var(&env, "PATH_INFO")),
         (Some("/x"), Some("/y"))
     );
+}
+
+#[test]
+fn the_admin_listener_reports_health_readiness_and_what_happened() {
+    let dir = temp_dir("admin");
+    let manifest = dir.join("wasgi.toml");
+    let hostile = format!("{:?}", example("hostile"));
+    std::fs::write(
+        &manifest,
+        format!(
+            "[[app]]\nname = \"neighbour\"\ncomponent = {hostile}\n\n\
+             [[app]]\nname = \"bomb\"\ncomponent = {hostile}\nroute = \"/bomb-app\"\nmax_memory = \"24MiB\"\n\n\
+             [[app]]\nname = \"spin\"\ncomponent = {hostile}\nroute = \"/spin\"\ncpu_limit = 0.3\n\n\
+             [[app]]\nname = \"slow\"\ncomponent = {hostile}\nroute = \"/slow-app\"\ntimeout = 0.5\n"
+        ),
+    )
+    .unwrap();
+    let host = Host::serve(&[
+        "--config",
+        manifest.to_str().unwrap(),
+        "--admin",
+        "127.0.0.1:0",
+        "--drain-timeout",
+        "20",
+    ]);
+    let line = host.wait_log("Admin endpoints on http://");
+    let admin: std::net::SocketAddr = line
+        .split("Admin endpoints on http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let admin_get = |path: &str| {
+        let mut conn = crate::common::Conn::open(admin);
+        conn.send(
+            format!("GET {path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").as_bytes(),
+        );
+        conn.response(false)
+    };
+    assert_eq!(admin_get("/healthz").text(), "ok\n");
+    assert_eq!(
+        (admin_get("/readyz").status, admin_get("/nope").status),
+        (200, 404)
+    );
+    for _ in 0..3 {
+        assert_eq!(host.get("/ok").status, 200);
+    }
+    for target in [
+        "/bomb-app/bomb",
+        "/bomb-app/bomb",
+        "/spin/loop",
+        "/slow-app/hold?ms=3000",
+    ] {
+        assert!(host.get(target).status >= 500, "{target}");
+    }
+    host.wait_log_count("HTTP/1.1\" 5", 4);
+    let metrics = admin_get("/metrics");
+    assert_eq!(metrics.status, 200);
+    let text = metrics.text();
+    for line in [
+        "wasgi_requests_total{app=\"neighbour\",status=\"2xx\"} 3",
+        "wasgi_requests_total{app=\"bomb\",status=\"5xx\"} 2",
+        "wasgi_requests_total{app=\"spin\",status=\"5xx\"} 1",
+        "wasgi_requests_total{app=\"slow\",status=\"5xx\"} 1",
+        "wasgi_guest_failures_total{app=\"bomb\",cause=\"memory_limit\"} 2",
+        "wasgi_guest_failures_total{app=\"spin\",cause=\"cpu_limit\"} 1",
+        "wasgi_guest_failures_total{app=\"slow\",cause=\"timeout\"} 1",
+        "wasgi_requests_in_flight{app=\"neighbour\"} 0",
+        "wasgi_request_duration_seconds_count{app=\"neighbour\"} 3",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} not in:\n{text}");
+    }
+    // Draining (SIGTERM with a request in flight): not ready any more.
+    let addr = host.addr;
+    let in_flight = std::thread::spawn(move || {
+        let mut conn = crate::common::Conn::open(addr);
+        conn.send(b"GET /hold?mb=1&ms=2000 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        conn.response(false).status
+    });
+    host.wait_log("hostile: holding 1 MiB");
+    host.signal("TERM");
+    host.wait_log("Shutting down");
+    let ready = admin_get("/readyz");
+    assert_eq!((ready.status, ready.text().as_str()), (503, "draining\n"));
+    assert_eq!(in_flight.join().unwrap(), 200);
 }

@@ -84,6 +84,8 @@ pub struct ServerConfig {
     /// Bind with `SO_REUSEPORT`, so several processes share the port and
     /// the kernel spreads connections across them.
     pub reuse_port: bool,
+    /// Where requests are counted, by app (`None`: not counted).
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl Default for ServerConfig {
@@ -96,6 +98,7 @@ impl Default for ServerConfig {
             max_body_size: Some(1 << 30),
             handler: server_handler_config(),
             reuse_port: false,
+            metrics: None,
         }
     }
 }
@@ -316,6 +319,12 @@ impl WSGIServer {
         let (stream, peer) = listener.accept().await?;
         serve_connection(self.shared.clone(), stream, peer, false).await;
         Ok(())
+    }
+
+    /// Turns true when the server starts shutting down (it drains): what
+    /// a readiness probe reports.
+    pub fn draining(&self) -> watch::Receiver<bool> {
+        self.shared.shutdown.subscribe()
     }
 
     /// `shutdown()`: tells `serve_forever` to stop accepting, to close idle

@@ -30,6 +30,7 @@ use crate::handlers::{BaseHandler, Gateway, HandlerConfig, ResponseHead, declare
 type WsgiRequest = (Vars, http::request::Parts, RequestBody, Option<u64>, String);
 use crate::service::Service;
 use crate::streams::{ErrorStream, InputStream};
+use wasgi::ExcInfo;
 
 /// `WSGIRequestHandler`: turns one HTTP request into an environ and runs
 /// the application on it.
@@ -84,6 +85,27 @@ impl WSGIRequestHandler {
             return self.refuse(&request_line, StatusCode::NOT_FOUND, text);
         };
         let tenant = routed.tenant.clone();
+        let metrics = self.shared.config.metrics.as_ref();
+        let in_flight = metrics.map(|m| m.start(&tenant.name));
+        let response = self
+            .handle_routed(parts, body, length, request_line, routed)
+            .await;
+        if let Some(f) = &in_flight {
+            f.answered(response.status().as_u16());
+        }
+        response
+    }
+
+    /// `handle()` once the request's tenant is known.
+    async fn handle_routed(
+        &self,
+        parts: http::request::Parts,
+        body: Incoming,
+        length: Option<u64>,
+        request_line: String,
+        routed: crate::router::Routed,
+    ) -> Response<ResponseBody> {
+        let tenant = routed.tenant.clone();
         let max = tenant.max_body_size.or(self.shared.config.max_body_size);
         if let (Some(length), Some(max)) = (length, max)
             && length > max
@@ -120,15 +142,15 @@ impl WSGIRequestHandler {
             Service::Wsgi(app) => {
                 let environ = self.get_environ(&parts);
                 let environ = crate::router::mounted_environ(&routed, environ);
-                let handler =
-                    (tenant.handler.clone()).unwrap_or_else(|| self.shared.handler_config.clone());
+                let handler = self.handler_config(&tenant);
                 let request = (environ, parts, body, length, request_line);
                 self.run_wsgi(app, handler, request, stop.clone()).await
             }
             Service::WasiHttp(app) => {
                 let mut parts = parts;
                 crate::router::mount_header(&tenant.mount, &mut parts.headers);
-                self.run_wasi_http(app, parts, body, request_line, stop.clone())
+                let request = (parts, body, request_line);
+                self.run_wasi_http(app, &tenant.name, request, stop.clone())
                     .await
             }
         };
@@ -206,9 +228,8 @@ impl WSGIRequestHandler {
     async fn run_wasi_http(
         &self,
         app: WasiHttpApp,
-        mut parts: http::request::Parts,
-        body: RequestBody,
-        request_line: String,
+        tenant_name: &str,
+        (mut parts, body, request_line): (http::request::Parts, RequestBody, String),
         stop: Stop,
     ) -> Response<ResponseBody> {
         parts.uri = self.absolute_uri(&parts);
@@ -243,17 +264,50 @@ impl WSGIRequestHandler {
                     })
                 })
             }
-            Err(exc) => match stop.reason() {
-                Some(reason) => {
-                    log.write(&reason.exception().format_exception(None));
-                    self.error_page(&request_line, reason.status())
+            Err(exc) => {
+                let (exc, status) = match stop.reason() {
+                    Some(reason) => (reason.exception(), reason.status()),
+                    None => (exc, self.shared.handler_config.error_status.as_str()),
+                };
+                if let Some(metrics) = &self.shared.config.metrics {
+                    metrics.failed(tenant_name, &exc);
                 }
-                None => {
-                    log.write(&exc.format_exception(None));
-                    self.error_page(&request_line, &self.shared.handler_config.error_status)
-                }
-            },
+                log.write(&exc.format_exception(None));
+                self.error_page(&request_line, status)
+            }
         }
+    }
+
+    /// The handler settings of `tenant`'s requests: its own or the
+    /// server's, with a hook counting its exceptions when there are metrics.
+    fn handler_config(&self, tenant: &crate::router::Tenant) -> Arc<HandlerConfig> {
+        let own = || (tenant.handler.clone()).unwrap_or_else(|| self.shared.handler_config.clone());
+        let Some(metrics) = &self.shared.config.metrics else {
+            return own();
+        };
+        tenant
+            .counted
+            .get_or_init(|| {
+                let mut config = (*own()).clone();
+                let (metrics, name, log) = (
+                    metrics.clone(),
+                    tenant.name.clone(),
+                    config.log_exception.take(),
+                );
+                let limit = config.traceback_limit;
+                config.log_exception = Some(Arc::new(move |e: &ExcInfo, stderr: &ErrorStream| {
+                    metrics.failed(&name, e);
+                    match &log {
+                        Some(log) => log(e, stderr),
+                        None => {
+                            stderr.write(&e.format_exception(limit));
+                            stderr.flush();
+                        }
+                    }
+                }));
+                Arc::new(config)
+            })
+            .clone()
     }
 
     /// The request's URI with a scheme and authority.
