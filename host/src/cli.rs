@@ -270,9 +270,14 @@ struct AppArgs {
     no_cache: bool,
 
     /// How many requests may run in instances of the app at once; more
-    /// wait for a free one
+    /// wait for a free one (up to --max-queue)
     #[arg(long, value_name = "N", default_value_t = 1000)]
     max_concurrency: usize,
+
+    /// How many requests may wait for a free instance; beyond them a
+    /// request gets 503 with Retry-After at once
+    #[arg(long, value_name = "N", default_value_t = component::DEFAULT_MAX_QUEUE)]
+    max_queue: usize,
 
     /// CPU time a request may use in the guest, in seconds (0: no limit).
     /// Waiting for the client does not count. A guest over its limit is
@@ -380,6 +385,7 @@ impl AppArgs {
             dirs: self.preopens()?,
             cpu_limit,
             max_concurrency: self.max_concurrency,
+            max_queue: self.max_queue,
             outbound: OutboundPolicy::allow(&self.allow_outbound).map_err(|e| e.to_string())?,
             env: self.env.clone(),
             max_memory: self.max_memory,

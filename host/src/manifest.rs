@@ -68,6 +68,8 @@ pub struct AppSpec {
     pub timeout: Option<Option<Duration>>,
     /// `max_concurrency`.
     pub max_concurrency: Option<usize>,
+    /// `max_queue`: requests waiting for a slot, beyond which: 503.
+    pub max_queue: Option<usize>,
     /// `max_body_size`, in bytes.
     pub max_body_size: Option<u64>,
     /// `reuse`: requests per instance.
@@ -111,6 +113,7 @@ struct Limits {
     cpu_limit: Option<Spanned<f64>>,
     timeout: Option<Spanned<f64>>,
     max_concurrency: Option<Spanned<usize>>,
+    max_queue: Option<Spanned<usize>>,
     max_body_size: Option<Spanned<Size>>,
     reuse: Option<Spanned<u32>>,
 }
@@ -130,6 +133,7 @@ struct AppTable {
     cpu_limit: Option<Spanned<f64>>,
     timeout: Option<Spanned<f64>>,
     max_concurrency: Option<Spanned<usize>>,
+    max_queue: Option<Spanned<usize>>,
     max_body_size: Option<Spanned<Size>>,
     reuse: Option<Spanned<u32>>,
 }
@@ -304,6 +308,7 @@ impl Manifest {
                     cpu_limit: app.cpu_limit.clone(),
                     timeout: app.timeout.clone(),
                     max_concurrency: app.max_concurrency.clone(),
+                    max_queue: app.max_queue.clone(),
                     max_body_size: app.max_body_size.clone(),
                     reuse: app.reuse.clone(),
                 },
@@ -321,6 +326,7 @@ impl Manifest {
                 cpu_limit: limits.cpu_limit.or(defaults.cpu_limit),
                 timeout: limits.timeout.or(defaults.timeout),
                 max_concurrency: limits.max_concurrency.or(defaults.max_concurrency),
+                max_queue: limits.max_queue.or(defaults.max_queue),
                 max_body_size: limits.max_body_size.or(defaults.max_body_size),
                 reuse: limits.reuse.or(defaults.reuse),
                 validate: app.validate.unwrap_or(false),
@@ -357,6 +363,7 @@ struct Checked {
     cpu_limit: Option<Option<Duration>>,
     timeout: Option<Option<Duration>>,
     max_concurrency: Option<usize>,
+    max_queue: Option<usize>,
     max_body_size: Option<u64>,
     reuse: Option<u32>,
 }
@@ -415,6 +422,7 @@ fn check_limits(l: &Limits, what: &str) -> Result<Checked, (usize, String)> {
         cpu_limit: secs(&l.cpu_limit, "cpu_limit")?,
         timeout: secs(&l.timeout, "timeout")?,
         max_concurrency: l.max_concurrency.as_ref().map(|c| *c.get_ref()),
+        max_queue: l.max_queue.as_ref().map(|c| *c.get_ref()),
         max_body_size: size(&l.max_body_size, "max_body_size")?.map(|n| n as u64),
         reuse: l.reuse.as_ref().map(|r| *r.get_ref()),
     })
@@ -432,6 +440,7 @@ impl AppSpec {
                 self.dirs.clone()
             },
             max_concurrency: self.max_concurrency.unwrap_or(base.max_concurrency),
+            max_queue: self.max_queue.unwrap_or(base.max_queue),
             cpu_limit: self.cpu_limit.unwrap_or(base.cpu_limit),
             outbound: if self.allow_outbound.is_empty() {
                 base.outbound.clone()

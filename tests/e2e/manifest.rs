@@ -200,7 +200,8 @@ fn each_limit_trips_on_its_tenant_while_the_neighbour_answers() {
              [[app]]\nname = \"bomb\"\ncomponent = {hostile}\nroute = \"/bomb-app\"\nmax_memory = \"24MiB\"\n\n\
              [[app]]\nname = \"spin\"\ncomponent = {hostile}\nroute = \"/spin\"\ncpu_limit = 0.3\n\n\
              [[app]]\nname = \"slow\"\ncomponent = {hostile}\nroute = \"/slow-app\"\ntimeout = 1\n\n\
-             [[app]]\nname = \"small\"\ncomponent = {hostile}\nroute = \"/small\"\nmax_body_size = 1000\n"
+             [[app]]\nname = \"small\"\ncomponent = {hostile}\nroute = \"/small\"\nmax_body_size = 1000\n\n\
+             [[app]]\nname = \"narrow\"\ncomponent = {hostile}\nroute = \"/narrow\"\nmax_concurrency = 1\nmax_queue = 1\n"
         ),
     )
     .unwrap();
@@ -275,6 +276,28 @@ fn each_limit_trips_on_its_tenant_while_the_neighbour_answers() {
         host.request(&raw).status
     };
     assert_eq!((ok("/small/ok", 1000), ok("/ok", 2000)), (200, 200));
+    // One request runs, one waits, the others get 503 at once.
+    let narrow: Vec<_> = (0..4)
+        .map(|_| {
+            let host = host.clone();
+            std::thread::spawn(move || host.get("/narrow/hold?mb=1&ms=1500"))
+        })
+        .collect();
+    let mut answers: Vec<(u16, Option<String>)> = narrow
+        .into_iter()
+        .map(|t| {
+            let r = t.join().unwrap();
+            (r.status, r.header("Retry-After").map(str::to_string))
+        })
+        .collect();
+    answers.sort();
+    let busy = (503, Some("1".to_string()));
+    assert_eq!(answers, [(200, None), (200, None), busy.clone(), busy]);
+    host.wait_log_count(
+        "the app is busy: 1 requests running (max_concurrency) and 1 waiting (max_queue)",
+        2,
+    );
+    assert_eq!(host.get("/ok").status, 200);
 }
 
 /// Replaces `to` with `from` the way deploys do: a copy, then a rename.

@@ -127,6 +127,8 @@ pub(super) struct Instances {
     pub(super) name: String,
     pub(super) options: AppOptions,
     slots: Arc<Semaphore>,
+    /// Requests waiting for a slot.
+    waiting: std::sync::atomic::AtomicUsize,
 }
 
 impl Instances {
@@ -141,17 +143,21 @@ impl Instances {
             compiled,
             name: name.to_string(),
             slots: Arc::new(Semaphore::new(options.max_concurrency.max(1))),
+            waiting: Default::default(),
             options,
         })
     }
 
     /// One of the app's concurrency slots, once one is free.
     async fn slot(&self) -> Result<OwnedSemaphorePermit, ExcInfo> {
-        self.slots
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| ExcInfo::new("RuntimeError", e.to_string()))
+        use std::sync::atomic::Ordering::Relaxed;
+        if let Ok(permit) = self.slots.clone().try_acquire_owned() {
+            return Ok(permit);
+        }
+        self.waiting.fetch_add(1, Relaxed);
+        let permit = self.slots.clone().acquire_owned().await;
+        self.waiting.fetch_sub(1, Relaxed);
+        permit.map_err(|e| ExcInfo::new("RuntimeError", e.to_string()))
     }
 
     /// A fresh store for one request, holding a concurrency slot until it
@@ -185,6 +191,16 @@ impl Instances {
     /// this app (its `max_memory`, at most 16 MiB, left), for up to
     /// [`ADMISSION_WAIT`].
     pub(super) async fn admit(&self) -> Result<(), crate::app::Busy> {
+        let waiting = self.waiting.load(std::sync::atomic::Ordering::Relaxed);
+        if self.slots.available_permits() == 0 && waiting >= self.options.max_queue {
+            return Err(crate::app::Busy {
+                reason: format!(
+                    "the app is busy: {} requests running (max_concurrency) and {waiting} waiting (max_queue)",
+                    self.options.max_concurrency
+                ),
+                retry_after: Duration::from_secs(1),
+            });
+        }
         let budget = &self.options.memory_budget;
         let headroom = self.options.max_memory.min(16 << 20);
         let deadline = tokio::time::Instant::now() + ADMISSION_WAIT;

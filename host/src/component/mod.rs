@@ -33,7 +33,9 @@ pub use load::{
     APPLICATION_EXPORT, Compiled, LoadError, Loaded, WASI_HTTP_EXPORT, WASI_HTTP_P3_EXPORT,
     load_component, load_component_bytes, strip_script_line,
 };
-pub use options::{AppOptions, DEFAULT_MAX_MEMORY, Preopen, default_memory_budget};
+pub use options::{
+    AppOptions, DEFAULT_MAX_MEMORY, DEFAULT_MAX_QUEUE, Preopen, default_memory_budget,
+};
 pub use outbound::{BadDestination, OutboundPolicy};
 pub use wasgi::WasmApp;
 pub use wasi_http::{GuestBody, RequestBody, WasiHttpApp};

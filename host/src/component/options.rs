@@ -20,6 +20,9 @@ pub struct AppOptions {
     /// for a free slot rather than failing. Keep it within the engine's
     /// `max_instances`.
     pub max_concurrency: usize,
+    /// How many requests may wait for one of those slots; a request beyond
+    /// them gets 503 with `Retry-After` at once, without waiting.
+    pub max_queue: usize,
     /// How much CPU time the guest may use for one request (`None`: no
     /// limit). Time spent waiting (for the client, for the request body)
     /// does not count. Over the limit the guest is stopped and the request
@@ -50,6 +53,9 @@ pub struct AppOptions {
     pub limits_set_by: Arc<str>,
 }
 
+/// The default `max_queue`: requests waiting for a concurrency slot.
+pub const DEFAULT_MAX_QUEUE: usize = 1000;
+
 /// The default `max_memory`: 256 MiB, room for a CPython app, while a
 /// memory bomb costs little.
 pub const DEFAULT_MAX_MEMORY: usize = 256 << 20;
@@ -74,6 +80,7 @@ impl Default for AppOptions {
             log: ErrorStream::stderr(),
             dirs: Vec::new(),
             max_concurrency: 1000,
+            max_queue: DEFAULT_MAX_QUEUE,
             cpu_limit: Some(Duration::from_secs(30)),
             outbound: OutboundPolicy::default(),
             env: Vec::new(),
