@@ -17,6 +17,7 @@ mod manifest;
 mod new_app;
 mod python;
 mod sandbox;
+mod scale_out;
 mod serve;
 mod soak;
 mod validate;

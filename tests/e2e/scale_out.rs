@@ -1,0 +1,137 @@
+//! Scale-out on existing engines: two `host serve` processes behind a real
+//! nginx (Debian's, installed by scripts/install-deb.sh) as the load
+//! balancer. One is killed mid-load; nginx retries idempotent GETs on the
+//! other, and no request is lost.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::common::{Conn, Host, example, installed};
+
+/// nginx on 127.0.0.1, killed on drop.
+struct Nginx {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn nginx(upstreams: &[u16]) -> Nginx {
+    let bin = installed("nginx", "nginx");
+    let dir =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("nginx-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("logs")).unwrap();
+    let port = free_port();
+    let servers: String = upstreams
+        .iter()
+        .map(|p| format!("        server 127.0.0.1:{p} max_fails=1 fail_timeout=30s;\n"))
+        .collect();
+    // The configuration "Running behind nginx" in the README recommends.
+    let conf = format!(
+        "daemon off;\nworker_processes 1;\nerror_log {d}/logs/error.log;\npid {d}/nginx.pid;\n\
+         events {{ worker_connections 256; }}\n\
+         http {{\n    access_log off;\n\
+             client_body_temp_path {d}/body; proxy_temp_path {d}/proxy;\n\
+             fastcgi_temp_path {d}/fastcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n\
+             upstream wasgi {{\n{servers}        keepalive 16;\n    }}\n\
+             server {{\n        listen 127.0.0.1:{port};\n        location / {{\n\
+                 proxy_pass http://wasgi;\n            proxy_http_version 1.1;\n\
+                 proxy_set_header Connection \"\";\n            proxy_set_header Host $host;\n\
+                 proxy_next_upstream error timeout http_502 http_503;\n\
+                 proxy_connect_timeout 2s;\n        }}\n    }}\n}}\n",
+        d = dir.display()
+    );
+    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+    let child = Command::new(bin)
+        .args([
+            "-p",
+            dir.to_str().unwrap(),
+            "-c",
+            dir.join("nginx.conf").to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start nginx");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nginx did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Nginx { child, port, dir }
+}
+
+#[test]
+fn nginx_fails_over_when_one_process_dies_and_no_get_is_lost() {
+    let hello = example("hello");
+    let a = Host::serve(&[hello.to_str().unwrap()]);
+    let b = Host::serve(&[hello.to_str().unwrap()]);
+    let proxy = nginx(&[a.addr.port(), b.addr.port()]);
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], proxy.port));
+    let get = move || {
+        let mut conn = Conn::open(addr);
+        conn.send(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        let r = conn.response(false);
+        (r.status, r.text())
+    };
+    // Load from several clients the whole time.
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let (mut ok, mut failed) = (0, Vec::new());
+                while !stop.load(Ordering::Relaxed) {
+                    match get() {
+                        (200, body) if body == "Hello World" => ok += 1,
+                        other => failed.push(other),
+                    }
+                }
+                (ok, failed)
+            })
+        })
+        .collect();
+    // Both processes serve, then one dies without a chance to drain.
+    a.wait_log("\"GET / HTTP/1.1\" 200");
+    b.wait_log("\"GET / HTTP/1.1\" 200");
+    let mut a = a;
+    a.signal("KILL");
+    a.wait_exit(Duration::from_secs(5));
+    let served_before = b.log().matches("\"GET / HTTP/1.1\" 200").count();
+    b.wait_log_count("\"GET / HTTP/1.1\" 200", served_before + 200);
+    stop.store(true, Ordering::Relaxed);
+    let mut total = 0;
+    for client in clients {
+        let (ok, failed) = client.join().unwrap();
+        assert!(
+            failed.is_empty(),
+            "requests lost in the fail-over: {failed:?}"
+        );
+        total += ok;
+    }
+    assert!(total > 200);
+    let errors = std::fs::read_to_string(proxy.dir.join("logs/error.log")).unwrap_or_default();
+    assert!(
+        errors.contains("upstream"),
+        "nginx saw no failed upstream: {errors}"
+    );
+}
