@@ -153,6 +153,16 @@ struct ServeArgs {
     #[arg(long, value_name = "ADDR")]
     admin: Option<std::net::SocketAddr>,
 
+    /// Serve HTTPS with this certificate chain (PEM; with --tls-key): HTTP/2
+    /// or HTTP/1.1 as the client's ALPN chooses, and HTTPS=on in every
+    /// environ, so wsgi.url_scheme is 'https'
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert (PEM)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+
     /// Address to listen on (use 0.0.0.0 for every interface)
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
@@ -633,6 +643,12 @@ fn serve(args: ServeArgs) -> ExitCode {
     config.handler.sendfile = !args.no_sendfile;
     config.reuse_port = args.reuse_port;
     config.metrics = args.admin.map(|_| Arc::new(host::metrics::Metrics::new()));
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        match host::simple_server::tls_config(cert, key) {
+            Ok(tls) => config.tls = Some(tls),
+            Err(e) => return fail(2, e),
+        }
+    }
     config.max_body_size = (args.max_body_size > 0).then_some(args.max_body_size);
     let limits = seconds("--timeout", args.timeout).and_then(|timeout| {
         let drain = seconds("--drain-timeout", args.drain_timeout)?;
@@ -743,8 +759,9 @@ fn run_server(
             on_start(server.clone());
         }
         let addr = server.server_address();
+        let scheme = if args.tls_cert.is_some() { "https" } else { "http" };
         println!(
-            "Serving {what} on {} port {} (http://{addr}/) ...",
+            "Serving {what} on {} port {} ({scheme}://{addr}/) ...",
             addr.ip(),
             addr.port()
         );

@@ -34,11 +34,17 @@ pub fn request_environ(
     // `wsgi.input` arrives de-chunked, so `Transfer-Encoding` no longer
     // describes it: an app that decodes chunks itself (bottle does, when it
     // sees HTTP_TRANSFER_ENCODING) would read garbage.
-    let headers: Vec<(&str, &[u8])> = headers
+    let mut headers: Vec<(&str, &[u8])> = headers
         .iter()
         .filter(|(n, _)| **n != http::header::TRANSFER_ENCODING)
         .map(|(n, v)| (n.as_str(), v.as_bytes()))
         .collect();
+    // HTTP/2 carries the host in `:authority`, not in a Host header.
+    if let Some(authority) = uri.authority()
+        && !headers.iter().any(|(n, _)| *n == "host")
+    {
+        headers.push(("host", authority.as_str().as_bytes()));
+    }
     wasgi::environ::request_environ(base, &request, headers.iter().copied(), server_software)
 }
 

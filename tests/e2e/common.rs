@@ -71,7 +71,7 @@ impl Host {
             .read_line(&mut first)
             .expect("read the listening line");
         let addr = first
-            .split("(http://")
+            .split("://")
             .nth(1)
             .and_then(|rest| rest.split('/').next())
             .and_then(|a| a.parse().ok())

@@ -20,5 +20,6 @@ mod sandbox;
 mod scale_out;
 mod serve;
 mod soak;
+mod tls;
 mod validate;
 mod wasi_http;

@@ -15,9 +15,11 @@ mod body;
 mod half_close;
 mod request_handler;
 mod stop;
+mod tls;
 
 pub use body::ResponseBody;
 pub use request_handler::WSGIRequestHandler;
+pub use tls::tls_config;
 
 use std::convert::Infallible;
 use std::io;
@@ -86,6 +88,11 @@ pub struct ServerConfig {
     pub reuse_port: bool,
     /// Where requests are counted, by app (`None`: not counted).
     pub metrics: Option<Arc<crate::metrics::Metrics>>,
+    /// Serve HTTPS with these settings ([`tls_config`]): HTTP/2 or
+    /// HTTP/1.1 as the client's ALPN chooses, and `HTTPS = 'on'` in every
+    /// environ (so `wsgi.url_scheme` is `https`, as wsgiref's
+    /// `guess_scheme` decides it).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Default for ServerConfig {
@@ -99,6 +106,7 @@ impl Default for ServerConfig {
             handler: server_handler_config(),
             reuse_port: false,
             metrics: None,
+            tls: None,
         }
     }
 }
@@ -180,6 +188,9 @@ impl WSGIServer {
         base_environ.insert("REMOTE_HOST".into(), String::new());
         base_environ.insert("CONTENT_LENGTH".into(), String::new());
         base_environ.insert("SCRIPT_NAME".into(), String::new());
+        if config.tls.is_some() {
+            base_environ.insert("HTTPS".into(), "on".into());
+        }
         Ok(WSGIServer {
             listener,
             server_address,
@@ -280,7 +291,7 @@ impl WSGIServer {
             tokio::select! {
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => {
-                        connections.spawn(serve_connection(self.shared.clone(), stream, peer, true));
+                        connections.spawn(accept(self.shared.clone(), stream, peer, true));
                     }
                     Err(e) => {
                         // Out of descriptors and the like: keep serving.
@@ -317,7 +328,7 @@ impl WSGIServer {
     pub async fn handle_request(&self) -> io::Result<()> {
         let listener = TcpListener::from_std(self.listener.try_clone()?)?;
         let (stream, peer) = listener.accept().await?;
-        serve_connection(self.shared.clone(), stream, peer, false).await;
+        accept(self.shared.clone(), stream, peer, false).await;
         Ok(())
     }
 
@@ -369,19 +380,52 @@ fn server_name(host: &str, ip: IpAddr) -> String {
     }
 }
 
-async fn serve_connection(
-    shared: Arc<Shared>,
-    stream: TcpStream,
-    peer: SocketAddr,
-    keep_alive: bool,
-) {
+/// A new connection: over TLS when the server has it (HTTP/2 when the
+/// client's ALPN asks for it), else plain HTTP/1.
+async fn accept(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, keep_alive: bool) {
     // Small writes (headers, then a chunk) should not wait for Nagle.
     let _ = stream.set_nodelay(true);
-    let client = Arc::new(half_close::Client::default());
+    let Some(tls) = shared.config.tls.clone() else {
+        return serve_connection(shared, stream, peer, keep_alive).await;
+    };
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let handshake = acceptor.accept(stream);
+    let stream = match tokio::time::timeout(shared.config.header_read_timeout, handshake).await {
+        Ok(Ok(stream)) => stream,
+        // A client that cannot speak TLS concerns that client only.
+        _ => return,
+    };
+    if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+        serve_h2(shared, stream, peer).await
+    } else {
+        serve_connection(shared, stream, peer, keep_alive).await
+    }
+}
+
+/// The service hyper calls for each request of a connection from `peer`,
+/// and the handler tasks it spawns.
+#[allow(
+    clippy::type_complexity,
+    reason = "a closure's type has no name; boxing it would cost an allocation per request"
+)]
+fn connection_service(
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    client: Arc<half_close::Client>,
+) -> (
+    impl hyper::service::Service<
+        http::Request<hyper::body::Incoming>,
+        Response = http::Response<ResponseBody>,
+        Error = Infallible,
+        Future = impl std::future::Future<Output = Result<http::Response<ResponseBody>, Infallible>>
+                 + Send,
+    > + Clone,
+    Tasks,
+) {
     let handler = WSGIRequestHandler {
-        shared: shared.clone(),
+        shared,
         peer,
-        client: client.clone(),
+        client,
         tasks: Tasks::default(),
     };
     let tasks = handler.tasks.clone();
@@ -395,6 +439,47 @@ async fn serve_connection(
             Ok::<_, Infallible>(response.map(|body| body.in_flight(in_flight)))
         }
     });
+    (service, tasks)
+}
+
+/// An HTTP/2 connection (TLS with ALPN `h2`): hyper's HTTP/2 server, the
+/// same handler for every stream.
+async fn serve_h2<S>(shared: Arc<Shared>, stream: S, peer: SocketAddr)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (service, tasks) = connection_service(
+        shared.clone(),
+        peer,
+        Arc::new(half_close::Client::default()),
+    );
+    let mut builder =
+        hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
+    builder.timer(TokioTimer::new());
+    {
+        let conn = builder.serve_connection(TokioIo::new(stream), service);
+        tokio::pin!(conn);
+        let mut stop = shared.shutdown.subscribe();
+        let served = tokio::select! {
+            served = conn.as_mut() => served,
+            _ = async { let _ = stop.wait_for(|s| *s).await; } => {
+                conn.as_mut().graceful_shutdown();
+                conn.await
+            }
+        };
+        if let Err(e) = served {
+            request_handler::log_refused(&shared.config.log, peer.ip(), &e);
+        }
+    }
+    tasks.wait().await;
+}
+
+async fn serve_connection<S>(shared: Arc<Shared>, stream: S, peer: SocketAddr, keep_alive: bool)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let client = Arc::new(half_close::Client::default());
+    let (service, tasks) = connection_service(shared.clone(), peer, client.clone());
     let mut builder = http1::Builder::new();
     builder
         .title_case_headers(true)

@@ -65,10 +65,15 @@ impl WSGIRequestHandler {
     /// response as soon as its headers are known; the body streams on.
     pub(super) async fn handle(&self, req: Request<Incoming>) -> Response<ResponseBody> {
         let (parts, body) = req.into_parts();
+        // HTTP/2 requests carry an absolute URI; the log shows the target
+        // as HTTP/1 sends it.
+        let target = match (parts.version, parts.uri.path_and_query()) {
+            (http::Version::HTTP_2, Some(pq)) => pq.as_str().to_string(),
+            _ => parts.uri.to_string(),
+        };
         let request_line = format!(
-            "{} {} {}",
+            "{} {target} {}",
             parts.method,
-            parts.uri,
             crate::environ::protocol(parts.version)
         );
         let length = body.size_hint().exact();
@@ -336,7 +341,10 @@ impl WSGIRequestHandler {
             }));
         }
         if uri.scheme.is_none() {
-            uri.scheme = Some(http::uri::Scheme::HTTP);
+            uri.scheme = Some(match self.shared.config.tls {
+                Some(_) => http::uri::Scheme::HTTPS,
+                None => http::uri::Scheme::HTTP,
+            });
         }
         if uri.path_and_query.is_none() {
             uri.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
