@@ -163,6 +163,12 @@ struct ServeArgs {
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
 
+    /// The access log's format: wsgiref (wsgiref's lines) or json (one
+    /// object per line, naming the app, for log pipelines)
+    #[arg(long, value_name = "FORMAT", default_value = "wsgiref",
+          value_parser = ["wsgiref", "json"])]
+    log_format: String,
+
     /// Address to listen on (use 0.0.0.0 for every interface)
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
@@ -643,6 +649,9 @@ fn serve(args: ServeArgs) -> ExitCode {
     config.handler.sendfile = !args.no_sendfile;
     config.reuse_port = args.reuse_port;
     config.metrics = args.admin.map(|_| Arc::new(host::metrics::Metrics::new()));
+    if args.log_format == "json" {
+        config.log_format = host::simple_server::LogFormat::Json;
+    }
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         match host::simple_server::tls_config(cert, key) {
             Ok(tls) => config.tls = Some(tls),

@@ -150,13 +150,17 @@ pub struct Tenant {
     /// `handler`, with the hook that counts the tenant's exceptions in the
     /// server's metrics (made on its first request).
     pub(crate) counted: std::sync::OnceLock<Arc<HandlerConfig>>,
+    /// `name`, shared by the access lines of its requests.
+    pub(crate) log_name: Arc<str>,
 }
 
 impl Tenant {
     /// A tenant with the server's limits.
     pub fn new(name: impl Into<String>, mount: Mount, service: impl Into<Service>) -> Tenant {
+        let name = name.into();
         Tenant {
-            name: name.into(),
+            log_name: Arc::from(name.as_str()),
+            name,
             mount,
             service: service.into(),
             timeout: None,

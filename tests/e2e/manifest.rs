@@ -477,3 +477,42 @@ fn the_admin_listener_reports_health_readiness_and_what_happened() {
     assert_eq!((ready.status, ready.text().as_str()), (503, "draining\n"));
     assert_eq!(in_flight.join().unwrap(), 200);
 }
+
+#[test]
+fn json_access_lines_name_the_app() {
+    let manifest = examples_manifest();
+    let host = Host::serve(&[
+        "--config",
+        manifest.to_str().unwrap(),
+        "--log-format",
+        "json",
+    ]);
+    assert_eq!(get(&host, "/shop/cart?x=1", "t", "").status, 200);
+    assert_eq!(get(&host, "/wasi/y", "t", "").status, 200);
+    assert_eq!(
+        get(&host, "/missing.txt", "static.localhost", "").status,
+        404
+    );
+    let log = host.wait_log_count("\"remote_addr\"", 3);
+    let lines: Vec<Value> = log
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let find = |app: &str| {
+        lines
+            .iter()
+            .find(|l| l["app"] == app)
+            .unwrap_or_else(|| panic!("{app}: {log}"))
+    };
+    let shop = find("shop");
+    assert_eq!(shop["request"], "GET /shop/cart?x=1 HTTP/1.1");
+    assert_eq!(
+        (shop["status"].as_u64(), shop["remote_addr"].as_str()),
+        (Some(200), Some("127.0.0.1"))
+    );
+    assert!(shop["bytes"].as_u64().unwrap() > 100);
+    assert!(shop["time"].as_str().unwrap().contains('T'));
+    assert_eq!(find("wasi")["status"], 200);
+    assert_eq!(find("files")["status"], 404);
+}

@@ -93,6 +93,18 @@ pub struct ServerConfig {
     /// environ (so `wsgi.url_scheme` is `https`, as wsgiref's
     /// `guess_scheme` decides it).
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// How access lines are written.
+    pub log_format: LogFormat,
+}
+
+/// The access log's format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// wsgiref's: `127.0.0.1 - - [24/Nov/2026 17:00:00] "GET / HTTP/1.1" 200 12`.
+    #[default]
+    Wsgiref,
+    /// One JSON object per line, naming the app (for log pipelines).
+    Json,
 }
 
 impl Default for ServerConfig {
@@ -107,6 +119,7 @@ impl Default for ServerConfig {
             reuse_port: false,
             metrics: None,
             tls: None,
+            log_format: LogFormat::Wsgiref,
         }
     }
 }
@@ -468,7 +481,12 @@ where
             }
         };
         if let Err(e) = served {
-            request_handler::log_refused(&shared.config.log, peer.ip(), &e);
+            request_handler::log_refused(
+                &shared.config.log,
+                shared.config.log_format,
+                peer.ip(),
+                &e,
+            );
         }
     }
     tasks.wait().await;
@@ -506,7 +524,12 @@ where
             }
         };
         if let Err(e) = served {
-            request_handler::log_refused(&shared.config.log, peer.ip(), &e);
+            request_handler::log_refused(
+                &shared.config.log,
+                shared.config.log_format,
+                peer.ip(),
+                &e,
+            );
         }
         // Dropping the connection here drops a response body it still
         // holds, so a handler writing to a client that left sees the pipe

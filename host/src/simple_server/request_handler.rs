@@ -18,7 +18,7 @@ use wasgi::util::latin1_bytes;
 use super::body::{RequestBody, ResponseBody};
 use super::half_close::Client;
 use super::stop::{LEFT_MID_BODY_GRACE, Stop};
-use super::{SERVER_VERSION, Shared, Tasks};
+use super::{LogFormat, SERVER_VERSION, Shared, Tasks};
 use crate::app::{Application, BoxFuture};
 use crate::component::WasiHttpApp;
 use crate::environ::request_environ;
@@ -79,7 +79,7 @@ impl WSGIRequestHandler {
         let length = body.size_hint().exact();
         let declared = parts.headers.contains_key(http::header::CONTENT_LENGTH);
         if let Some((status, why)) = self.malformed(&parts, declared) {
-            return self.refuse(&request_line, status, why);
+            return self.refuse(None, &request_line, status, why);
         }
         let router = self.shared.router();
         let host = (parts.headers.get(http::header::HOST))
@@ -87,7 +87,7 @@ impl WSGIRequestHandler {
             .or(parts.uri.host());
         let Some(routed) = router.route(host, &crate::environ::path_info(parts.uri.path())) else {
             let text = "Not found: no app is mounted at this path.\n".to_string();
-            return self.refuse(&request_line, StatusCode::NOT_FOUND, text);
+            return self.refuse(None, &request_line, StatusCode::NOT_FOUND, text);
         };
         let tenant = routed.tenant.clone();
         let metrics = self.shared.config.metrics.as_ref();
@@ -118,7 +118,12 @@ impl WSGIRequestHandler {
             let text = format!(
                 "Request body too large: {length} bytes; this server accepts at most {max}.\n"
             );
-            return self.refuse(&request_line, StatusCode::PAYLOAD_TOO_LARGE, text);
+            return self.refuse(
+                Some(&tenant.name),
+                &request_line,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                text,
+            );
         }
         let body = RequestBody {
             body,
@@ -129,7 +134,9 @@ impl WSGIRequestHandler {
         let service = tenant.service.clone();
         if let Err(busy) = service.admit().await {
             let text = format!("Service unavailable: {}; try again later.\n", busy.reason);
-            let mut response = self.refuse(&request_line, StatusCode::SERVICE_UNAVAILABLE, text);
+            let app = Some(tenant.name.as_str());
+            let mut response =
+                self.refuse(app, &request_line, StatusCode::SERVICE_UNAVAILABLE, text);
             response.headers_mut().insert(
                 http::header::RETRY_AFTER,
                 busy.retry_after.as_secs().max(1).into(),
@@ -149,6 +156,7 @@ impl WSGIRequestHandler {
                 let environ = crate::router::mounted_environ(&routed, environ);
                 let handler = self.handler_config(&tenant);
                 let request = (environ, parts, body, length, request_line);
+                let app = (app, tenant.log_name.clone());
                 self.run_wsgi(app, handler, request, stop.clone()).await
             }
             Service::WasiHttp(app) => {
@@ -189,7 +197,7 @@ impl WSGIRequestHandler {
     /// with an HTTP gateway, in a task of its own.
     async fn run_wsgi(
         &self,
-        app: Arc<dyn Application>,
+        (application, app): (Arc<dyn Application>, Arc<str>),
         handler_config: Arc<HandlerConfig>,
         (environ, parts, body, length, request_line): WsgiRequest,
         stop: Stop,
@@ -201,6 +209,8 @@ impl WSGIRequestHandler {
             body_tx: None,
             suppress_body: parts.method == Method::HEAD,
             log: self.get_stderr(),
+            log_format: self.shared.config.log_format,
+            app,
             remote_ip: self.peer.ip(),
             request_line,
             code: None,
@@ -211,7 +221,7 @@ impl WSGIRequestHandler {
         let mut handler =
             BaseHandler::new(handler_config, gateway, input, self.get_stderr(), environ);
         self.tasks.spawn(async move {
-            if let Err(reason) = stop.run(handler.run(&*app)).await {
+            if let Err(reason) = stop.run(handler.run(&*application)).await {
                 handler.interrupt(reason.exception(), reason.status()).await;
             }
         });
@@ -248,6 +258,7 @@ impl WSGIRequestHandler {
         let request = Request::from_parts(parts, body);
         let tasks = self.tasks.clone();
         let log = self.get_stderr();
+        let (format, app_name) = (self.shared.config.log_format, tenant_name.to_string());
         let remote_ip = self.peer.ip();
         let guest_stop = stop.clone();
         let spawn = |guest| {
@@ -265,7 +276,14 @@ impl WSGIRequestHandler {
                                 "the response was cut short after {sent} bytes: {e}\n"
                             ));
                         }
-                        log.write(&access_line(remote_ip, &request_line, &code, sent));
+                        log.write(&access_line(
+                            format,
+                            Some(&app_name),
+                            remote_ip,
+                            &request_line,
+                            &code,
+                            sent,
+                        ));
                     })
                 })
             }
@@ -278,7 +296,7 @@ impl WSGIRequestHandler {
                     metrics.failed(tenant_name, &exc);
                 }
                 log.write(&exc.format_exception(None));
-                self.error_page(&request_line, status)
+                self.error_page(Some(tenant_name), &request_line, status)
             }
         }
     }
@@ -354,7 +372,12 @@ impl WSGIRequestHandler {
 
     /// The handlers' error page (`error_headers`, `error_body`) with
     /// `status`, and its access line.
-    fn error_page(&self, request_line: &str, status: &str) -> Response<ResponseBody> {
+    fn error_page(
+        &self,
+        app: Option<&str>,
+        request_line: &str,
+        status: &str,
+    ) -> Response<ResponseBody> {
         let config = &self.shared.handler_config;
         let code = status.get(..3).unwrap_or("500");
         let status = code
@@ -364,6 +387,8 @@ impl WSGIRequestHandler {
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = config.error_body.clone();
         self.get_stderr().write(&access_line(
+            self.shared.config.log_format,
+            app,
             self.peer.ip(),
             request_line,
             status.as_str(),
@@ -388,6 +413,7 @@ impl WSGIRequestHandler {
     /// the access line.
     fn refuse(
         &self,
+        app: Option<&str>,
         request_line: &str,
         status: StatusCode,
         text: String,
@@ -401,6 +427,8 @@ impl WSGIRequestHandler {
             text.trim_end()
         ));
         log.write(&access_line(
+            self.shared.config.log_format,
+            app,
             self.peer.ip(),
             request_line,
             status.as_str(),
@@ -461,7 +489,7 @@ impl WSGIRequestHandler {
 /// A request hyper refused before it reached the server (bad syntax, a
 /// head too large, headers too slow): wsgiref's `code N, message ...`
 /// line, and an access line when an answer went out.
-pub(super) fn log_refused(log: &ErrorStream, ip: IpAddr, e: &hyper::Error) {
+pub(super) fn log_refused(log: &ErrorStream, format: LogFormat, ip: IpAddr, e: &hyper::Error) {
     let answered = if e.is_parse_too_large() {
         if e.to_string().contains("URI") {
             "414"
@@ -478,13 +506,35 @@ pub(super) fn log_refused(log: &ErrorStream, ip: IpAddr, e: &hyper::Error) {
     let time = chrono::Local::now().format("%d/%b/%Y %H:%M:%S");
     log.write(&format!("{ip} - - [{time}] code {answered}, message {e}\n"));
     if answered != "408" {
-        log.write(&access_line(ip, "-", answered, 0));
+        log.write(&access_line(format, None, ip, "-", answered, 0));
     }
 }
 
 /// wsgiref's access log line: `127.0.0.1 - - [24/Nov/2026 17:00:00]
 /// "GET / HTTP/1.1" 200 12`, in local time.
-fn access_line(ip: IpAddr, request_line: &str, code: &str, size: u64) -> String {
+///
+/// With [`LogFormat::Json`], one JSON object per line instead, naming the
+/// app: `{"time": "2026-11-24T17:00:00+01:00", "remote_addr": "127.0.0.1",
+/// "app": "shop", "request": "GET / HTTP/1.1", "status": 200, "bytes": 12}`.
+fn access_line(
+    format: LogFormat,
+    app: Option<&str>,
+    ip: IpAddr,
+    request_line: &str,
+    code: &str,
+    size: u64,
+) -> String {
+    if format == LogFormat::Json {
+        let line = serde_json::json!({
+            "time": chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+            "remote_addr": ip.to_string(),
+            "app": app,
+            "request": request_line,
+            "status": code.parse::<u16>().ok(),
+            "bytes": size,
+        });
+        return format!("{line}\n");
+    }
     thread_local! {
         static TIME: PerSecond = const { PerSecond::new() };
     }
@@ -515,6 +565,9 @@ struct HttpGateway {
     body_tx: Option<mpsc::Sender<io::Result<Bytes>>>,
     suppress_body: bool,
     log: ErrorStream,
+    /// The access line's format, and the app it names.
+    log_format: LogFormat,
+    app: Arc<str>,
     remote_ip: IpAddr,
     request_line: String,
     /// The status sent, once the head is out.
@@ -544,6 +597,8 @@ impl Drop for HttpGateway {
         }
         let code = self.code.map_or("499".to_string(), |c| c.to_string());
         self.log.write(&access_line(
+            self.log_format,
+            Some(&self.app),
             self.remote_ip,
             &self.request_line,
             &code,
@@ -633,6 +688,8 @@ impl Gateway for HttpGateway {
         self.logged = true;
         let code = status.split(' ').next().unwrap_or_default();
         self.log.write(&access_line(
+            self.log_format,
+            Some(&self.app),
             self.remote_ip,
             &self.request_line,
             code,
