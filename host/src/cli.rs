@@ -41,7 +41,7 @@ enum Command {
     /// `wasmtime serve` and Spin run). Every request runs in a fresh instance
     /// of the component. Without an app file the built-in demo app is
     /// served: it answers "Hello world!" and lists the request's environ.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run an app as a CGI script (wsgiref's CGIHandler)
     ///
     /// Reads the request from the CGI environment and stdin, writes the
@@ -429,7 +429,7 @@ impl AppArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::Cgi(args) => cgi(args),
         Command::New(args) => new(args),
         Command::BuildPython(args) => build_python(args),
