@@ -411,6 +411,7 @@ impl AppArgs {
             ),
             reuse: 1,
             limits_set_by: Arc::from(""),
+            instantiated: None,
         })
     }
 
@@ -450,6 +451,7 @@ struct ManifestLoader {
     /// The engine options but the pool's size, from the command line.
     engine: EngineOptions,
     current: std::sync::Mutex<Option<(wasmtime::Engine, usize, usize)>>,
+    metrics: Option<Arc<host::metrics::Metrics>>,
 }
 
 impl ManifestLoader {
@@ -458,6 +460,7 @@ impl ManifestLoader {
         app_args: &AppArgs,
         base: AppOptions,
         handler: host::handlers::HandlerConfig,
+        metrics: Option<Arc<host::metrics::Metrics>>,
     ) -> ManifestLoader {
         ManifestLoader {
             path: path.to_path_buf(),
@@ -466,6 +469,7 @@ impl ManifestLoader {
             validate: app_args.validate,
             engine: app_args.engine_options(true, 0, 0),
             current: std::sync::Mutex::new(None),
+            metrics,
         }
     }
 
@@ -494,8 +498,9 @@ impl ManifestLoader {
             }
         };
         drop(current);
+        let metrics = self.metrics.as_ref();
         let (router, compiled) =
-            host::manifest::load(&manifest, &engine, &self.base, &self.handler)
+            host::manifest::load(&manifest, &engine, &self.base, &self.handler, metrics)
                 .map_err(|e| (2, e.to_string()))?;
         let mut files = vec![self.path.clone()];
         files.extend(manifest.apps.iter().map(|a| a.component.clone()));
@@ -509,7 +514,7 @@ fn check(args: CheckArgs) -> ExitCode {
         Err(e) => return fail(2, e),
     };
     let handler = host::simple_server::server_handler_config();
-    let loader = ManifestLoader::new(&args.config, &args.app_args, base, handler);
+    let loader = ManifestLoader::new(&args.config, &args.app_args, base, handler, None);
     match loader.load() {
         Ok((router, compiled, _)) => {
             for line in compiled {
@@ -675,6 +680,9 @@ fn serve(args: ServeArgs) -> ExitCode {
     let options = match args.app_args.app_options(config.log.clone()) {
         Ok(options) => AppOptions {
             reuse: args.reuse,
+            // A single app is the tenant "app" (a manifest's apps get
+            // hooks of their own).
+            instantiated: (config.metrics.as_ref()).map(|m| m.instantiation_hook("app")),
             ..options
         },
         Err(e) => return fail(2, e),
@@ -683,7 +691,14 @@ fn serve(args: ServeArgs) -> ExitCode {
     // with worker processes (PEP 3333).
     config.handler.wsgi_multiprocess = args.reuse > 1;
     if let Some(path) = &args.config {
-        let loader = ManifestLoader::new(path, &args.app_args, options, config.handler.clone());
+        let metrics = config.metrics.clone();
+        let loader = ManifestLoader::new(
+            path,
+            &args.app_args,
+            options,
+            config.handler.clone(),
+            metrics,
+        );
         let (router, compiled, files) = match loader.load() {
             Ok(loaded) => loaded,
             Err((code, e)) => return fail(code, e),

@@ -456,6 +456,7 @@ impl AppSpec {
             memory_budget: base.memory_budget.clone(),
             reuse: self.reuse.unwrap_or(base.reuse),
             limits_set_by: Arc::from(format!("app {:?} in {}", self.name, manifest_name)),
+            instantiated: None,
         })
     }
 }
@@ -464,13 +465,15 @@ impl AppSpec {
 /// engine has one) into the tenants of a [`Router`]. `base` gives the
 /// options apps do not set; `timeout` and `max_body_size` not set stay the
 /// server's; `handler` is the server's handler settings (an app with
-/// `reuse` above 1 runs with `wsgi.multiprocess` true). Returns the router
-/// and, per app, how it was compiled.
+/// `reuse` above 1 runs with `wsgi.multiprocess` true); `metrics`, if any,
+/// records each app's instantiation times. Returns the router and, per app,
+/// how it was compiled.
 pub fn load(
     manifest: &Manifest,
     engine: &wasmtime::Engine,
     base: &AppOptions,
     handler: &HandlerConfig,
+    metrics: Option<&Arc<crate::metrics::Metrics>>,
 ) -> Result<(Router, Vec<String>), ManifestError> {
     let mut tenants = Vec::new();
     let mut compiled = Vec::new();
@@ -484,7 +487,10 @@ pub fn load(
             .path
             .file_name()
             .map_or("the manifest".into(), |f| f.to_string_lossy());
-        let options = app.options(base, &file).map_err(err)?;
+        let mut options = app.options(base, &file).map_err(err)?;
+        if let Some(metrics) = metrics {
+            options.instantiated = Some(metrics.instantiation_hook(&app.name));
+        }
         let multiprocess = options.reuse > 1;
         let loaded = component::load_component(engine, &app.component, options)
             .map_err(|e| err(e.to_string()))?;

@@ -53,6 +53,7 @@ pub struct Metrics {
     in_flight: Family<App, Gauge>,
     failures: Family<AppFailure, Counter>,
     reloads: Family<Outcome, Counter>,
+    instantiation: Family<App, Histogram>,
 }
 
 impl Default for Metrics {
@@ -72,6 +73,9 @@ impl Metrics {
         let in_flight = Family::<App, Gauge>::default();
         let failures = Family::<AppFailure, Counter>::default();
         let reloads = Family::<Outcome, Counter>::default();
+        let instantiation = Family::<App, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.00001, 2.5, 14))
+        });
         registry.register(
             "requests",
             "Requests answered, by app and status class (1xx..5xx)",
@@ -97,6 +101,11 @@ impl Metrics {
             "Manifest reloads, by result (ok, failed)",
             reloads.clone(),
         );
+        registry.register(
+            "instantiation_seconds",
+            "Time to instantiate a fresh instance of the app's component, by app",
+            instantiation.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -104,7 +113,20 @@ impl Metrics {
             in_flight,
             failures,
             reloads,
+            instantiation,
         }
+    }
+
+    /// The hook that records `app`'s instantiation times
+    /// ([`AppOptions::instantiated`](crate::component::AppOptions::instantiated)).
+    pub fn instantiation_hook(self: &Arc<Self>, app: &str) -> crate::component::Instantiated {
+        let histogram = self
+            .instantiation
+            .get_or_create(&App {
+                app: app.to_string(),
+            })
+            .clone();
+        Arc::new(move |took: Duration| histogram.observe(took.as_secs_f64()))
     }
 
     /// A request to `app` starts; the guard ends it.

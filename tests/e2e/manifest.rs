@@ -463,6 +463,12 @@ fn the_admin_listener_reports_health_readiness_and_what_happened() {
     ] {
         assert!(text.lines().any(|l| l == line), "{line} not in:\n{text}");
     }
+    // Every request of the neighbour instantiated a fresh instance.
+    let instantiations = text
+        .lines()
+        .find_map(|l| l.strip_prefix("wasgi_instantiation_seconds_count{app=\"neighbour\"} "))
+        .and_then(|n| n.parse::<u64>().ok());
+    assert_eq!(instantiations, Some(3), "{text}");
     // Draining (SIGTERM with a request in flight): not ready any more.
     let addr = host.addr;
     let in_flight = std::thread::spawn(move || {

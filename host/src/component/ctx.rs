@@ -219,6 +219,18 @@ impl Instances {
         Ok(())
     }
 
+    /// Instantiates with `instantiate`, telling the app's
+    /// [`AppOptions::instantiated`] hook how long it took.
+    pub(super) async fn timed<T>(&self, instantiate: impl std::future::Future<Output = T>) -> T {
+        let Some(hook) = &self.options.instantiated else {
+            return instantiate.await;
+        };
+        let started = std::time::Instant::now();
+        let instance = instantiate.await;
+        hook(started.elapsed());
+        instance
+    }
+
     /// A trap or wasmtime error of this app as the exception to log.
     pub(super) fn trap(&self, err: wasmtime::Error) -> ExcInfo {
         super::trap_to_exc(err, &self.name)

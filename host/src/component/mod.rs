@@ -34,7 +34,7 @@ pub use load::{
     load_component, load_component_bytes, strip_script_line,
 };
 pub use options::{
-    AppOptions, DEFAULT_MAX_MEMORY, DEFAULT_MAX_QUEUE, Preopen, default_memory_budget,
+    AppOptions, DEFAULT_MAX_MEMORY, DEFAULT_MAX_QUEUE, Instantiated, Preopen, default_memory_budget,
 };
 pub use outbound::{BadDestination, OutboundPolicy};
 pub use wasgi::WasmApp;

@@ -51,7 +51,13 @@ pub struct AppOptions {
     /// line's flags (`--max-memory`), or the manifest app that set it
     /// (`app "shop"`, giving `max_memory of app "shop"`).
     pub limits_set_by: Arc<str>,
+    /// Called with the time each fresh instance took to instantiate (the
+    /// server's metrics); `None`: not measured.
+    pub instantiated: Option<Instantiated>,
 }
+
+/// A hook receiving instantiation times.
+pub type Instantiated = Arc<dyn Fn(Duration) + Send + Sync>;
 
 /// The default `max_queue`: requests waiting for a concurrency slot.
 pub const DEFAULT_MAX_QUEUE: usize = 1000;
@@ -88,6 +94,7 @@ impl Default for AppOptions {
             memory_budget: MemoryBudget::new(default_memory_budget()),
             reuse: 1,
             limits_set_by: Arc::from(""),
+            instantiated: None,
         }
     }
 }

@@ -43,7 +43,7 @@ pub(super) async fn handle(
         let mut dropped = FailIfDropped(Some(guest_failed.clone()));
         let cpu = store.data().cpu.clone();
         let served = metered(cpu, async {
-            let service = pre.instantiate_async(&mut store).await?;
+            let service = task.timed(pre.instantiate_async(&mut store)).await?;
             let (request, request_io) = Request::from_http(store.data_mut().http().hooks, request);
             store
                 .run_concurrent(async move |accessor| -> wasmtime::Result<()> {

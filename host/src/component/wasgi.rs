@@ -60,9 +60,12 @@ impl WasmApp {
         let cpu = store.data().cpu.clone();
         let app = match instance {
             Some(app) => app,
-            None => metered(cpu.clone(), self.pre.instantiate_async(&mut store))
-                .await
-                .map_err(trap)?,
+            None => {
+                let instantiate = self.pre.instantiate_async(&mut store);
+                (self.instances.timed(metered(cpu.clone(), instantiate)))
+                    .await
+                    .map_err(trap)?
+            }
         };
         let table = &mut store.data_mut().table;
         let input = table.push(environ.input).map_err(|e| trap(e.into()))?;

@@ -147,7 +147,7 @@ async fn handle_p2(
         let called = metered(cpu, async {
             let proxy = match instance {
                 Some(proxy) => proxy,
-                None => pre.instantiate_async(&mut store).await?,
+                None => task.timed(pre.instantiate_async(&mut store)).await?,
             };
             proxy
                 .wasi_http_incoming_handler()
