@@ -1,6 +1,7 @@
 //! Command-line interface: `host serve`, `host cgi`, `host new` and
 //! `host build-python`.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -438,8 +439,21 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// A manifest's tenants, how each component was compiled, and its files.
-type LoadedManifest = (host::Router, Vec<String>, Vec<PathBuf>);
+/// A manifest's tenants, how each component was compiled, its files and
+/// its listeners.
+type LoadedManifest = (
+    host::Router,
+    Vec<String>,
+    Vec<PathBuf>,
+    Vec<host::manifest::ListenerSpec>,
+);
+
+/// Where a server listens, and its TLS settings.
+struct Listen {
+    host: String,
+    port: u16,
+    tls: Option<Arc<rustls::ServerConfig>>,
+}
 
 /// Loads a manifest into tenants, again and again (hot reload), keeping
 /// one engine while its pool is large enough for the apps.
@@ -504,7 +518,7 @@ impl ManifestLoader {
                 .map_err(|e| (2, e.to_string()))?;
         let mut files = vec![self.path.clone()];
         files.extend(manifest.apps.iter().map(|a| a.component.clone()));
-        Ok((router, compiled, files))
+        Ok((router, compiled, files, manifest.listeners))
     }
 }
 
@@ -516,7 +530,7 @@ fn check(args: CheckArgs) -> ExitCode {
     let handler = host::simple_server::server_handler_config();
     let loader = ManifestLoader::new(&args.config, &args.app_args, base, handler, None);
     match loader.load() {
-        Ok((router, compiled, _)) => {
+        Ok((router, compiled, _, _)) => {
             for line in compiled {
                 eprintln!("{line}");
             }
@@ -657,9 +671,14 @@ fn serve(args: ServeArgs) -> ExitCode {
     if args.log_format == "json" {
         config.log_format = host::simple_server::LogFormat::Json;
     }
+    let mut listen = vec![Listen {
+        host: args.host.clone(),
+        port: args.port,
+        tls: None,
+    }];
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         match host::simple_server::tls_config(cert, key) {
-            Ok(tls) => config.tls = Some(tls),
+            Ok(tls) => listen[0].tls = Some(tls),
             Err(e) => return fail(2, e),
         }
     }
@@ -699,25 +718,49 @@ fn serve(args: ServeArgs) -> ExitCode {
             config.handler.clone(),
             metrics,
         );
-        let (router, compiled, files) = match loader.load() {
+        let (router, compiled, files, listeners) = match loader.load() {
             Ok(loaded) => loaded,
             Err((code, e)) => return fail(code, e),
         };
+        // The manifest's listeners replace --host and --port.
+        if !listeners.is_empty() {
+            listen.clear();
+            for l in listeners {
+                let (host, port) = l.address.rsplit_once(':').unwrap_or((&l.address, "0"));
+                let tls = match &l.tls {
+                    Some((cert, key)) => match host::simple_server::tls_config(cert, key) {
+                        Ok(tls) => Some(tls),
+                        Err(e) => {
+                            return fail(
+                                2,
+                                format!("{}: listener {}: {e}", path.display(), l.address),
+                            );
+                        }
+                    },
+                    None => None,
+                };
+                listen.push(Listen {
+                    host: host.trim_matches(['[', ']']).to_string(),
+                    port: port.parse().unwrap_or(0),
+                    tls,
+                });
+            }
+        }
         for line in compiled {
             eprintln!("{line}");
         }
         let what = format!("{} apps from {}", router.tenants().len(), path.display());
         let log = config.log.clone();
         let metrics = config.metrics.clone();
-        let reload: Box<dyn FnOnce(Arc<WSGIServer>)> = Box::new(move |server| {
+        let reload: Box<dyn FnOnce(Vec<Arc<WSGIServer>>)> = Box::new(move |servers| {
             let loader = Arc::new(loader);
             let load: Arc<crate::reload::Load> = Arc::new(move || {
-                let (router, _, files) = loader.load().map_err(|(_, e)| e)?;
+                let (router, _, files, _) = loader.load().map_err(|(_, e)| e)?;
                 Ok((router, files))
             });
-            crate::reload::watch(server, load, files, log, metrics);
+            crate::reload::watch(servers, load, files, log, metrics);
         });
-        return run_server(&runtime, &args, router, config, what, Some(reload));
+        return run_server(&runtime, &args, listen, router, config, what, Some(reload));
     }
     let engine = match args.app_args.engine(true) {
         Ok(engine) => engine,
@@ -735,43 +778,41 @@ fn serve(args: ServeArgs) -> ExitCode {
         Ok(app) => app,
         Err(e) => return fail(2, e),
     };
-    run_server(
-        &runtime,
-        &args,
-        host::Router::single(app),
-        config,
-        what,
-        None,
-    )
+    let router = host::Router::single(app);
+    run_server(&runtime, &args, listen, router, config, what, None)
 }
 
-/// Binds, prints the `Serving ...` line, and serves until a signal.
+/// Binds every listener, prints a `Serving ...` line for each, and serves
+/// until a signal.
 fn run_server(
     runtime: &tokio::runtime::Runtime,
     args: &ServeArgs,
+    listen: Vec<Listen>,
     router: host::Router,
     config: ServerConfig,
     what: String,
-    on_start: Option<Box<dyn FnOnce(Arc<WSGIServer>)>>,
+    on_start: Option<Box<dyn FnOnce(Vec<Arc<WSGIServer>>)>>,
 ) -> ExitCode {
     let metrics = config.metrics.clone();
     runtime.block_on(async move {
-        let server = match WSGIServer::bind_router(&args.host, args.port, router, config) {
-            Ok(server) => Arc::new(server),
-            Err(e) => {
-                return fail(
-                    1,
-                    format!("cannot listen on {}:{}: {e}", args.host, args.port),
-                );
+        let mut servers = Vec::new();
+        for l in &listen {
+            let config = ServerConfig {
+                tls: l.tls.clone(),
+                ..config.clone()
+            };
+            match WSGIServer::bind_router(&l.host, l.port, router.clone(), config) {
+                Ok(server) => servers.push(Arc::new(server)),
+                Err(e) => return fail(1, format!("cannot listen on {}:{}: {e}", l.host, l.port)),
             }
-        };
+        }
         if let (Some(addr), Some(metrics)) = (args.admin, metrics) {
             match host::metrics::bind_admin(addr) {
                 Ok(listener) => {
                     if let Ok(addr) = listener.local_addr() {
                         eprintln!("Admin endpoints on http://{addr}/ (healthz, readyz, metrics)");
                     }
-                    let draining = server.draining();
+                    let draining = servers[0].draining();
                     tokio::spawn(host::metrics::serve_admin(listener, metrics, draining));
                 }
                 Err(e) => return fail(1, format!("cannot listen on {addr} (--admin): {e}")),
@@ -780,31 +821,45 @@ fn run_server(
         // Before the server says it serves: a change made right after that
         // is seen.
         if let Some(on_start) = on_start {
-            on_start(server.clone());
+            on_start(servers.clone());
         }
-        let addr = server.server_address();
-        let scheme = if args.tls_cert.is_some() { "https" } else { "http" };
-        println!(
-            "Serving {what} on {} port {} ({scheme}://{addr}/) ...",
-            addr.ip(),
-            addr.port()
-        );
-        let stopper = server.clone();
-        let drain = server.drain_timeout();
+        for (server, l) in servers.iter().zip(&listen) {
+            let addr = server.server_address();
+            let scheme = if l.tls.is_some() { "https" } else { "http" };
+            // A closed stdout (`host serve | head -1`) must not stop the server.
+            let _ = writeln!(
+                std::io::stdout(),
+                "Serving {what} on {} port {} ({scheme}://{addr}/) ...",
+                addr.ip(),
+                addr.port()
+            );
+        }
+        let stoppers = servers.clone();
+        let drain = servers[0].drain_timeout();
         tokio::spawn(async move {
             shutdown_signal().await;
             eprintln!(
                 "Shutting down: finishing requests in flight for up to {:?} (Ctrl-C again to quit now)",
                 drain
             );
-            stopper.shutdown();
+            for s in &stoppers {
+                s.shutdown();
+            }
             shutdown_signal().await;
             std::process::exit(130);
         });
-        match server.serve_forever().await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => fail(1, e),
+        let mut serving = tokio::task::JoinSet::new();
+        for server in servers {
+            serving.spawn(async move { server.serve_forever().await });
         }
+        while let Some(done) = serving.join_next().await {
+            match done {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return fail(1, e),
+                Err(e) => return fail(1, e),
+            }
+        }
+        ExitCode::SUCCESS
     })
 }
 

@@ -87,6 +87,26 @@ pub struct Manifest {
     pub path: PathBuf,
     /// The apps, in the file's order.
     pub apps: Vec<AppSpec>,
+    /// `[[listener]]`: where to listen, each with its own TLS settings;
+    /// empty: where the command line says.
+    pub listeners: Vec<ListenerSpec>,
+}
+
+/// One `[[listener]]`.
+#[derive(Debug, Clone)]
+pub struct ListenerSpec {
+    /// `address`: `HOST:PORT`.
+    pub address: String,
+    /// `tls_cert` and `tls_key`: serve HTTPS (HTTP/2 and HTTP/1.1) with them.
+    pub tls: Option<(PathBuf, PathBuf)>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListenerTable {
+    address: Spanned<String>,
+    tls_cert: Option<Spanned<String>>,
+    tls_key: Option<Spanned<String>>,
 }
 
 /// A size: bytes, or a string such as `64MiB`.
@@ -145,6 +165,8 @@ struct FileTable {
     defaults: Limits,
     #[serde(default)]
     app: Vec<Spanned<AppTable>>,
+    #[serde(default)]
+    listener: Vec<Spanned<ListenerTable>>,
 }
 
 /// `256MiB`, `1G`, `512k`, `1000`: a number of bytes, with an optional
@@ -333,9 +355,58 @@ impl Manifest {
                 line: line_of(at),
             });
         }
+        let mut listeners = Vec::new();
+        for table in &file.listener {
+            let l = table.get_ref();
+            let address = l.address.get_ref().clone();
+            let valid = address
+                .rsplit_once(':')
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+            if !valid {
+                return Err(err(
+                    Some(l.address.span().start),
+                    format!("listener: address {address:?} is not HOST:PORT"),
+                ));
+            }
+            let file = |f: &Option<Spanned<String>>, key: &str| match f {
+                None => Ok(None),
+                Some(f) => {
+                    let p = resolve(f.get_ref());
+                    if p.is_file() {
+                        Ok(Some(p))
+                    } else {
+                        Err(err(
+                            Some(f.span().start),
+                            format!("listener {address}: {key}: {}: no such file", p.display()),
+                        ))
+                    }
+                }
+            };
+            let tls = match (file(&l.tls_cert, "tls_cert")?, file(&l.tls_key, "tls_key")?) {
+                (Some(cert), Some(key)) => Some((cert, key)),
+                (None, None) => None,
+                _ => {
+                    return Err(err(
+                        Some(table.span().start),
+                        format!("listener {address}: tls_cert and tls_key go together"),
+                    ));
+                }
+            };
+            if listeners
+                .iter()
+                .any(|o: &ListenerSpec| o.address == address)
+            {
+                return Err(err(
+                    Some(l.address.span().start),
+                    format!("listener: {address} is listed twice"),
+                ));
+            }
+            listeners.push(ListenerSpec { address, tls });
+        }
         Ok(Manifest {
             path: path.to_path_buf(),
             apps,
+            listeners,
         })
     }
 

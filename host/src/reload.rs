@@ -20,10 +20,10 @@ const SETTLE: Duration = Duration::from_millis(300);
 /// What a reload does: the new tenants, and the files to watch next.
 pub type Load = dyn Fn() -> Result<(Router, Vec<PathBuf>), String> + Send + Sync;
 
-/// Reloads `server`'s tenants with `load` whenever one of `files` changes
+/// Reloads the `servers`' tenants with `load` whenever one of `files` changes
 /// or the process gets SIGHUP, until the process ends.
 pub fn watch(
-    server: Arc<WSGIServer>,
+    servers: Vec<Arc<WSGIServer>>,
     load: Arc<Load>,
     files: Vec<PathBuf>,
     log: ErrorStream,
@@ -52,7 +52,9 @@ pub fn watch(
                         m.reloaded(true);
                     }
                     let apps = router.tenants().len();
-                    server.set_router(router);
+                    for server in &servers {
+                        server.set_router(router.clone());
+                    }
                     log.write(&format!("reloaded: {apps} apps now serving\n"));
                     watching.update(&files, &log);
                 }

@@ -67,9 +67,19 @@ impl Host {
             }
         });
         let mut first = String::new();
-        BufReader::new(stdout)
+        let mut stdout = BufReader::new(stdout);
+        stdout
             .read_line(&mut first)
             .expect("read the listening line");
+        // Later lines (more listeners) go to the log; the pipe stays open.
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            while stdout.read_line(&mut line).unwrap_or(0) > 0 {
+                sink.lock().unwrap().push_str(&line);
+                line.clear();
+            }
+        });
         let addr = first
             .split("://")
             .nth(1)

@@ -202,3 +202,65 @@ fn bad_certificates_are_refused_at_start() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("--tls-key"), "{err}");
 }
+
+#[test]
+fn a_manifest_listens_on_each_listener_with_its_own_tls() {
+    let (cert, key) = certificate();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("tls-manifest-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (plain, secure) = (free(), free());
+    let manifest = dir.join("wasgi.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "[[listener]]\naddress = \"127.0.0.1:{plain}\"\n\n\
+             [[listener]]\naddress = \"127.0.0.1:{secure}\"\ntls_cert = {cert:?}\ntls_key = {key:?}\n\n\
+             [[app]]\nname = \"echo\"\ncomponent = {:?}\n",
+            example("environ-echo")
+        ),
+    )
+    .unwrap();
+    // (--port is given, so the harness adds none; the manifest's listeners
+    // replace it.)
+    let host = Host::serve(&["--config", manifest.to_str().unwrap(), "--port", "1"]);
+    assert_eq!(host.addr.port(), plain);
+    let r = host.get("/a");
+    let env: Value =
+        serde_json::from_str(&r.text()).unwrap_or_else(|e| panic!("{e}: {r:?}\n{}", host.log()));
+    assert_eq!(env["wsgi.url_scheme"], "http");
+    let url = format!("https://localhost:{secure}/b");
+    let out = curl(&["--http2", "--cacert", cert.to_str().unwrap(), &url]);
+    let env: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (
+            env["wsgi.url_scheme"].as_str(),
+            env["SERVER_PROTOCOL"].as_str()
+        ),
+        (Some("https"), Some("HTTP/2.0"))
+    );
+    assert_eq!(env["SERVER_PORT"], secure.to_string());
+    // A listener's missing key file is an error naming the line.
+    std::fs::write(
+        &manifest,
+        format!("[[listener]]\naddress = \"127.0.0.1:0\"\ntls_cert = {cert:?}\ntls_key = \"nope.pem\"\n\n[[app]]\nname = \"a\"\ncomponent = {:?}\n", example("hello")),
+    )
+    .unwrap();
+    let out = Command::new(crate::common::host_bin())
+        .args(["serve", "--config", manifest.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("wasgi.toml, line 4: listener 127.0.0.1:0: tls_key: "),
+        "{err}"
+    );
+}
