@@ -448,6 +448,9 @@ type LoadedManifest = (
     Vec<host::manifest::ListenerSpec>,
 );
 
+/// What runs once the servers are bound, before they serve (hot reload).
+type OnStart = Box<dyn FnOnce(Vec<Arc<WSGIServer>>)>;
+
 /// Where a server listens, and its TLS settings.
 struct Listen {
     host: String,
@@ -752,7 +755,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         let what = format!("{} apps from {}", router.tenants().len(), path.display());
         let log = config.log.clone();
         let metrics = config.metrics.clone();
-        let reload: Box<dyn FnOnce(Vec<Arc<WSGIServer>>)> = Box::new(move |servers| {
+        let reload: OnStart = Box::new(move |servers| {
             let loader = Arc::new(loader);
             let load: Arc<crate::reload::Load> = Arc::new(move || {
                 let (router, _, files, _) = loader.load().map_err(|(_, e)| e)?;
@@ -791,7 +794,7 @@ fn run_server(
     router: host::Router,
     config: ServerConfig,
     what: String,
-    on_start: Option<Box<dyn FnOnce(Vec<Arc<WSGIServer>>)>>,
+    on_start: Option<OnStart>,
 ) -> ExitCode {
     let metrics = config.metrics.clone();
     runtime.block_on(async move {
