@@ -318,7 +318,12 @@ fn reloads_under_load_lose_no_request_and_a_broken_file_keeps_the_old_app() {
         "[[app]]\nname = \"app\"\ncomponent = \"app.wasm\"\n",
     )
     .unwrap();
-    let host = Arc::new(Host::serve(&["--config", manifest.to_str().unwrap()]));
+    let host = Arc::new(Host::serve(&[
+        "--config",
+        manifest.to_str().unwrap(),
+        "--admin",
+        "127.0.0.1:0",
+    ]));
     // Requests the whole time, on several connections at once.
     let stop = Arc::new(AtomicBool::new(false));
     let drivers: Vec<_> = (0..4)
@@ -390,6 +395,31 @@ fn reloads_under_load_lose_no_request_and_a_broken_file_keeps_the_old_app() {
         (var(&env, "SCRIPT_NAME"), var(&env, "PATH_INFO")),
         (Some("/x"), Some("/y"))
     );
+    // The metrics counted the reloads.
+    let metrics = admin_get(&host, "/metrics").text();
+    assert!(
+        metrics.contains("wasgi_reloads_total{result=\"ok\"} 12\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("wasgi_reloads_total{result=\"failed\"} 2\n"),
+        "{metrics}"
+    );
+}
+
+/// A GET to the admin listener `host` logged.
+fn admin_get(host: &Host, path: &str) -> crate::common::Response {
+    let line = host.wait_log("Admin endpoints on http://");
+    let admin: std::net::SocketAddr = line
+        .split("Admin endpoints on http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut conn = crate::common::Conn::open(admin);
+    conn.send(format!("GET {path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").as_bytes());
+    conn.response(false)
 }
 
 #[test]
