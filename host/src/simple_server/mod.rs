@@ -469,27 +469,39 @@ where
     let mut builder =
         hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
     builder.timer(TokioTimer::new());
-    {
-        let conn = builder.serve_connection(TokioIo::new(stream), service);
-        tokio::pin!(conn);
-        let mut stop = shared.shutdown.subscribe();
-        let served = tokio::select! {
-            served = conn.as_mut() => served,
-            _ = async { let _ = stop.wait_for(|s| *s).await; } => {
-                conn.as_mut().graceful_shutdown();
-                conn.await
-            }
-        };
-        if let Err(e) = served {
-            request_handler::log_refused(
-                &shared.config.log,
-                shared.config.log_format,
-                peer.ip(),
-                &e,
-            );
-        }
-    }
+    drive(
+        &shared,
+        peer,
+        builder.serve_connection(TokioIo::new(stream), service),
+    )
+    .await;
     tasks.wait().await;
+}
+
+/// Runs a connection until it ends, or until the server shuts down (then
+/// gracefully: requests in flight finish, idle keep-alive is closed). A
+/// failed connection (bad request, client gone) concerns that client only;
+/// a request hyper refused is logged like wsgiref's.
+async fn drive<C>(shared: &Shared, peer: SocketAddr, conn: C)
+where
+    C: hyper_util::server::graceful::GracefulConnection<Error = hyper::Error>,
+{
+    tokio::pin!(conn);
+    let mut stop = shared.shutdown.subscribe();
+    let served = tokio::select! {
+        served = conn.as_mut() => served,
+        _ = async { let _ = stop.wait_for(|s| *s).await; } => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = served {
+        let config = &shared.config;
+        request_handler::log_refused(&config.log, config.log_format, peer.ip(), &e);
+    }
+    // Dropping the connection here drops a response body it still holds,
+    // so a handler writing to a client that left sees the pipe broken and
+    // closes the app's iterable.
 }
 
 async fn serve_connection<S>(shared: Arc<Shared>, stream: S, peer: SocketAddr, keep_alive: bool)
@@ -507,34 +519,8 @@ where
         .keep_alive(keep_alive)
         .timer(TokioTimer::new())
         .header_read_timeout(shared.config.header_read_timeout);
-    {
-        let conn = builder.serve_connection(
-            TokioIo::new(half_close::HalfClose::new(stream, client)),
-            service,
-        );
-        tokio::pin!(conn);
-        let mut stop = shared.shutdown.subscribe();
-        // A failed connection (bad request, client gone) concerns that
-        // client only; a request hyper refused is logged like wsgiref's.
-        let served = tokio::select! {
-            served = conn.as_mut() => served,
-            _ = async { let _ = stop.wait_for(|s| *s).await; } => {
-                conn.as_mut().graceful_shutdown();
-                conn.await
-            }
-        };
-        if let Err(e) = served {
-            request_handler::log_refused(
-                &shared.config.log,
-                shared.config.log_format,
-                peer.ip(),
-                &e,
-            );
-        }
-        // Dropping the connection here drops a response body it still
-        // holds, so a handler writing to a client that left sees the pipe
-        // broken and closes the app's iterable.
-    }
+    let io = TokioIo::new(half_close::HalfClose::new(stream, client));
+    drive(&shared, peer, builder.serve_connection(io, service)).await;
     // A response can be complete on the wire before its handler has logged
     // it and closed the app's iterable: the connection is done after that.
     tasks.wait().await;
