@@ -134,7 +134,7 @@ fn normalize_host(host: &str) -> String {
 /// [`AppOptions`](crate::component::AppOptions); these are the server's.
 pub struct Tenant {
     /// A name for logs and errors.
-    pub name: String,
+    pub name: Arc<str>,
     /// Where it is mounted.
     pub mount: Mount,
     /// The app.
@@ -150,17 +150,13 @@ pub struct Tenant {
     /// `handler`, with the hook that counts the tenant's exceptions in the
     /// server's metrics (made on its first request).
     pub(crate) counted: std::sync::OnceLock<Arc<HandlerConfig>>,
-    /// `name`, shared by the access lines of its requests.
-    pub(crate) log_name: Arc<str>,
 }
 
 impl Tenant {
     /// A tenant with the server's limits.
     pub fn new(name: impl Into<String>, mount: Mount, service: impl Into<Service>) -> Tenant {
-        let name = name.into();
         Tenant {
-            log_name: Arc::from(name.as_str()),
-            name,
+            name: Arc::from(name.into()),
             mount,
             service: service.into(),
             timeout: None,
@@ -240,16 +236,17 @@ impl Router {
         let tenants: Vec<Arc<Tenant>> = self
             .tenants
             .iter()
-            .filter(|t| t.name != name)
+            .filter(|t| &*t.name != name)
             .cloned()
             .collect();
         (tenants.len() < self.tenants.len()).then_some(Router { tenants })
     }
 
-    /// The tenant for a request to `host` (the `Host` header, if any) with
-    /// this `PATH_INFO`: tenants on that virtual host first, then those on
-    /// any host; the longest mount wins.
-    pub fn route(&self, host: Option<&str>, path_info: &str) -> Option<Routed> {
+    /// The tenant for a request to `host` (the `Host` header, if any) for
+    /// the URI path `path` (percent-encoded; it is decoded into `PATH_INFO`
+    /// only when mounts must be compared): tenants on that virtual host
+    /// first, then those on any host; the longest mount wins.
+    pub fn route(&self, host: Option<&str>, path: &str) -> Option<Routed> {
         if let [only] = &self.tenants[..]
             && only.mount == Mount::root()
         {
@@ -258,6 +255,8 @@ impl Router {
                 shifted: None,
             });
         }
+        let path_info = crate::environ::path_info(path);
+        let path_info = path_info.as_str();
         let host = host.map(normalize_host);
         let on_host = |t: &&Arc<Tenant>| host.as_deref().is_some_and(|h| t.mount.serves_host(h));
         let any_host = |t: &&Arc<Tenant>| t.mount.hosts.is_empty();
@@ -337,7 +336,7 @@ mod tests {
     ) -> Option<(String, Option<(String, String)>)> {
         router
             .route(Some(host), path)
-            .map(|r| (r.tenant.name.clone(), r.shifted))
+            .map(|r| (r.tenant.name.to_string(), r.shifted))
     }
 
     fn shifted(s: &str, p: &str) -> Option<(String, String)> {

@@ -24,13 +24,13 @@ use crate::component::WasiHttpApp;
 use crate::environ::request_environ;
 use crate::handlers::date::PerSecond;
 use crate::handlers::{BaseHandler, Gateway, HandlerConfig, ResponseHead, declared_length};
+use crate::service::Service;
+use crate::streams::{ErrorStream, InputStream};
+use wasgi::ExcInfo;
 
 /// A WSGI request on its way to the app: the environ, the request's head
 /// and body, the body's length, and the request line for the log.
 type WsgiRequest = (Vars, http::request::Parts, RequestBody, Option<u64>, String);
-use crate::service::Service;
-use crate::streams::{ErrorStream, InputStream};
-use wasgi::ExcInfo;
 
 /// `WSGIRequestHandler`: turns one HTTP request into an environ and runs
 /// the application on it.
@@ -65,17 +65,13 @@ impl WSGIRequestHandler {
     /// response as soon as its headers are known; the body streams on.
     pub(super) async fn handle(&self, req: Request<Incoming>) -> Response<ResponseBody> {
         let (parts, body) = req.into_parts();
-        // HTTP/2 requests carry an absolute URI; the log shows the target
-        // as HTTP/1 sends it.
-        let target = match (parts.version, parts.uri.path_and_query()) {
-            (http::Version::HTTP_2, Some(pq)) => pq.as_str().to_string(),
-            _ => parts.uri.to_string(),
+        let protocol = crate::environ::protocol(parts.version);
+        let request_line = match (parts.version, parts.uri.path_and_query()) {
+            // HTTP/2 requests carry an absolute URI; the log shows the
+            // target as HTTP/1 sends it.
+            (http::Version::HTTP_2, Some(pq)) => format!("{} {pq} {protocol}", parts.method),
+            _ => format!("{} {} {protocol}", parts.method, parts.uri),
         };
-        let request_line = format!(
-            "{} {target} {}",
-            parts.method,
-            crate::environ::protocol(parts.version)
-        );
         let length = body.size_hint().exact();
         let declared = parts.headers.contains_key(http::header::CONTENT_LENGTH);
         if let Some((status, why)) = self.malformed(&parts, declared) {
@@ -85,13 +81,12 @@ impl WSGIRequestHandler {
         let host = (parts.headers.get(http::header::HOST))
             .and_then(|h| h.to_str().ok())
             .or(parts.uri.host());
-        let Some(routed) = router.route(host, &crate::environ::path_info(parts.uri.path())) else {
+        let Some(routed) = router.route(host, parts.uri.path()) else {
             let text = "Not found: no app is mounted at this path.\n".to_string();
             return self.refuse(None, &request_line, StatusCode::NOT_FOUND, text);
         };
-        let tenant = routed.tenant.clone();
         let metrics = self.shared.config.metrics.as_ref();
-        let in_flight = metrics.map(|m| m.start(&tenant.name));
+        let in_flight = metrics.map(|m| m.start(&routed.tenant.name));
         let response = self
             .handle_routed(parts, body, length, request_line, routed)
             .await;
@@ -134,7 +129,7 @@ impl WSGIRequestHandler {
         let service = tenant.service.clone();
         if let Err(busy) = service.admit().await {
             let text = format!("Service unavailable: {}; try again later.\n", busy.reason);
-            let app = Some(tenant.name.as_str());
+            let app = Some(&*tenant.name);
             let mut response =
                 self.refuse(app, &request_line, StatusCode::SERVICE_UNAVAILABLE, text);
             response.headers_mut().insert(
@@ -156,7 +151,7 @@ impl WSGIRequestHandler {
                 let environ = crate::router::mounted_environ(&routed, environ);
                 let handler = self.handler_config(&tenant);
                 let request = (environ, parts, body, length, request_line);
-                let app = (app, tenant.log_name.clone());
+                let app = (app, tenant.name.clone());
                 self.run_wsgi(app, handler, request, stop.clone()).await
             }
             Service::WasiHttp(app) => {
@@ -243,7 +238,7 @@ impl WSGIRequestHandler {
     async fn run_wasi_http(
         &self,
         app: WasiHttpApp,
-        tenant_name: &str,
+        tenant_name: &Arc<str>,
         (mut parts, body, request_line): (http::request::Parts, RequestBody, String),
         stop: Stop,
     ) -> Response<ResponseBody> {
@@ -258,7 +253,7 @@ impl WSGIRequestHandler {
         let request = Request::from_parts(parts, body);
         let tasks = self.tasks.clone();
         let log = self.get_stderr();
-        let (format, app_name) = (self.shared.config.log_format, tenant_name.to_string());
+        let (format, app_name) = (self.shared.config.log_format, tenant_name.clone());
         let remote_ip = self.peer.ip();
         let guest_stop = stop.clone();
         let spawn = |guest| {
@@ -296,7 +291,7 @@ impl WSGIRequestHandler {
                     metrics.failed(tenant_name, &exc);
                 }
                 log.write(&exc.format_exception(None));
-                self.error_page(Some(tenant_name), &request_line, status)
+                self.error_page(Some(&**tenant_name), &request_line, status)
             }
         }
     }
