@@ -329,14 +329,7 @@ impl BaseHandler {
     /// frames) and the `Kind: message` line, on the handler's stderr, unless
     /// the config has its own `log_exception`.
     pub fn log_exception(&self, e: &ExcInfo) {
-        match &self.config.log_exception {
-            Some(log) => log(e, &self.stderr),
-            None => {
-                self.stderr
-                    .write(&e.format_exception(self.config.traceback_limit));
-                self.stderr.flush();
-            }
-        }
+        self.config.report_exception(e, &self.stderr);
     }
 
     /// The status of the response under way (`self.status`).

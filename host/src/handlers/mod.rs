@@ -81,6 +81,21 @@ pub struct HandlerConfig {
     pub error_output: Option<Arc<dyn Application>>,
 }
 
+impl HandlerConfig {
+    /// What `log_exception` does with these settings: the config's own
+    /// `log_exception`, or the traceback (at most `traceback_limit`
+    /// frames) and the `Kind: message` line on `stderr`.
+    pub fn report_exception(&self, e: &ExcInfo, stderr: &ErrorStream) {
+        match &self.log_exception {
+            Some(log) => log(e, stderr),
+            None => {
+                stderr.write(&e.format_exception(self.traceback_limit));
+                stderr.flush();
+            }
+        }
+    }
+}
+
 impl Default for HandlerConfig {
     /// wsgiref's `BaseHandler` defaults, with an empty `os_environ`.
     fn default() -> Self {

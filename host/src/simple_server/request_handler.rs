@@ -306,22 +306,12 @@ impl WSGIRequestHandler {
         tenant
             .counted
             .get_or_init(|| {
-                let mut config = (*own()).clone();
-                let (metrics, name, log) = (
-                    metrics.clone(),
-                    tenant.name.clone(),
-                    config.log_exception.take(),
-                );
-                let limit = config.traceback_limit;
+                let own = own();
+                let mut config = (*own).clone();
+                let (metrics, name) = (metrics.clone(), tenant.name.clone());
                 config.log_exception = Some(Arc::new(move |e: &ExcInfo, stderr: &ErrorStream| {
                     metrics.failed(&name, e);
-                    match &log {
-                        Some(log) => log(e, stderr),
-                        None => {
-                            stderr.write(&e.format_exception(limit));
-                            stderr.flush();
-                        }
-                    }
+                    own.report_exception(e, stderr);
                 }));
                 Arc::new(config)
             })
