@@ -266,23 +266,10 @@ fn py_str(s: &str) -> String {
     out
 }
 
-/// The cache directory of the project's tools (as `scripts/` use it).
-fn tools_dir() -> PathBuf {
-    let env = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    env("WASGI_TOOLS_DIR")
-        .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("wasgi/tools")))
-        .or_else(|| env("HOME").map(|d| d.join(".cache/wasgi/tools")))
-        .unwrap_or_else(|| std::env::temp_dir().join("wasgi-tools"))
-}
-
 /// The virtual environment holding the pinned componentize-py, created on
 /// first use (under a lock, so parallel builds share one install).
 fn componentize_py() -> Result<PathBuf, BuildError> {
-    let tools = tools_dir();
+    let tools = host::component::default_tools_dir();
     let venv = tools.join(format!("componentize-py-{COMPONENTIZE_PY}"));
     let done = venv.join(".installed");
     if done.exists() {

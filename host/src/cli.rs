@@ -233,13 +233,7 @@ struct ServeArgs {
 
 /// `seconds` as a duration; `None` for 0 (no limit).
 fn seconds(flag: &str, seconds: f64) -> Result<Option<Duration>, String> {
-    if seconds == 0.0 {
-        Ok(None)
-    } else if seconds.is_finite() && seconds > 0.0 {
-        Ok(Some(Duration::from_secs_f64(seconds)))
-    } else {
-        Err(format!("{flag} {seconds}: expected a number of seconds"))
-    }
+    host::manifest::parse_seconds(seconds).map_err(|e| format!("{flag} {e}"))
 }
 
 #[derive(Args)]

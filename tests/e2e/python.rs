@@ -18,22 +18,9 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The tools cache `host build-python` installs componentize-py into.
-fn tools_dir() -> PathBuf {
-    let env = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    env("WASGI_TOOLS_DIR")
-        .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("wasgi/tools")))
-        .or_else(|| env("HOME").map(|d| d.join(".cache/wasgi/tools")))
-        .unwrap_or_else(|| std::env::temp_dir().join("wasgi-tools"))
-}
-
 /// The Python that runs componentize-py: also runs the apps natively.
 fn python() -> PathBuf {
-    tools_dir().join("componentize-py-0.25.1/bin/python")
+    host::component::default_tools_dir().join("componentize-py-0.25.1/bin/python")
 }
 
 /// Builds run one at a time: componentize-py uses every core.
@@ -155,7 +142,9 @@ impl Example {
     fn serve_natively(&self) -> Native {
         let mut path = vec![self.oracle_dir.clone(), self.dir.clone()];
         if let Some(requirements) = &self.requirements {
-            let site = tools_dir().join("python-native").join(self.name);
+            let site = host::component::default_tools_dir()
+                .join("python-native")
+                .join(self.name);
             if !site.join(".installed").exists() {
                 let status = Command::new(python())
                     .args([

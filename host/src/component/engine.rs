@@ -46,17 +46,29 @@ impl Default for EngineOptions {
 /// worker deletes whatever else it finds there (the project's tools live
 /// beside it, in `wasgi/tools`).
 pub fn default_cache_dir() -> Option<PathBuf> {
+    Some(wasgi_cache("WASGI_CACHE_DIR", "compiled", "wasgi-cache"))
+}
+
+/// Where the project's tools are installed (componentize-py for
+/// `host build-python`; the scripts' wasmtime-cli and cargo-fuzz):
+/// `$WASGI_TOOLS_DIR`, else `$XDG_CACHE_HOME/wasgi/tools`, else
+/// `~/.cache/wasgi/tools`.
+pub fn default_tools_dir() -> PathBuf {
+    wasgi_cache("WASGI_TOOLS_DIR", "tools", "wasgi-tools")
+}
+
+/// `$var`, else `wasgi/sub` in the user's cache directory, else `temp`
+/// in the temporary directory.
+fn wasgi_cache(var: &str, sub: &str, temp: &str) -> PathBuf {
     let env = |k: &str| {
         std::env::var_os(k)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
     };
-    Some(
-        env("WASGI_CACHE_DIR")
-            .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("wasgi/compiled")))
-            .or_else(|| env("HOME").map(|d| d.join(".cache/wasgi/compiled")))
-            .unwrap_or_else(|| std::env::temp_dir().join("wasgi-cache")),
-    )
+    env(var)
+        .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("wasgi").join(sub)))
+        .or_else(|| env("HOME").map(|d| d.join(".cache/wasgi").join(sub)))
+        .unwrap_or_else(|| std::env::temp_dir().join(temp))
 }
 
 /// The engine every component runs on, with the default [`EngineOptions`].

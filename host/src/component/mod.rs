@@ -27,7 +27,9 @@ mod wasgi;
 mod wasi_http;
 
 pub use ctx::RequestCtx;
-pub use engine::{EngineOptions, default_cache_dir, new_engine, new_engine_with};
+pub use engine::{
+    EngineOptions, default_cache_dir, default_tools_dir, new_engine, new_engine_with,
+};
 pub use limits::{CpuLimitExceeded, CpuMeter, MemoryBudget, MemoryLimitExceeded, set_heavy_lanes};
 pub use load::{
     APPLICATION_EXPORT, Compiled, LoadError, Loaded, WASI_HTTP_EXPORT, WASI_HTTP_P3_EXPORT,
