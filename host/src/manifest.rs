@@ -138,6 +138,9 @@ struct Limits {
     reuse: Option<Spanned<u32>>,
 }
 
+/// An `[[app]]`: its own keys, then the keys of [`Limits`] again, because
+/// serde's `flatten` cannot go with `deny_unknown_fields` (and would lose
+/// the spans errors need).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AppTable {

@@ -48,7 +48,7 @@ def exc_info(exc, tb=None):
         message = "<exception str() failed>"
     frames = traceback.extract_tb(tb if tb is not None else exc.__traceback__)
     for frame in frames:
-        frame.line  # read from linecache while the frame has its guest path
+        # (extract_tb read each frame's line already, under its guest path.)
         frame.filename = _source(frame.filename)
     lines = [text(entry.rstrip("\n")) for entry in traceback.format_list(frames)]
     return ExcInfo(text(kind_of(exc)), text(message), lines)
