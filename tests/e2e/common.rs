@@ -497,3 +497,50 @@ pub fn installed(package: &str, command: &str) -> PathBuf {
         .find(|p| p.exists())
         .unwrap_or_else(|| panic!("{package} is installed but {command} is not found"))
 }
+
+/// Clients sending requests the whole time, on threads of their own,
+/// until [`Load::finish`].
+pub struct Load {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    clients: Vec<std::thread::JoinHandle<(usize, Vec<String>)>>,
+}
+
+impl Load {
+    /// `clients` threads each calling `request` again and again: `Ok` for
+    /// the answer expected, else what came instead.
+    pub fn start<F>(clients: usize, request: F) -> Load
+    where
+        F: Fn() -> Result<(), String> + Clone + Send + 'static,
+    {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let clients = (0..clients)
+            .map(|_| {
+                let (stop, request) = (stop.clone(), request.clone());
+                std::thread::spawn(move || {
+                    let (mut ok, mut failed) = (0, Vec::new());
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        match request() {
+                            Ok(()) => ok += 1,
+                            Err(got) => failed.push(got),
+                        }
+                    }
+                    (ok, failed)
+                })
+            })
+            .collect();
+        Load { stop, clients }
+    }
+
+    /// Stops the clients: how many requests got the answer expected, and
+    /// what the others got.
+    pub fn finish(self) -> (usize, Vec<String>) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut total = (0, Vec::new());
+        for client in self.clients {
+            let (ok, mut failed) = client.join().expect("a client thread");
+            total.0 += ok;
+            total.1.append(&mut failed);
+        }
+        total
+    }
+}

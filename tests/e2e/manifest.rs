@@ -4,11 +4,10 @@
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::{Map, Value};
 
-use crate::common::{Host, example, host_bin, test_cache_dir};
+use crate::common::{Host, Load, example, host_bin, test_cache_dir};
 
 fn examples_manifest() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/wasgi.toml")
@@ -208,17 +207,14 @@ fn each_limit_trips_on_its_tenant_while_the_neighbour_answers() {
     let host = Arc::new(Host::serve(&["--config", manifest.to_str().unwrap()]));
     assert_eq!(host.get("/ok").text(), "ok");
     // The neighbour is asked the whole time, and always answers.
-    let stop = Arc::new(AtomicBool::new(false));
     let neighbour = {
-        let (host, stop) = (host.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let mut answered = 0;
-            while !stop.load(Ordering::Relaxed) {
-                let r = host.get("/ok");
-                assert_eq!((r.status, r.text().as_str()), (200, "ok"));
-                answered += 1;
+        let host = host.clone();
+        Load::start(1, move || {
+            let r = host.get("/ok");
+            match (r.status, r.text().as_str()) {
+                (200, "ok") => Ok(()),
+                _ => Err(r.head),
             }
-            answered
         })
     };
     let body = "x".repeat(2000);
@@ -256,8 +252,11 @@ fn each_limit_trips_on_its_tenant_while_the_neighbour_answers() {
         let (got, wanted) = thread.join().unwrap();
         assert_eq!(got, wanted);
     }
-    stop.store(true, Ordering::Relaxed);
-    let answered = neighbour.join().expect("the neighbour was always answered");
+    let (answered, failed) = neighbour.finish();
+    assert!(
+        failed.is_empty(),
+        "the neighbour was not answered: {failed:?}"
+    );
     assert!(answered > 0);
     // One line per request naming the limit and the app that set it.
     host.wait_log_count("(max_memory of app \"bomb\" in wasgi.toml)", 4);
@@ -325,24 +324,17 @@ fn reloads_under_load_lose_no_request_and_a_broken_file_keeps_the_old_app() {
         "127.0.0.1:0",
     ]));
     // Requests the whole time, on several connections at once.
-    let stop = Arc::new(AtomicBool::new(false));
-    let drivers: Vec<_> = (0..4)
-        .map(|_| {
-            let (host, stop) = (host.clone(), stop.clone());
-            std::thread::spawn(move || {
-                let (mut ok, mut failed) = (0, Vec::new());
-                while !stop.load(Ordering::Relaxed) {
-                    let r = host.get("/x");
-                    if r.status == 200 && r.complete {
-                        ok += 1;
-                    } else {
-                        failed.push(r.head);
-                    }
-                }
-                (ok, failed)
-            })
+    let drivers = {
+        let host = host.clone();
+        Load::start(4, move || {
+            let r = host.get("/x");
+            if r.status == 200 && r.complete {
+                Ok(())
+            } else {
+                Err(r.head)
+            }
         })
-        .collect();
+    };
     let apps = [example("environ-echo"), example("hello")];
     for i in 1..=10 {
         deploy(&apps[(i + 1) % 2], &component);
@@ -379,16 +371,11 @@ fn reloads_under_load_lose_no_request_and_a_broken_file_keeps_the_old_app() {
     host.wait_log_count("reloaded: 1 apps now serving", 11);
     host.signal("HUP");
     host.wait_log_count("reloaded: 1 apps now serving", 12);
-    stop.store(true, Ordering::Relaxed);
-    let mut served = 0;
-    for driver in drivers {
-        let (ok, failed) = driver.join().unwrap();
-        assert!(
-            failed.is_empty(),
-            "failed requests across reloads: {failed:?}"
-        );
-        served += ok;
-    }
+    let (served, failed) = drivers.finish();
+    assert!(
+        failed.is_empty(),
+        "failed requests across reloads: {failed:?}"
+    );
     assert!(served > 0);
     let env = environ(&host, "/x/y", "");
     assert_eq!(
@@ -450,21 +437,7 @@ fn the_admin_listener_reports_health_readiness_and_what_happened() {
         "--drain-timeout",
         "20",
     ]);
-    let line = host.wait_log("Admin endpoints on http://");
-    let admin: std::net::SocketAddr = line
-        .split("Admin endpoints on http://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap()
-        .parse()
-        .unwrap();
-    let admin_get = |path: &str| {
-        let mut conn = crate::common::Conn::open(admin);
-        conn.send(
-            format!("GET {path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").as_bytes(),
-        );
-        conn.response(false)
-    };
+    let admin_get = |path: &str| admin_get(&host, path);
     assert_eq!(admin_get("/healthz").text(), "ok\n");
     assert_eq!(
         (admin_get("/readyz").status, admin_get("/nope").status),

@@ -6,11 +6,9 @@
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::common::{Conn, Host, example, installed};
+use crate::common::{Conn, Host, Load, example, installed};
 
 /// nginx on 127.0.0.1, killed on drop.
 struct Nginx {
@@ -94,22 +92,10 @@ fn nginx_fails_over_when_one_process_dies_and_no_get_is_lost() {
         (r.status, r.text())
     };
     // Load from several clients the whole time.
-    let stop = Arc::new(AtomicBool::new(false));
-    let clients: Vec<_> = (0..4)
-        .map(|_| {
-            let stop = stop.clone();
-            std::thread::spawn(move || {
-                let (mut ok, mut failed) = (0, Vec::new());
-                while !stop.load(Ordering::Relaxed) {
-                    match get() {
-                        (200, body) if body == "Hello World" => ok += 1,
-                        other => failed.push(other),
-                    }
-                }
-                (ok, failed)
-            })
-        })
-        .collect();
+    let clients = Load::start(4, move || match get() {
+        (200, body) if body == "Hello World" => Ok(()),
+        other => Err(format!("{other:?}")),
+    });
     // Both processes serve, then one dies without a chance to drain.
     a.wait_log("\"GET / HTTP/1.1\" 200");
     b.wait_log("\"GET / HTTP/1.1\" 200");
@@ -118,16 +104,11 @@ fn nginx_fails_over_when_one_process_dies_and_no_get_is_lost() {
     a.wait_exit(Duration::from_secs(5));
     let served_before = b.log().matches("\"GET / HTTP/1.1\" 200").count();
     b.wait_log_count("\"GET / HTTP/1.1\" 200", served_before + 200);
-    stop.store(true, Ordering::Relaxed);
-    let mut total = 0;
-    for client in clients {
-        let (ok, failed) = client.join().unwrap();
-        assert!(
-            failed.is_empty(),
-            "requests lost in the fail-over: {failed:?}"
-        );
-        total += ok;
-    }
+    let (total, failed) = clients.finish();
+    assert!(
+        failed.is_empty(),
+        "requests lost in the fail-over: {failed:?}"
+    );
     assert!(total > 200);
     let errors = std::fs::read_to_string(proxy.dir.join("logs/error.log")).unwrap_or_default();
     assert!(
