@@ -1,6 +1,7 @@
 //! `WSGIRequestHandler` and the gateway that turns the handlers' output into
 //! a hyper response.
 
+use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -215,12 +216,30 @@ impl WSGIRequestHandler {
         };
         let mut handler =
             BaseHandler::new(handler_config, gateway, input, self.get_stderr(), environ);
-        self.tasks.spawn(async move {
+        let work = Box::pin(async move {
             if let Err(reason) = stop.run(handler.run(&*application)).await {
                 handler.interrupt(reason.exception(), reason.status()).await;
             }
         });
-        match head_rx.await {
+        // The handler runs in this task until the head is out; a body that
+        // is still being produced then goes on in a task of its own. A body
+        // known whole (a list) costs no second task and no cross-task wakeup.
+        let mut work = Unfinished(Some(work), self.tasks.clone());
+        let mut head_rx = head_rx;
+        let head = std::future::poll_fn(|cx| {
+            if let Some(running) = work.0.as_mut()
+                && running.as_mut().poll(cx).is_ready()
+            {
+                work.0 = None;
+            }
+            match std::pin::Pin::new(&mut head_rx).poll(cx) {
+                std::task::Poll::Pending if work.0.is_none() => std::task::Poll::Ready(Err(())),
+                polled => polled.map(|r| r.map_err(drop)),
+            }
+        })
+        .await;
+        drop(work);
+        match head {
             Ok(response) => response,
             // The handler gave up before any header went out (the client
             // left, or the error page itself failed).
@@ -468,6 +487,26 @@ impl WSGIRequestHandler {
             return bad("the asterisk form of a target is for OPTIONS only");
         }
         None
+    }
+}
+
+/// A handler's run that has not ended: when the request's future lets go
+/// of it (the head is out, or the client left), it goes on in a task of its
+/// own, which the connection waits for.
+struct Unfinished(
+    Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>,
+    Tasks,
+);
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        // (Outside a runtime, which is being dropped, there is nothing to
+        // go on in.)
+        if let Some(work) = self.0.take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            self.1.spawn(work);
+        }
     }
 }
 
