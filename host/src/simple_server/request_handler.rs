@@ -190,7 +190,7 @@ impl WSGIRequestHandler {
     }
 
     /// A WSGI application: the environ, then the handlers' run algorithm
-    /// with an HTTP gateway, in a task of its own.
+    /// with an HTTP gateway, in this task until the head is out.
     async fn run_wsgi(
         &self,
         (application, app): (Arc<dyn Application>, Arc<str>),
@@ -216,29 +216,12 @@ impl WSGIRequestHandler {
         };
         let mut handler =
             BaseHandler::new(handler_config, gateway, input, self.get_stderr(), environ);
-        let work = Box::pin(async move {
+        let work: BoxFuture<'static, ()> = Box::pin(async move {
             if let Err(reason) = stop.run(handler.run(&*application)).await {
                 handler.interrupt(reason.exception(), reason.status()).await;
             }
         });
-        // The handler runs in this task until the head is out; a body that
-        // is still being produced then goes on in a task of its own. A body
-        // known whole (a list) costs no second task and no cross-task wakeup.
-        let mut work = Unfinished(Some(work), self.tasks.clone());
-        let mut head_rx = head_rx;
-        let head = std::future::poll_fn(|cx| {
-            if let Some(running) = work.0.as_mut()
-                && running.as_mut().poll(cx).is_ready()
-            {
-                work.0 = None;
-            }
-            match std::pin::Pin::new(&mut head_rx).poll(cx) {
-                std::task::Poll::Pending if work.0.is_none() => std::task::Poll::Ready(Err(())),
-                polled => polled.map(|r| r.map_err(drop)),
-            }
-        })
-        .await;
-        drop(work);
+        let head = until_head(&self.tasks, head_rx, work).await;
         match head {
             Ok(response) => response,
             // The handler gave up before any header went out (the client
@@ -270,11 +253,14 @@ impl WSGIRequestHandler {
             })
             .boxed_unsync();
         let request = Request::from_parts(parts, body);
-        let tasks = self.tasks.clone();
         let log = self.get_stderr();
         let (format, app_name) = (self.shared.config.log_format, tenant_name.clone());
         let remote_ip = self.peer.ip();
+        let tasks = self.tasks.clone();
         let guest_stop = stop.clone();
+        // The guest runs in a task of its own from the start: driven here
+        // until its head, it cost more (measured, BENCHMARKS.md), as its
+        // head then goes out before its body.
         let spawn = |guest| {
             tasks.spawn(async move {
                 let _ = guest_stop.run(guest).await;
@@ -490,13 +476,35 @@ impl WSGIRequestHandler {
     }
 }
 
-/// A handler's run that has not ended: when the request's future lets go
+/// Waits for `head` (the response head) while driving `work`, the
+/// request's run, in this task. Work still going when the head is ready (a
+/// body being produced) goes on in a task of its own. A response known
+/// whole (a hello, a list body) so costs no second task and no wakeup
+/// across tasks.
+async fn until_head<T>(
+    tasks: &Tasks,
+    head: impl Future<Output = T>,
+    work: BoxFuture<'static, ()>,
+) -> T {
+    let mut head = std::pin::pin!(head);
+    let mut work = Unfinished(Some(work), tasks.clone());
+    let head = std::future::poll_fn(|cx| {
+        if let Some(running) = work.0.as_mut()
+            && running.as_mut().poll(cx).is_ready()
+        {
+            work.0 = None;
+        }
+        head.as_mut().poll(cx)
+    })
+    .await;
+    drop(work);
+    head
+}
+
+/// A request's work that has not ended: when the request's future lets go
 /// of it (the head is out, or the client left), it goes on in a task of its
 /// own, which the connection waits for.
-struct Unfinished(
-    Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>,
-    Tasks,
-);
+struct Unfinished(Option<BoxFuture<'static, ()>>, Tasks);
 
 impl Drop for Unfinished {
     fn drop(&mut self) {
