@@ -43,6 +43,54 @@ fn a_plain_wasi_http_component_is_served_unchanged() {
     assert!(log.contains("\"POST /up HTTP/1.1\" 200 "), "{log}");
 }
 
+/// A guest's `eprintln!` reaches the host in pieces; lines of requests
+/// running at the same time are still whole in the log, one per request.
+#[test]
+fn guest_output_lines_of_concurrent_requests_do_not_interleave() {
+    let host = served("wasi-http-hello", &[]);
+    let (clients, each) = (8, 25);
+    let threads: Vec<_> = (0..clients)
+        .map(|c| {
+            let addr = host.addr;
+            std::thread::spawn(move || {
+                let mut conn = Conn::open(addr);
+                for i in 0..each {
+                    conn.send(format!("GET /c{c}-{i} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes());
+                    assert_eq!(conn.response(false).status, 200);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let log = host.wait_log_count("\" 200 ", clients * each);
+    let printed: Vec<&str> = log
+        .lines()
+        // All but the access lines and the start-up lines about the file.
+        .filter(|l| !l.contains(" HTTP/1.1\" 200 ") && !l.contains(".wasm"))
+        .collect();
+    let expected: BTreeSet<String> = (0..clients)
+        .flat_map(|c| (0..each).map(move |i| format!("wasi-http-hello: GET /c{c}-{i}")))
+        .collect();
+    let garbled: Vec<&&str> = printed.iter().filter(|l| !expected.contains(**l)).collect();
+    assert!(garbled.is_empty(), "garbled lines: {garbled:#?}");
+    let seen: BTreeSet<String> = printed.iter().map(|l| l.to_string()).collect();
+    assert_eq!((printed.len(), seen), (clients * each, expected));
+}
+
+/// hyper is done with a body once its Content-Length is sent; a guest
+/// flushing or finishing it after that still succeeds.
+#[test]
+fn a_guest_may_flush_its_body_after_the_response_went_out() {
+    let host = served("wasi-http-hello", &[]);
+    let r = host.get("/late-flush");
+    assert_eq!(r.status, 200, "{}", r.head);
+    assert!(r.text().contains("target: /late-flush"), "{}", r.text());
+    let log = host.wait_log("wasi-http-hello: finished /late-flush\n");
+    assert!(!log.contains("panicked"), "{log}");
+}
+
 #[test]
 fn a_wasip3_component_is_served() {
     let host = served("wasi-http-p3-hello", &[]);

@@ -142,7 +142,18 @@ impl HostStartResponse for RequestCtx {
 
 /// The guest's stdout and stderr: lines go to the server log, never to the
 /// response (under CGI, the process's stdout *is* the response).
+///
+/// Output goes to the log a whole line at a time: a guest's `eprintln!` or
+/// `print()` arrives in several writes (each flushed), and written as they
+/// come, the pieces of requests running at the same time would interleave
+/// within a line. A line without its newline goes out when the guest's
+/// stream ends (with its instance), or once it is [`MAX_PARTIAL_LINE`]
+/// bytes long.
 pub struct LogOutput(pub ErrorStream);
+
+/// The most a guest's unfinished output line is held before it goes to the
+/// log as it is.
+pub const MAX_PARTIAL_LINE: usize = 64 * 1024;
 
 impl IsTerminal for LogOutput {
     fn is_terminal(&self) -> bool {
@@ -150,30 +161,109 @@ impl IsTerminal for LogOutput {
     }
 }
 
-impl StdoutStream for LogOutput {
-    fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
-        Box::new(LogWriter(self.0.clone()))
+impl LogOutput {
+    fn writer(&self) -> LogWriter {
+        LogWriter {
+            log: self.0.clone(),
+            partial: Vec::new(),
+        }
     }
 }
 
-struct LogWriter(ErrorStream);
+impl StdoutStream for LogOutput {
+    fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
+        Box::new(self.writer())
+    }
+}
+
+struct LogWriter {
+    log: ErrorStream,
+    /// Output after the last newline.
+    partial: Vec<u8>,
+}
+
+impl LogWriter {
+    /// Writes `bytes` to the log as one unit.
+    fn emit(&self, bytes: &[u8]) {
+        if !bytes.is_empty() {
+            self.log.write(&String::from_utf8_lossy(bytes));
+        }
+    }
+
+    /// Takes `buf`: its complete lines go out, the rest waits.
+    fn take(&mut self, buf: &[u8]) {
+        match buf.iter().rposition(|&b| b == b'\n') {
+            Some(end) if self.partial.is_empty() => {
+                self.emit(&buf[..=end]);
+                self.partial.extend_from_slice(&buf[end + 1..]);
+            }
+            Some(end) => {
+                self.partial.extend_from_slice(&buf[..=end]);
+                let lines = std::mem::replace(&mut self.partial, buf[end + 1..].to_vec());
+                self.emit(&lines);
+            }
+            None => self.partial.extend_from_slice(buf),
+        }
+        if self.partial.len() >= MAX_PARTIAL_LINE {
+            let long = std::mem::take(&mut self.partial);
+            self.emit(&long);
+        }
+    }
+}
 
 impl AsyncWrite for LogWriter {
     fn poll_write(
-        self: Pin<&mut Self>,
+        mut self: Pin<&mut Self>,
         _cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        self.0.write(&String::from_utf8_lossy(buf));
+        self.take(buf);
         Poll::Ready(Ok(buf.len()))
     }
 
+    /// Complete lines are in the log already; a partial line waits for
+    /// its end.
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        self.0.flush();
+        self.log.flush();
         Poll::Ready(Ok(()))
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Poll::Ready(Ok(()))
+    }
+}
+
+impl Drop for LogWriter {
+    fn drop(&mut self) {
+        let partial = std::mem::take(&mut self.partial);
+        self.emit(&partial);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{LogOutput, MAX_PARTIAL_LINE};
+    use crate::streams::ErrorStream;
+
+    #[test]
+    fn guest_output_goes_to_the_log_a_line_at_a_time() {
+        let (log, read) = ErrorStream::memory();
+        let mut out = LogOutput(log).writer();
+        out.take(b"one ");
+        assert_eq!(read.contents(), "");
+        out.take(b"line\ntwo\nthr");
+        assert_eq!(read.contents(), "one line\ntwo\n");
+        out.take(b"ee");
+        out.take(&vec![b'x'; MAX_PARTIAL_LINE]);
+        let long = read.contents();
+        assert!(long.starts_with("one line\ntwo\nthreexx"), "{long:.20}");
+        assert_eq!(long.len(), "one line\ntwo\nthree".len() + MAX_PARTIAL_LINE);
+        out.take("caf\u{e9}".as_bytes()[..4].as_ref());
+        out.take(&"caf\u{e9}".as_bytes()[4..]);
+        drop(out);
+        assert!(
+            read.contents().ends_with("xcaf\u{e9}"),
+            "a partial line goes out at the end"
+        );
     }
 }
