@@ -58,9 +58,17 @@ impl wasip2::exports::http::incoming_handler::Guest for Hello {
         {
             let mut stream = body.write().expect("the stream is taken once");
             stream.write_all(text.as_bytes()).expect("write the body");
+            // A flush well after the whole length went out: the host has
+            // sent the response by then, and the flush must still succeed.
+            if target == "/late-flush" {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
             Write::flush(&mut stream).expect("flush the body");
         }
         OutgoingBody::finish(body, None).expect("finish the body");
+        if target == "/late-flush" {
+            eprintln!("wasi-http-hello: finished {target}");
+        }
     }
 }
 

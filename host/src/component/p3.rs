@@ -73,7 +73,7 @@ pub(super) async fn handle(
         drop(store);
     }));
     match rx.await {
-        Ok(Ok(response)) => Ok(response.map(|body| GuestBody::new(body, failed, Some(done_tx)))),
+        Ok(Ok(response)) => Ok(GuestBody::response(response, failed, Some(done_tx))),
         Ok(Err(exc)) => Err(exc),
         Err(_) => Err(failed_rx
             .await

@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
+use http_body_util::BodyExt;
 use tokio::sync::oneshot;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::bindings::{Proxy, ProxyPre};
@@ -171,7 +172,7 @@ async fn handle_p2(
         }
     }));
     match rx.await {
-        Ok(Ok(response)) => Ok(response.map(|body| GuestBody::new(body, failed, None))),
+        Ok(Ok(response)) => Ok(GuestBody::response(response, failed, None)),
         Ok(Err(code)) => Err(error_code(code)),
         Err(_) => Err(done_rx.await.unwrap_or_else(|_| {
             ExcInfo::new(
@@ -215,22 +216,46 @@ pub(super) fn error_code(code: impl std::fmt::Debug) -> ExcInfo {
 pub struct GuestBody {
     body: WasiBody,
     failed: Arc<AtomicBool>,
+    /// Body bytes its `Content-Length` still owes, if it has one.
+    owed: Option<u64>,
     /// Dropped with the body: tells a WASIp3 guest's event loop that the
     /// client has what it will get.
     _done: Option<oneshot::Sender<()>>,
 }
 
 impl GuestBody {
-    pub(super) fn new(
-        body: WasiBody,
+    /// `response` with its body wrapped.
+    pub(super) fn response(
+        response: http::Response<WasiBody>,
         failed: Arc<AtomicBool>,
         done: Option<oneshot::Sender<()>>,
-    ) -> Self {
-        GuestBody {
+    ) -> http::Response<GuestBody> {
+        let owed = (response.headers().get(http::header::CONTENT_LENGTH))
+            .and_then(|v| v.to_str().ok()?.parse().ok());
+        response.map(|body| GuestBody {
             body,
             failed,
+            owed,
             _done: done,
+        })
+    }
+}
+
+/// hyper lets go of a body as soon as its `Content-Length` is sent, while
+/// the guest may still be flushing or finishing it: the rest of the body
+/// (nothing, from a guest that keeps to its length) is read until the guest
+/// is done with it, so its flush succeeds instead of failing with a closed
+/// stream (a guest that checks it would fail after a complete response).
+impl Drop for GuestBody {
+    fn drop(&mut self) {
+        if self.owed != Some(0) || tokio::runtime::Handle::try_current().is_err() {
+            return;
         }
+        let empty = http_body_util::Empty::new()
+            .map_err(|never| match never {})
+            .boxed_unsync();
+        let mut rest = std::mem::replace(&mut self.body, empty);
+        tokio::spawn(async move { while let Some(Ok(_)) = rest.frame().await {} });
     }
 }
 
@@ -242,7 +267,11 @@ impl HttpBody for GuestBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-        match Pin::new(&mut self.body).poll_frame(cx) {
+        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        if let (Some(owed), Poll::Ready(Some(Ok(frame)))) = (self.owed.as_mut(), &polled) {
+            *owed = owed.saturating_sub(frame.data_ref().map_or(0, |d| d.len() as u64));
+        }
+        match polled {
             Poll::Ready(None) if self.failed.load(Ordering::SeqCst) => Poll::Ready(Some(Err(
                 std::io::Error::other("the app failed after the response started"),
             ))),
