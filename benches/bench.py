@@ -93,6 +93,22 @@ def memory_kb(pid, key):
     return total
 
 
+def settled_rss(pid, limit=10.0):
+    """Idle RSS once it stops falling: a server that has just loaded a large
+    component (a Python app's snapshot) gives the loading memory back a
+    moment after it listens."""
+    time.sleep(0.3)
+    last = memory_kb(pid, "VmRSS")
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = memory_kb(pid, "VmRSS")
+        if now >= last * 0.99:
+            return now
+        last = now
+    return last
+
+
 class Row:
     def __init__(self, name, cmd, note="", env=None):
         self.name, self.cmd, self.note, self.env = name, cmd, note, env or {}
@@ -198,8 +214,7 @@ def measure(row, tools, seconds, connections, logdir):
     try:
         wait_listening(port, proc)
         url = f"http://127.0.0.1:{port}/"
-        time.sleep(0.3)
-        idle = memory_kb(proc.pid, "VmRSS")
+        idle = settled_rss(proc.pid)
         wrk(tools["wrk"], url, 1, connections)  # warm up: caches, pools, JIT
         before = cpu_seconds(proc.pid)
         result = wrk(tools["wrk"], url, seconds, connections)

@@ -214,6 +214,9 @@ pub fn load_component_bytes(
             .zip(super::engine::cache_hits(engine))
             .map(|(a, b)| b > a),
     };
+    if compiled.from_cache != Some(true) {
+        give_back_free_memory();
+    }
     let exports: Vec<String> = component
         .component_type()
         .exports(engine)
@@ -259,4 +262,17 @@ pub fn load_component_bytes(
         }
     };
     Ok(pre)
+}
+
+/// Returns the heap memory that is free again to the system. Compiling a
+/// large component (a Python app: 20-30 MB) takes a few hundred MB, which
+/// glibc's allocator would otherwise keep: the server then idles at that
+/// size instead of ~60 MB.
+fn give_back_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases memory that is free; it has no
+    // preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
