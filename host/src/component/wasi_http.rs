@@ -255,6 +255,15 @@ impl Drop for GuestBody {
             .map_err(|never| match never {})
             .boxed_unsync();
         let mut rest = std::mem::replace(&mut self.body, empty);
+        // Most often the guest is done already: then no task is needed.
+        let mut now = Context::from_waker(std::task::Waker::noop());
+        loop {
+            match Pin::new(&mut rest).poll_frame(&mut now) {
+                Poll::Ready(Some(Ok(_))) => continue,
+                Poll::Ready(_) => return,
+                Poll::Pending => break,
+            }
+        }
         tokio::spawn(async move { while let Some(Ok(_)) = rest.frame().await {} });
     }
 }
