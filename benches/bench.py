@@ -4,7 +4,8 @@ side by side, on this machine.
 
 Each server is pinned to core 0 and the load generator (wrk, one thread,
 keep-alive) to core 1. For each row: requests per second, p50 and p99
-latency, errors, idle and peak RSS, and the server's CPU time per request
+latency, errors, idle RSS (of a second start, compile caches warm) and
+peak RSS, and the server's CPU time per request
 (utime + stime of the server's processes over the run, divided by the
 requests served): the figure least disturbed by the load generator.
 
@@ -210,6 +211,13 @@ def measure(row, tools, seconds, connections, logdir):
     env = dict(os.environ, **row.env)
     env.pop("RUST_BACKTRACE", None)  # wasmtime captures backtraces with it: skewed figures
     logfile = open(logdir / (re.sub(r"\W+", "-", row.name).strip("-") + ".log"), "w")
+    # A first start fills the compile caches, so idle RSS is that of a
+    # server started as it usually is: with its compiled code cached.
+    proc = subprocess.Popen(pinned(cmd, 0), stdout=logfile, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        wait_listening(port, proc)
+    finally:
+        stop(proc)
     proc = subprocess.Popen(pinned(cmd, 0), stdout=logfile, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
         wait_listening(port, proc)
@@ -360,7 +368,8 @@ def report(results, info, args, goals):
         f"{args.connections} connections, wrk -t1 keep-alive) on {info['date']}.",
         f"Machine: {info['cpu']}; {info['kernel']}; {info['rustc']}; {info['wasmtime']}; Python {info['python']}.",
         "Each server pinned to core 0 (`taskset -c 0`), wrk to core 1. CPU µs/request is the server's",
-        "utime + stime over the measured run divided by the requests it served.",
+        "utime + stime over the measured run divided by the requests it served. Idle RSS is read",
+        "before any load, once it stops falling, on a second start (the first fills the compile caches).",
         "",
         "![CPU per request](benchmarks.svg)" if not args.smoke else "",
         "",
