@@ -109,8 +109,14 @@ impl BaseHandler {
     /// `SERVER_SOFTWARE` for origin servers.
     async fn setup_environ(&mut self) -> Environ {
         let config = self.config.clone();
-        let mut vars = config.os_environ.clone();
-        vars.extend(self.base_env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        // The request's variables are moved, not copied (a handler runs
+        // once); `os_environ` fills in under them.
+        let mut vars = std::mem::take(&mut self.base_env);
+        for (key, value) in &config.os_environ {
+            if !vars.contains_key(key) {
+                vars.insert(key.clone(), value.clone());
+            }
+        }
         let scheme = util::guess_scheme(&vars);
         vars.insert("wsgi.url_scheme".to_string(), scheme.to_string());
         if config.origin_server
