@@ -211,14 +211,18 @@ def measure(row, tools, seconds, connections, logdir):
     env = dict(os.environ, **row.env)
     env.pop("RUST_BACKTRACE", None)  # wasmtime captures backtraces with it: skewed figures
     logfile = open(logdir / (re.sub(r"\W+", "-", row.name).strip("-") + ".log"), "w")
+
+    def start():
+        return subprocess.Popen(pinned(cmd, 0), stdout=logfile, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+
     # A first start fills the compile caches, so idle RSS is that of a
     # server started as it usually is: with its compiled code cached.
-    proc = subprocess.Popen(pinned(cmd, 0), stdout=logfile, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    proc = start()
     try:
         wait_listening(port, proc)
     finally:
         stop(proc)
-    proc = subprocess.Popen(pinned(cmd, 0), stdout=logfile, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    proc = start()
     try:
         wait_listening(port, proc)
         url = f"http://127.0.0.1:{port}/"

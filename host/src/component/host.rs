@@ -193,10 +193,6 @@ impl LogWriter {
     /// Takes `buf`: its complete lines go out, the rest waits.
     fn take(&mut self, buf: &[u8]) {
         match buf.iter().rposition(|&b| b == b'\n') {
-            Some(end) if self.partial.is_empty() => {
-                self.emit(&buf[..=end]);
-                self.partial.extend_from_slice(&buf[end + 1..]);
-            }
             Some(end) => {
                 self.partial.extend_from_slice(&buf[..=end]);
                 let lines = std::mem::replace(&mut self.partial, buf[end + 1..].to_vec());

@@ -221,8 +221,7 @@ impl WSGIRequestHandler {
                 handler.interrupt(reason.exception(), reason.status()).await;
             }
         });
-        let head = until_head(&self.tasks, head_rx, work).await;
-        match head {
+        match until_head(&self.tasks, head_rx, work).await {
             Ok(response) => response,
             // The handler gave up before any header went out (the client
             // left, or the error page itself failed).
