@@ -127,12 +127,14 @@ fn watch(root: &Path, examples: &Path) {
     }
     for name in members(examples) {
         let dir = examples.join(&name);
-        println!("cargo:rerun-if-changed={}", dir.join("src").display());
-        println!("cargo:rerun-if-changed={}", dir.join("wit").display());
-        println!(
-            "cargo:rerun-if-changed={}",
-            dir.join("Cargo.toml").display()
-        );
+        // Only paths that exist: cargo takes a missing watched path for a
+        // changed one, and would rerun this script (and rebuild the host)
+        // on every build.
+        for path in [dir.join("src"), dir.join("wit"), dir.join("Cargo.toml")] {
+            if path.exists() {
+                println!("cargo:rerun-if-changed={}", path.display());
+            }
+        }
     }
 }
 
