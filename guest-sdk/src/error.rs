@@ -131,6 +131,7 @@ impl From<std::io::Error> for Error {
             K::NotFound => "FileNotFoundError",
             K::PermissionDenied => "PermissionError",
             K::TimedOut => "TimeoutError",
+            K::OutOfMemory => "MemoryError",
             K::InvalidInput | K::InvalidData => "ValueError",
             _ => "OSError",
         };

@@ -162,6 +162,11 @@ pub enum Body {
     File(FileBody),
 }
 
+/// The largest block a [`FileBody`] is read in: a guest asking for a
+/// larger `blksize` (a terabyte, say) gets blocks of this size, instead of
+/// a host allocation outside every memory limit.
+pub const MAX_BLKSIZE: usize = 1 << 20;
+
 /// A file to send as the body, from `offset` to its end.
 pub struct FileBody {
     file: Arc<std::fs::File>,
@@ -174,13 +179,15 @@ pub struct FileBody {
 
 impl FileBody {
     /// The body `file[offset..]`, read in blocks of `blksize` when it is
-    /// iterated rather than sent whole.
+    /// iterated rather than sent whole. The block size is the app's choice
+    /// but each block is a host allocation, so it is held to
+    /// [`MAX_BLKSIZE`].
     pub fn new(file: Arc<std::fs::File>, offset: u64, blksize: usize) -> Self {
         FileBody {
             file,
             offset,
             pos: offset,
-            blksize: blksize.max(1),
+            blksize: blksize.clamp(1, MAX_BLKSIZE),
             close: None,
         }
     }

@@ -24,6 +24,27 @@ pub struct InputStream {
     source: Option<Box<dyn ChunkSource>>,
     pending: BytesMut,
     remaining: Option<u64>,
+    /// What the buffered bytes are counted against, and how many are.
+    limit: Option<(Arc<dyn BufferLimit>, usize)>,
+}
+
+/// What bounds the bytes `wsgi.input` holds for its reader: a guest's
+/// memory limit and the guests' budget. A `read()` with no size buffers
+/// the whole body on the host before the reader gets it; without a bound
+/// that is up to `--max-body-size` of memory no limit sees.
+pub trait BufferLimit: Send + Sync {
+    /// Room for `more` bytes on top of the `held` ones, or why there is none.
+    fn reserve(&self, held: usize, more: usize) -> Result<(), String>;
+    /// `bytes` are no longer held.
+    fn release(&self, bytes: usize);
+}
+
+impl Drop for InputStream {
+    fn drop(&mut self) {
+        if let Some((limit, held)) = &self.limit {
+            limit.release(*held);
+        }
+    }
 }
 
 impl InputStream {
@@ -37,7 +58,40 @@ impl InputStream {
             },
             pending: BytesMut::new(),
             remaining: limit,
+            limit: None,
         }
+    }
+
+    /// Counts the bytes buffered for the reader against `limit`: a read
+    /// that would hold more fails with [`io::ErrorKind::OutOfMemory`]
+    /// (`MemoryError`), and the stream ends there, as when the client
+    /// stops sending.
+    pub fn set_limit(&mut self, limit: Arc<dyn BufferLimit>) {
+        self.limit = Some((limit, 0));
+    }
+
+    /// Counts what `pending` holds now against the limit.
+    fn settle(&mut self) -> io::Result<()> {
+        let Some((limit, held)) = &mut self.limit else {
+            return Ok(());
+        };
+        let now = self.pending.len();
+        if now > *held {
+            limit
+                .reserve(*held, now - *held)
+                .map_err(|why| io::Error::new(io::ErrorKind::OutOfMemory, why))?;
+        } else {
+            limit.release(*held - now);
+        }
+        *held = now;
+        Ok(())
+    }
+
+    /// `n` bytes of `pending`, handed to the reader.
+    fn take(&mut self, n: usize) -> Bytes {
+        let taken = self.pending.split_to(n).freeze();
+        let _ = self.settle();
+        taken
     }
 
     /// An empty body.
@@ -46,6 +100,7 @@ impl InputStream {
             source: None,
             pending: BytesMut::new(),
             remaining: Some(0),
+            limit: None,
         }
     }
 
@@ -56,6 +111,7 @@ impl InputStream {
             source: None,
             pending: BytesMut::from(&body[..]),
             remaining: Some(0),
+            limit: None,
         }
     }
 
@@ -95,6 +151,13 @@ impl InputStream {
             None => chunk.len(),
         };
         self.pending.extend_from_slice(&chunk[..take]);
+        if let Err(e) = self.settle() {
+            // As when the source fails: the stream ends here.
+            let keep = self.pending.len() - take;
+            self.pending.truncate(keep);
+            self.source = None;
+            return Err(e);
+        }
         Ok(true)
     }
 
@@ -105,10 +168,10 @@ impl InputStream {
             if let Some(n) = size
                 && self.pending.len() as u64 >= n
             {
-                return Ok(self.pending.split_to(n as usize).freeze());
+                return Ok(self.take(n as usize));
             }
             if !self.fill().await? {
-                return Ok(self.pending.split().freeze());
+                return Ok(self.take(self.pending.len()));
             }
         }
     }
@@ -121,14 +184,14 @@ impl InputStream {
         loop {
             if let Some(i) = self.pending[scanned..].iter().position(|&b| b == b'\n') {
                 let end = (scanned + i + 1).min(limit);
-                return Ok(self.pending.split_to(end).freeze());
+                return Ok(self.take(end));
             }
             if self.pending.len() >= limit {
-                return Ok(self.pending.split_to(limit).freeze());
+                return Ok(self.take(limit));
             }
             scanned = self.pending.len();
             if !self.fill().await? {
-                return Ok(self.pending.split().freeze());
+                return Ok(self.take(self.pending.len()));
             }
         }
     }
@@ -138,17 +201,31 @@ impl InputStream {
     pub async fn readlines(&mut self, hint: Option<u64>) -> io::Result<Vec<Bytes>> {
         let mut lines = Vec::new();
         let mut total = 0u64;
-        loop {
-            let line = self.readline(None).await?;
+        // The lines gathered so far are held too.
+        let gathered = self.limit.as_ref().map(|(limit, _)| limit.clone());
+        let result = loop {
+            let line = match self.readline(None).await {
+                Ok(line) => line,
+                Err(e) => break Err(e),
+            };
             if line.is_empty() {
-                return Ok(lines);
+                break Ok(lines);
+            }
+            if let (Some(limit), Some((_, held))) = (&gathered, &self.limit)
+                && let Err(why) = limit.reserve(*held + total as usize, line.len())
+            {
+                break Err(io::Error::new(io::ErrorKind::OutOfMemory, why));
             }
             total += line.len() as u64;
             lines.push(line);
             if hint.is_some_and(|h| h > 0 && total >= h) {
-                return Ok(lines);
+                break Ok(lines);
             }
+        };
+        if let Some(limit) = gathered {
+            limit.release(total as usize);
         }
+        result
     }
 }
 

@@ -324,3 +324,127 @@ fn requests_wait_for_the_memory_budget_then_get_503() {
     // Once the memory is back, requests are admitted again.
     assert_eq!(host.get("/ok").text(), "ok");
 }
+
+#[test]
+fn a_guest_chosen_blksize_does_not_become_a_host_allocation() {
+    let dir = std::env::temp_dir().join(format!("wasgi-blksize-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let data: Vec<u8> = (0..3u32 << 20).map(|i| (i % 251) as u8).collect();
+    std::fs::write(dir.join("data.bin"), &data).unwrap();
+    let app = example("hostile");
+    // Without sendfile the host reads the file in the wrapper's block
+    // size, one block a chunk on the wire: the guest asks for 4 GiB
+    // blocks (a Python app can ask for more), six requests at once.
+    let host = Arc::new(Host::serve(&[
+        app.to_str().unwrap(),
+        "--dir",
+        dir.to_str().unwrap(),
+        "--no-sendfile",
+    ]));
+    let clients: Vec<_> = (0..6)
+        .map(|_| {
+            let addr = host.addr;
+            std::thread::spawn(move || {
+                let mut conn = Conn::open(addr);
+                conn.send(b"GET /huge-blksize HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+                conn.read_to_end()
+            })
+        })
+        .collect();
+    for client in clients {
+        let raw = client.join().expect("the host answered");
+        let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        assert!(raw.starts_with(b"HTTP/1.1 200 OK\r\n"));
+        // The body, chunk by chunk: every block within the host's bound.
+        let (mut rest, mut body, mut largest) = (&raw[head_end..], Vec::new(), 0);
+        loop {
+            let line_end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+            let size =
+                usize::from_str_radix(std::str::from_utf8(&rest[..line_end]).unwrap(), 16).unwrap();
+            rest = &rest[line_end + 2..];
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(&rest[..size]);
+            largest = largest.max(size);
+            rest = &rest[size + 2..];
+        }
+        assert!(body == data, "the file came back changed");
+        assert!(largest <= 1 << 20, "a block of {largest} bytes");
+    }
+    host.wait_log_count("\"GET /huge-blksize HTTP/1.1\" 200 3145728", 6);
+    assert_eq!(host.get("/ok").text(), "ok");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_read_of_all_of_wsgi_input_is_held_to_the_guests_memory_limit() {
+    let app = example("hostile");
+    let host = Arc::new(Host::serve(&[
+        app.to_str().unwrap(),
+        "--max-memory",
+        "16MiB",
+    ]));
+    // A body within the limit reads whole.
+    let body = vec![b'x'; 1 << 20];
+    let mut conn = Conn::open(host.addr);
+    conn.send(
+        format!(
+            "POST /read-all HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    conn.send(&body);
+    assert_eq!(conn.response(false).text(), "read 1048576 bytes");
+    let (idle_rss, _) = host.rss_and_fds();
+    // Six 200 MiB bodies at once, each read with read(): the host never
+    // holds them, each read fails with a MemoryError naming the limit.
+    let chunk = vec![b'y'; 1 << 20];
+    let clients: Vec<_> = (0..6)
+        .map(|_| {
+            let (addr, chunk) = (host.addr, chunk.clone());
+            std::thread::spawn(move || {
+                let mut conn = Conn::open(addr);
+                conn.send(b"POST /read-all HTTP/1.1\r\nHost: t\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n");
+                // The answer comes while the body is still being sent.
+                let mut sending = conn.stream().try_clone().unwrap();
+                let sender = std::thread::spawn(move || {
+                    for _ in 0..200 {
+                        let mut piece = format!("{:x}\r\n", chunk.len()).into_bytes();
+                        piece.extend_from_slice(&chunk);
+                        piece.extend_from_slice(b"\r\n");
+                        // The server answers and closes before the end.
+                        if sending.write_all(&piece).is_err() {
+                            return;
+                        }
+                    }
+                    let _ = sending.write_all(b"0\r\n\r\n");
+                });
+                let status = conn.response(false).status;
+                let _ = conn.stream().shutdown(std::net::Shutdown::Both);
+                let _ = sender.join();
+                status
+            })
+        })
+        .collect();
+    let mut peak_rss = 0;
+    while clients.iter().any(|t| !t.is_finished()) {
+        peak_rss = peak_rss.max(host.rss_and_fds().0);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for client in clients {
+        assert_eq!(client.join().unwrap(), 500);
+    }
+    let log = host.wait_log_count("MemoryError: reading wsgi.input would hold", 6);
+    assert!(
+        log.contains("more than its limit of 16.0 MiB (--max-memory)"),
+        "{log}"
+    );
+    // Six reads of 16 MiB at most, each copied once into its guest.
+    assert!(
+        peak_rss < idle_rss + 300 * 1024,
+        "RSS went from {idle_rss} KiB to {peak_rss} KiB"
+    );
+    assert_eq!(host.get("/ok").text(), "ok");
+}

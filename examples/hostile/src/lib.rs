@@ -20,6 +20,8 @@
 //! | `/read-past` | reads 10 MB of `wsgi.input` | gets the body only: 200 with its length |
 //! | `/errors-flood?n=N` | N lines on `wsgi.errors` | 200 |
 //! | `/hold?mb=N&ms=M` | holds N MiB for M ms, then answers | 200 (others may wait for the memory budget) |
+//! | `/read-all` | `wsgi.input.read()` with no size | 200 with the length, or `MemoryError` past `--max-memory` |
+//! | `/huge-blksize` | `wsgi.file_wrapper` over `data.bin` of the first `--dir`, blksize 4 GiB | 200: the file, in blocks of at most 1 MiB |
 
 use wasgi::{Body, Environ, Error, Result, StartResponse};
 
@@ -116,6 +118,17 @@ fn hostile(mut environ: Environ, start_response: StartResponse) -> Result<Body> 
             }
             start_response.call("200 OK", TEXT, None)?;
             Ok(Body::from(format!("read {got} bytes")))
+        }
+        "/read-all" => {
+            let got = environ.input.read(None)?.len();
+            start_response.call("200 OK", TEXT, None)?;
+            Ok(Body::from(format!("read {got} bytes")))
+        }
+        "/huge-blksize" => {
+            let dir = wasgi::fs::Dir::preopened().into_iter().next();
+            let file = dir.ok_or("no directory (--dir)")?.open("data.bin")?;
+            start_response.call("200 OK", TEXT, None)?;
+            Ok(environ.wrap_file(file, usize::MAX))
         }
         "/hold" => {
             let held = vec![1u8; number("mb", 16) << 20];

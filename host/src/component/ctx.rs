@@ -127,6 +127,8 @@ pub(super) struct Instances {
     pub(super) name: String,
     pub(super) options: AppOptions,
     slots: Arc<Semaphore>,
+    /// What bounds the bytes the host buffers for the guest's reads.
+    pub(super) input_limit: Arc<dyn crate::streams::BufferLimit>,
     /// Requests waiting for a slot.
     waiting: std::sync::atomic::AtomicUsize,
 }
@@ -143,6 +145,11 @@ impl Instances {
             compiled,
             name: name.to_string(),
             slots: Arc::new(Semaphore::new(options.max_concurrency.max(1))),
+            input_limit: Arc::new(limits::InputLimit {
+                max: options.max_memory,
+                budget: options.memory_budget.clone(),
+                set_by: options.limits_set_by.clone(),
+            }),
             waiting: Default::default(),
             options,
         })

@@ -263,6 +263,42 @@ impl ResourceLimiter for MemoryLimit {
     }
 }
 
+/// The bytes the host buffers for one guest's reads of `wsgi.input`: held
+/// to the instance's `max_memory` (a guest cannot take in more than that
+/// in one read) and counted in the guests' budget while the host holds
+/// them.
+pub(super) struct InputLimit {
+    pub(super) max: usize,
+    pub(super) budget: Arc<MemoryBudget>,
+    pub(super) set_by: Arc<str>,
+}
+
+impl crate::streams::BufferLimit for InputLimit {
+    fn reserve(&self, held: usize, more: usize) -> Result<(), String> {
+        let total = held.saturating_add(more);
+        if total > self.max {
+            return Err(format!(
+                "reading wsgi.input would hold {}: {}",
+                mib(total),
+                MemoryLimitExceeded::Instance {
+                    limit: self.max,
+                    wanted: total,
+                    set_by: limit_name(&self.set_by, "max_memory", "--max-memory"),
+                }
+            ));
+        }
+        if !self.budget.reserve(more) {
+            let limit = self.budget.limit();
+            return Err(MemoryLimitExceeded::Budget { limit }.to_string());
+        }
+        Ok(())
+    }
+
+    fn release(&self, bytes: usize) {
+        self.budget.release(bytes);
+    }
+}
+
 /// A guest wanted more memory than it may have.
 #[derive(Debug)]
 pub enum MemoryLimitExceeded {

@@ -67,6 +67,8 @@ impl WasmApp {
                     .map_err(trap)?
             }
         };
+        let mut environ = environ;
+        environ.input.set_limit(self.instances.input_limit.clone());
         let table = &mut store.data_mut().table;
         let input = table.push(environ.input).map_err(|e| trap(e.into()))?;
         let errors = table.push(environ.errors).map_err(|e| trap(e.into()))?;
