@@ -24,6 +24,8 @@
 //!
 //! Read these docs with `cargo doc -p guest-sdk --target wasm32-wasip2 --open`.
 
+#![deny(missing_docs)]
+
 #[cfg(not(any(target_arch = "wasm32", feature = "native", test, doc)))]
 compile_error!(
     "wasgi apps are WebAssembly components: build them with `--target wasm32-wasip2` \

@@ -1,7 +1,9 @@
 //! Embedding the host in a plugin system: a Rust program that hosts two
 //! tenants on one listener, each with its own limits, and adds, replaces
 //! and removes tenants while serving — with the same `Router` and
-//! `Tenant` that `host serve --config` builds from a manifest.
+//! `Tenant` that `host serve --config` builds from a manifest — or serves
+//! a manifest's apps and reloads them when its files change, as `host
+//! serve --config` does (`Deployment`).
 //!
 //!     cargo run -p host --example embed -- examples/hello.wasm examples/environ-echo.wasm
 //!
@@ -12,7 +14,11 @@
 //! - `swap`: tenant `b` now runs the first component (requests in flight
 //!   finish on the old one);
 //! - `remove a`: tenant `a` is gone (its path gets 404);
-//! - `add c PATH ROUTE`: a new tenant `c` serves PATH at ROUTE.
+//! - `add c PATH ROUTE`: a new tenant `c` serves PATH at ROUTE;
+//! - `manifest PATH`: the apps of the manifest at PATH replace the
+//!   tenants, and are reloaded whenever the manifest or one of its
+//!   components changes (a reload that fails keeps the apps serving and
+//!   logs why on standard error).
 //!
 //! Each command answers `ok` (or `error: ...`) on standard output.
 
@@ -21,9 +27,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use host::component::{AppOptions, load_component, new_engine};
-use host::simple_server::ServerConfig;
-use host::{Mount, Router, Tenant, WSGIServer};
+use host::component::{AppOptions, EngineOptions, load_component, new_engine};
+use host::gateway::deployment::Deployment;
+use host::simple_server::{ServerConfig, server_handler_config};
+use host::{ErrorStream, Mount, Router, Tenant, WSGIServer};
 
 fn tenant(
     engine: &wasmtime::Engine,
@@ -46,6 +53,21 @@ fn tenant(
     Ok(tenant)
 }
 
+/// Serves the manifest at `path` on `server` from now on, reloading it
+/// when its files change.
+fn deploy(server: &Arc<WSGIServer>, path: &Path) -> Result<(), String> {
+    let deployment = Deployment::new(
+        path,
+        AppOptions::default(),
+        server_handler_config(),
+        EngineOptions::default(),
+    );
+    let deployed = deployment.load().map_err(|e| e.to_string())?;
+    server.set_router(deployed.router);
+    Arc::new(deployment).watch(vec![server.clone()], deployed.files, ErrorStream::stderr());
+    Ok(())
+}
+
 fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [first, second] = <[String; 2]>::try_from(args)
@@ -56,6 +78,7 @@ fn main() -> Result<(), String> {
         tenant(&engine, "b", Path::new(&second), "/b")?,
     ])?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let handle = runtime.handle().clone();
     runtime.block_on(async move {
         let server = WSGIServer::bind_router("127.0.0.1", 0, router, ServerConfig::default())
             .map_err(|e| e.to_string())?;
@@ -64,8 +87,17 @@ fn main() -> Result<(), String> {
         let serving = server.clone();
         tokio::spawn(async move { serving.serve_forever().await });
         let commands = tokio::task::spawn_blocking(move || {
+            // The reload's watch runs on the server's runtime.
+            let _runtime = handle.enter();
             for line in std::io::stdin().lock().lines().map_while(Result::ok) {
                 let words: Vec<&str> = line.split_whitespace().collect();
+                if let ["manifest", path] = words[..] {
+                    match deploy(&server, Path::new(path)) {
+                        Ok(()) => println!("ok"),
+                        Err(e) => println!("error: {e}"),
+                    }
+                    continue;
+                }
                 // Every change builds a new router from the current one
                 // and swaps it in atomically.
                 let current = server.router();

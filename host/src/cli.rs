@@ -12,8 +12,9 @@ use host::component::{
     self, AppOptions, EngineOptions, LoadError, Loaded, MemoryBudget, OutboundPolicy, Preopen,
     default_cache_dir,
 };
+use host::gateway::deployment::{Deployed, Deployment};
 use host::handlers::{BaseHandler, CGIHandler, IISCGIHandler};
-use host::manifest::{Manifest, parse_size};
+use host::manifest::parse_size;
 use host::simple_server::{ServerConfig, WSGIServer};
 use host::validate::validator;
 use host::{ErrorStream, Service};
@@ -348,40 +349,25 @@ impl AppArgs {
             .collect()
     }
 
+    /// An engine whose pool holds this app's instances.
     fn engine(&self, pooling: bool) -> Result<wasmtime::Engine, String> {
-        self.engine_for(pooling, self.max_memory, self.max_concurrency)
-    }
-
-    /// An engine whose pool holds instances of `max_memory` bytes, and
-    /// `max_concurrency` of them at once (at least the defaults).
-    fn engine_for(
-        &self,
-        pooling: bool,
-        max_memory: usize,
-        max_concurrency: usize,
-    ) -> Result<wasmtime::Engine, String> {
-        let options = self.engine_options(pooling, max_memory, max_concurrency);
+        let options = self
+            .engine_options(pooling)
+            .sized(self.max_memory, self.max_concurrency);
         component::new_engine_with(&options)
             .map_err(|e| format!("cannot create the wasm engine: {e:#}"))
     }
 
-    fn engine_options(
-        &self,
-        pooling: bool,
-        max_memory: usize,
-        max_concurrency: usize,
-    ) -> EngineOptions {
+    /// The engine's options but the pool's size.
+    fn engine_options(&self, pooling: bool) -> EngineOptions {
         EngineOptions {
             pooling,
-            max_instances: u32::try_from(max_concurrency)
-                .unwrap_or(u32::MAX)
-                .max(EngineOptions::default().max_instances),
-            max_memory_size: max_memory.max(EngineOptions::default().max_memory_size),
             cache_dir: match (&self.cache_dir, self.no_cache) {
                 (_, true) => None,
                 (Some(dir), false) => Some(dir.clone()),
                 (None, false) => default_cache_dir(),
             },
+            ..EngineOptions::default()
         }
     }
 
@@ -433,15 +419,6 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// A manifest's tenants, how each component was compiled, its files and
-/// its listeners.
-type LoadedManifest = (
-    host::Router,
-    Vec<String>,
-    Vec<PathBuf>,
-    Vec<host::manifest::ListenerSpec>,
-);
-
 /// What runs once the servers are bound, before they serve (hot reload).
 type OnStart = Box<dyn FnOnce(Vec<Arc<WSGIServer>>)>;
 
@@ -452,91 +429,29 @@ struct Listen {
     tls: Option<Arc<rustls::ServerConfig>>,
 }
 
-/// Loads a manifest into tenants, again and again (hot reload), keeping
-/// one engine while its pool is large enough for the apps.
-struct ManifestLoader {
-    path: PathBuf,
-    base: AppOptions,
-    handler: host::handlers::HandlerConfig,
-    validate: bool,
-    /// The engine options but the pool's size, from the command line.
-    engine: EngineOptions,
-    current: std::sync::Mutex<Option<(wasmtime::Engine, usize, usize)>>,
-    metrics: Option<Arc<host::metrics::Metrics>>,
-}
-
-impl ManifestLoader {
-    fn new(
-        path: &std::path::Path,
-        app_args: &AppArgs,
-        base: AppOptions,
-        handler: host::handlers::HandlerConfig,
-        metrics: Option<Arc<host::metrics::Metrics>>,
-    ) -> ManifestLoader {
-        ManifestLoader {
-            path: path.to_path_buf(),
-            base,
-            handler,
-            validate: app_args.validate,
-            engine: app_args.engine_options(true, 0, 0),
-            current: std::sync::Mutex::new(None),
-            metrics,
-        }
-    }
-
-    /// The tenants, how each component was compiled, and the files they
-    /// came from (the manifest first); or the exit status and the error.
-    fn load(&self) -> Result<LoadedManifest, (u8, String)> {
-        let mut manifest = Manifest::from_file(&self.path).map_err(|e| (2, e.to_string()))?;
-        for app in &mut manifest.apps {
-            app.validate |= self.validate;
-        }
-        let (memory, concurrency) = manifest.largest(&self.base);
-        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
-        let engine = match &*current {
-            Some((engine, m, c)) if memory <= *m && concurrency <= *c => engine.clone(),
-            _ => {
-                let options = EngineOptions {
-                    max_instances: (u32::try_from(concurrency).unwrap_or(u32::MAX))
-                        .max(EngineOptions::default().max_instances),
-                    max_memory_size: memory.max(EngineOptions::default().max_memory_size),
-                    ..self.engine.clone()
-                };
-                let engine = component::new_engine_with(&options)
-                    .map_err(|e| (1, format!("cannot create the wasm engine: {e:#}")))?;
-                *current = Some((engine.clone(), memory, concurrency));
-                engine
-            }
-        };
-        drop(current);
-        let metrics = self.metrics.as_ref();
-        let (router, compiled) =
-            host::manifest::load(&manifest, &engine, &self.base, &self.handler, metrics)
-                .map_err(|e| (2, e.to_string()))?;
-        let mut files = vec![self.path.clone()];
-        files.extend(manifest.apps.iter().map(|a| a.component.clone()));
-        Ok((router, compiled, files, manifest.listeners))
-    }
-}
-
 fn check(args: CheckArgs) -> ExitCode {
     let base = match args.app_args.app_options(ErrorStream::stderr()) {
         Ok(base) => base,
         Err(e) => return fail(2, e),
     };
     let handler = host::simple_server::server_handler_config();
-    let loader = ManifestLoader::new(&args.config, &args.app_args, base, handler, None);
-    match loader.load() {
-        Ok((router, compiled, _, _)) => {
+    let deployment = Deployment::new(
+        &args.config,
+        base,
+        handler,
+        args.app_args.engine_options(true),
+    )
+    .validate_all(args.app_args.validate);
+    match deployment.load() {
+        Ok(Deployed {
+            router, compiled, ..
+        }) => {
             for line in compiled {
                 eprintln!("{line}");
             }
             println!("{}: {} apps", args.config.display(), router.tenants().len());
             for t in router.tenants() {
-                let kind = match t.service {
-                    Service::Wsgi(_) => "wasgi",
-                    Service::WasiHttp(_) => "wasi:http",
-                };
+                let kind = t.service.kind();
                 let hosts = match t.mount.hosts() {
                     [] => "any host".to_string(),
                     hosts => hosts.join(", "),
@@ -550,7 +465,7 @@ fn check(args: CheckArgs) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err((code, e)) => fail(code, e),
+        Err(e) => fail(e.exit_code, e),
     }
 }
 
@@ -707,17 +622,18 @@ fn serve(args: ServeArgs) -> ExitCode {
     // with worker processes (PEP 3333).
     config.handler.wsgi_multiprocess = args.reuse > 1;
     if let Some(path) = &args.config {
-        let metrics = config.metrics.clone();
-        let loader = ManifestLoader::new(
-            path,
-            &args.app_args,
-            options,
-            config.handler.clone(),
-            metrics,
-        );
-        let (router, compiled, files, listeners) = match loader.load() {
-            Ok(loaded) => loaded,
-            Err((code, e)) => return fail(code, e),
+        let engine = args.app_args.engine_options(true);
+        let deployment = Deployment::new(path, options, config.handler.clone(), engine)
+            .validate_all(args.app_args.validate)
+            .with_metrics(config.metrics.clone());
+        let Deployed {
+            router,
+            compiled,
+            files,
+            listeners,
+        } = match deployment.load() {
+            Ok(deployed) => deployed,
+            Err(e) => return fail(e.exit_code, e),
         };
         // The manifest's listeners replace --host and --port.
         if !listeners.is_empty() {
@@ -748,15 +664,8 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
         let what = format!("{} apps from {}", router.tenants().len(), path.display());
         let log = config.log.clone();
-        let metrics = config.metrics.clone();
-        let reload: OnStart = Box::new(move |servers| {
-            let loader = Arc::new(loader);
-            let load: Arc<crate::reload::Load> = Arc::new(move || {
-                let (router, _, files, _) = loader.load().map_err(|(_, e)| e)?;
-                Ok((router, files))
-            });
-            crate::reload::watch(servers, load, files, log, metrics);
-        });
+        let reload: OnStart =
+            Box::new(move |servers| Arc::new(deployment).watch(servers, files, log));
         return run_server(&runtime, &args, listen, router, config, what, Some(reload));
     }
     let engine = match args.app_args.engine(true) {
@@ -881,15 +790,15 @@ fn cgi(args: CgiArgs) -> ExitCode {
         .and_then(|(options, engine)| {
             component::load_component(&engine, &args.app, options).map_err(|e| e.to_string())
         })
-        .and_then(
-            |app| match args.app_args.wrap(app, &args.app.display().to_string())? {
-                Service::Wsgi(app) => Ok(app),
-                Service::WasiHttp(_) => Err(format!(
+        .and_then(|app| {
+            let service = args.app_args.wrap(app, &args.app.display().to_string())?;
+            service.wsgi().cloned().ok_or_else(|| {
+                format!(
                     "{} is a wasi:http component; host cgi runs wasgi apps",
                     args.app.display()
-                )),
-            },
-        );
+                )
+            })
+        });
     runtime.block_on(async move {
         match loaded {
             Ok(app) => handler.run(&*app).await,

@@ -14,26 +14,33 @@
 //! | `environ` building | [`environ`] |
 //! | many apps on one server | [`router`]: [`Router`], [`Tenant`], [`Mount`] (`shift_path_info` mounting); [`manifest`]: `wasgi.toml` |
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
+// The wsgiref core.
 pub mod app;
-pub mod component;
 pub mod environ;
 pub mod handlers;
-pub mod manifest;
-pub mod metrics;
-pub mod router;
-pub mod service;
 pub mod simple_server;
 pub mod streams;
 pub mod validate;
 
+// The gateway: a request's path from the listener to an executor.
+pub mod gateway;
+
+// One executor per guest ABI.
+pub mod executor;
+
+// The wasmtime layer: engine, loading, stores.
+pub mod component;
+
+pub use gateway::{manifest, metrics, router};
+
 pub use app::{
     Application, Body, BodyIter, BoxFuture, Busy, Environ, FileBody, Responder, StartResponse,
 };
+pub use executor::Service;
 pub use handlers::BaseHandler;
 pub use router::{Mount, Router, Tenant};
-pub use service::Service;
 pub use simple_server::{WSGIRequestHandler, WSGIServer, make_server};
 pub use streams::{ErrorStream, InputStream};
 pub use wasgi::{ExcInfo, Vars};

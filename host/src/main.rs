@@ -2,7 +2,6 @@
 
 mod build_python;
 mod cli;
-mod reload;
 mod scaffold;
 
 fn main() -> std::process::ExitCode {

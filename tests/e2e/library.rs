@@ -162,20 +162,18 @@ async fn shutdown_lets_requests_in_flight_finish() {
         .unwrap();
 }
 
-/// `host/examples/embed.rs`, built if this test run did not build it.
+/// `host/examples/embed.rs`, which `cargo test` builds with the tests (a
+/// cargo run from here would build with the test's environment, which
+/// makes the next build of the workspace rebuild part of it).
 fn embed_example() -> std::path::PathBuf {
-    let status = std::process::Command::new(env!("CARGO"))
-        .args(["build", "-q", "-p", "host", "--example", "embed"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("cargo build --example embed");
-    assert!(status.success());
     let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/embed")
+    let embed = (exe.parent().unwrap().parent().unwrap()).join("examples/embed");
+    assert!(
+        embed.is_file(),
+        "{} is not built: run the tests with `cargo test --workspace` (or --examples)",
+        embed.display()
+    );
+    embed
 }
 
 #[test]
@@ -230,6 +228,81 @@ fn an_embedding_program_hosts_two_tenants_and_swaps_one_while_serving() {
         "error: apps \"c\" and \"e\" are both mounted at /c"
     );
     assert_eq!(get("/b").status, 200);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn an_embedding_program_serves_a_manifest_and_reloads_it_through_the_library() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("embed-manifest");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let manifest = dir.join("wasgi.toml");
+    let write_manifest = |component: &str| {
+        // A deploy writes the new file beside the old and renames it.
+        let text = format!(
+            "[[app]]\nname = \"m\"\ncomponent = {:?}\nroute = \"/m\"\n",
+            example(component)
+        );
+        std::fs::write(dir.join("wasgi.toml.new"), text).unwrap();
+        std::fs::rename(dir.join("wasgi.toml.new"), &manifest).unwrap();
+    };
+    write_manifest("hello");
+    let mut child = Command::new(embed_example())
+        .args([example("hello"), example("environ-echo")])
+        .env("WASGI_CACHE_DIR", crate::common::test_cache_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let addr: std::net::SocketAddr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let get = |target: &str| {
+        let mut conn = Conn::open(addr);
+        conn.send(
+            format!("GET {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes(),
+        );
+        conn.response(false)
+    };
+    writeln!(stdin, "manifest {}", manifest.display()).unwrap();
+    let mut answer = String::new();
+    stdout.read_line(&mut answer).unwrap();
+    assert_eq!(answer.trim(), "ok");
+    // The manifest's apps replaced the tenants.
+    assert_eq!(get("/m/x").text(), "Hello World");
+    assert_eq!(get("/a/x").status, 404);
+    // A changed manifest is reloaded by the library's watch.
+    write_manifest("environ-echo");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let r = get("/m/x");
+        if r.text().contains("\"SCRIPT_NAME\": \"/m\"") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no reload: {}",
+            r.text()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    writeln!(stdin, "manifest {}", dir.join("missing.toml").display()).unwrap();
+    answer.clear();
+    stdout.read_line(&mut answer).unwrap();
+    assert!(answer.starts_with("error: "), "{answer}");
+    assert!(answer.contains("missing.toml"), "{answer}");
     let _ = child.kill();
     let _ = child.wait();
 }

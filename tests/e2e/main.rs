@@ -4,6 +4,7 @@
 mod common;
 
 mod bench_smoke;
+mod build;
 mod cgi;
 mod cli;
 mod clients;

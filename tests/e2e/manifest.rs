@@ -100,6 +100,49 @@ fn without_a_root_app_a_path_no_app_serves_is_404() {
     host.wait_log("\"GET /other HTTP/1.1\" 404");
 }
 
+#[test]
+fn an_absolute_form_target_names_the_host_for_routing_and_for_the_app() {
+    let dir = temp_dir("absolute");
+    let manifest = dir.join("wasgi.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "[[app]]\nname = \"a\"\ncomponent = {:?}\nhosts = [\"a.test\"]\n\n\
+             [[app]]\nname = \"b\"\ncomponent = {:?}\nhosts = [\"b.test\"]\n",
+            example("environ-echo"),
+            example("environ-echo.wasi-http")
+        ),
+    )
+    .unwrap();
+    let host = Host::serve(&["--config", manifest.to_str().unwrap()]);
+    // RFC 9112 §3.2.2: the target's authority wins over the Host header,
+    // for the router and for what either kind of app is shown.
+    for (target, header) in [
+        ("http://b.test:8080/x", "a.test"),
+        ("http://a.test/x", "b.test"),
+    ] {
+        let r = get(&host, target, header, "");
+        assert_eq!(r.status, 200, "{target}: {}", r.head);
+        let env: Map<String, Value> = serde_json::from_slice(&r.body).unwrap();
+        let name = target
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap();
+        assert_eq!(var(&env, "HTTP_HOST"), Some(name), "{target}: {env:?}");
+        assert_eq!(var(&env, "PATH_INFO"), Some("/x"), "{target}");
+        host.wait_log(&format!("\"GET {target} HTTP/1.1\" 200"));
+    }
+    // The wasi:http tenant is the one that answered b.test (it has no
+    // REMOTE_ADDR, a wasgi app does).
+    let r = get(&host, "http://b.test/", "a.test", "");
+    let env: Map<String, Value> = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(var(&env, "REMOTE_ADDR"), None, "{env:?}");
+    let r = get(&host, "http://a.test/", "b.test", "");
+    let env: Map<String, Value> = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(var(&env, "REMOTE_ADDR"), Some("127.0.0.1"), "{env:?}");
+}
+
 fn temp_dir(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("manifest-{name}"));
     let _ = std::fs::remove_dir_all(&dir);

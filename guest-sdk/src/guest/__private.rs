@@ -1,6 +1,8 @@
 //! Glue between the generated bindings and the SDK types; used by
 //! [`export!`](crate::export) only.
 
+/// The `wit-bindgen` bindings of the `app` world (generated, undocumented).
+#[allow(missing_docs)]
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",

@@ -5,8 +5,6 @@
 mod build_python;
 #[path = "../cli.rs"]
 mod cli;
-#[path = "../reload.rs"]
-mod reload;
 #[path = "../scaffold.rs"]
 mod scaffold;
 

@@ -40,6 +40,20 @@ impl Default for EngineOptions {
     }
 }
 
+impl EngineOptions {
+    /// These options with a pool that holds instances of `max_memory`
+    /// bytes, `max_concurrency` of them at once (at least the defaults).
+    pub fn sized(&self, max_memory: usize, max_concurrency: usize) -> EngineOptions {
+        let default = EngineOptions::default();
+        EngineOptions {
+            max_instances: (u32::try_from(max_concurrency).unwrap_or(u32::MAX))
+                .max(default.max_instances),
+            max_memory_size: max_memory.max(default.max_memory_size),
+            ..self.clone()
+        }
+    }
+}
+
 /// `$WASGI_CACHE_DIR`, else `$XDG_CACHE_HOME/wasgi/compiled`, else
 /// `$HOME/.cache/wasgi/compiled`, else `wasgi-cache` in the temporary
 /// directory. The directory must be the cache's alone: wasmtime's cache

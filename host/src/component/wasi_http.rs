@@ -17,9 +17,9 @@ use wasmtime_wasi_http::p2::bindings::{Proxy, ProxyPre};
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 use wasmtime_wasi_http::{WasiBody, WasiHttpView};
 
+use super::RequestCtx;
 use super::ctx::{Checkout, Instances, Pool};
 use super::limits::metered;
-use super::{AppOptions, RequestCtx};
 use crate::app::BoxFuture;
 use wasgi::ExcInfo;
 
@@ -64,19 +64,6 @@ impl WasiHttpApp {
     /// Waits for room for a request (see [`Application::admit`](crate::Application::admit)).
     pub async fn admit(&self) -> Result<(), crate::app::Busy> {
         self.instances.admit().await
-    }
-
-    /// The app's options.
-    pub fn options(&self) -> &AppOptions {
-        &self.instances.options
-    }
-
-    /// The `wasi:http` version the component exports: `"0.2"` or `"0.3"`.
-    pub fn wasi_http_version(&self) -> &'static str {
-        match self.pre {
-            Pre::P2(_) => "0.2",
-            Pre::P3(_) => "0.3",
-        }
     }
 
     /// Handles one request: `request` must carry an absolute URI (its

@@ -1,9 +1,26 @@
-//! What a server hands each request to: one executor per guest ABI.
+//! What a server hands each request to: one executor per guest ABI, behind
+//! one trait (as Spin's trigger-http has one executor per guest world).
+//!
+//! * [`wsgi`]: a WSGI application (a wasgi component, the validator around
+//!   one, a native closure), run by the handlers' algorithm with an HTTP
+//!   gateway;
+//! * [`wasi_http`]: a `wasi:http` component (WASIp2 or WASIp3), given the
+//!   request as is.
+
+pub(crate) mod wasi_http;
+pub(crate) mod wsgi;
 
 use std::sync::Arc;
 
-use crate::app::{Application, Busy};
+use http::Response;
+
+use crate::app::{Application, BoxFuture, Busy};
 use crate::component::{Loaded, WasiHttpApp};
+use crate::gateway::access_log::AccessLog;
+use crate::gateway::body::{RequestBody, ResponseBody};
+use crate::gateway::stop::Stop;
+use crate::router::Routed;
+use crate::simple_server::WSGIRequestHandler;
 
 /// An app a server can serve.
 #[derive(Clone)]
@@ -18,13 +35,65 @@ pub enum Service {
 }
 
 impl Service {
+    /// The executor for this kind of app: the one place the kinds are
+    /// told apart.
+    pub(crate) fn executor(&self) -> &dyn Executor {
+        match self {
+            Service::Wsgi(app) => app,
+            Service::WasiHttp(app) => app,
+        }
+    }
+
     /// Waits until the app has room for a request, or says why not (see
     /// [`Application::admit`]).
     pub async fn admit(&self) -> Result<(), Busy> {
-        match self {
-            Service::Wsgi(app) => app.admit().await,
-            Service::WasiHttp(app) => app.admit().await,
-        }
+        self.executor().admit().await
+    }
+
+    /// What kind of app it is: `wasgi` or `wasi:http`.
+    pub fn kind(&self) -> &'static str {
+        self.executor().kind()
+    }
+
+    /// The WSGI application, when it is one.
+    pub fn wsgi(&self) -> Option<&Arc<dyn Application>> {
+        self.executor().wsgi()
+    }
+}
+
+/// One request, routed, on its way to an executor.
+pub(crate) struct Call<'a> {
+    /// The connection it came on.
+    pub(crate) conn: &'a WSGIRequestHandler,
+    /// Its tenant, and the path after mounting.
+    pub(crate) routed: Routed,
+    /// Its head, with the authority settled.
+    pub(crate) parts: http::request::Parts,
+    /// Its body, within the tenant's size limit.
+    pub(crate) body: RequestBody,
+    /// The body's length, when the head declared it.
+    pub(crate) length: Option<u64>,
+    /// Its access line, naming the tenant.
+    pub(crate) access: AccessLog,
+    /// Its stop signal (client gone, timeout, drain).
+    pub(crate) stop: Stop,
+}
+
+/// Runs requests for one guest ABI.
+pub(crate) trait Executor: Send + Sync {
+    /// `wasgi` or `wasi:http`.
+    fn kind(&self) -> &'static str;
+
+    /// Waits until the app has room for a request, or says why not.
+    fn admit(&self) -> BoxFuture<'_, Result<(), Busy>>;
+
+    /// Runs `call`; the response as soon as its head is known, its access
+    /// line written when it ends.
+    fn execute<'a>(&'a self, call: Call<'a>) -> BoxFuture<'a, Response<ResponseBody>>;
+
+    /// The WSGI application behind this executor, if it runs one.
+    fn wsgi(&self) -> Option<&Arc<dyn Application>> {
+        None
     }
 }
 

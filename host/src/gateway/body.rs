@@ -34,7 +34,7 @@ type LogEnd = Box<dyn FnOnce(u64, Option<&io::Error>) + Send>;
 
 /// A body that writes the access line, with the bytes it yielded, once:
 /// when it ends, fails, or is dropped (the client left).
-pub(super) struct LoggedBody {
+pub(crate) struct LoggedBody {
     body: GuestBody,
     sent: u64,
     log: Option<LogEnd>,
@@ -67,12 +67,12 @@ struct BodyChannel {
 }
 
 impl ResponseBody {
-    pub(super) fn empty() -> Self {
+    pub(crate) fn empty() -> Self {
         ResponseBody(None, None, None)
     }
 
     /// A body known whole: a channel holding it.
-    pub(super) fn full(data: Bytes) -> Self {
+    pub(crate) fn full(data: Bytes) -> Self {
         let (tx, rx) = mpsc::channel(1);
         let owed = Some(data.len() as u64);
         // A fresh channel with room for one item accepts it.
@@ -80,7 +80,7 @@ impl ResponseBody {
         ResponseBody::channel(rx, owed)
     }
 
-    pub(super) fn channel(rx: mpsc::Receiver<io::Result<Bytes>>, owed: Option<u64>) -> Self {
+    pub(crate) fn channel(rx: mpsc::Receiver<io::Result<Bytes>>, owed: Option<u64>) -> Self {
         ResponseBody(
             Some(Inner::Channel(BodyChannel {
                 rx,
@@ -93,13 +93,13 @@ impl ResponseBody {
     }
 
     /// This body, stopping the request if dropped before its end.
-    pub(super) fn guarded(mut self, guard: StopOnDrop) -> Self {
+    pub(crate) fn guarded(mut self, guard: StopOnDrop) -> Self {
         self.1 = Some(guard);
         self
     }
 
     /// This body, counted as in flight on its connection until dropped.
-    pub(super) fn in_flight(mut self, in_flight: InFlight) -> Self {
+    pub(crate) fn in_flight(mut self, in_flight: InFlight) -> Self {
         self.2 = Some(in_flight);
         self
     }
@@ -112,7 +112,7 @@ impl ResponseBody {
     }
 
     /// A guest's body; `log` gets the bytes sent when it is over.
-    pub(super) fn guest(
+    pub(crate) fn guest(
         body: GuestBody,
         log: impl FnOnce(u64, Option<&io::Error>) + Send + 'static,
     ) -> Self {
@@ -223,12 +223,12 @@ impl ResponseBody {
 
 /// hyper's request body, failing once it grows past `max` bytes: the
 /// source of `wsgi.input`, and the body a `wasi:http` guest reads.
-pub(super) struct RequestBody {
-    pub(super) body: Incoming,
-    pub(super) seen: u64,
-    pub(super) max: Option<u64>,
+pub(crate) struct RequestBody {
+    pub(crate) body: Incoming,
+    pub(crate) seen: u64,
+    pub(crate) max: Option<u64>,
     /// Whether the client has stopped sending.
-    pub(super) client: Arc<Client>,
+    pub(crate) client: Arc<Client>,
 }
 
 impl HttpBody for RequestBody {

@@ -18,7 +18,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// What one connection's requests and its reader share.
 #[derive(Default)]
-pub(super) struct Client {
+pub(crate) struct Client {
     /// Requests whose responses are not finished yet.
     in_flight: AtomicUsize,
     /// The client has sent its last byte.
@@ -32,14 +32,14 @@ pub(super) struct Client {
 impl Client {
     /// A request has arrived; its response is in flight until the guard
     /// is dropped.
-    pub(super) fn enter(self: &Arc<Self>) -> InFlight {
+    pub(crate) fn enter(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         InFlight(self.clone())
     }
 
     /// True once the client has sent everything it will send; otherwise
     /// the task is woken when that happens.
-    pub(super) fn poll_done_sending(&self, cx: &mut Context<'_>) -> bool {
+    pub(crate) fn poll_done_sending(&self, cx: &mut Context<'_>) -> bool {
         if self.done_sending.load(Ordering::Acquire) {
             return true;
         }
@@ -65,7 +65,7 @@ fn wake(slot: &Mutex<Option<Waker>>) {
 
 /// A response in flight; held by the response body until hyper is done
 /// with it.
-pub(super) struct InFlight(Arc<Client>);
+pub(crate) struct InFlight(Arc<Client>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
@@ -77,13 +77,13 @@ impl Drop for InFlight {
 
 /// A connection's socket as hyper sees it: its end of stream is held back
 /// while a response is in flight.
-pub(super) struct HalfClose<S> {
+pub(crate) struct HalfClose<S> {
     io: S,
     client: Arc<Client>,
 }
 
 impl<S> HalfClose<S> {
-    pub(super) fn new(io: S, client: Arc<Client>) -> Self {
+    pub(crate) fn new(io: S, client: Arc<Client>) -> Self {
         HalfClose { io, client }
     }
 }

@@ -18,9 +18,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::component::{self, AppOptions, Loaded, OutboundPolicy, Preopen};
+use crate::executor::Service;
 use crate::handlers::HandlerConfig;
 use crate::router::{Mount, Router, Tenant};
-use crate::service::Service;
 
 /// A manifest error: where, and what.
 #[derive(Debug)]

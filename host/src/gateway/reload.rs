@@ -1,5 +1,6 @@
-//! Hot reload for `host serve --config`: when the manifest or one of its
-//! components changes (a file watch), or on SIGHUP, the manifest is loaded
+//! Hot reload of a [`Deployment`](super::deployment::Deployment): when the
+//! manifest or one of its components changes (a file watch), or on SIGHUP,
+//! the manifest is loaded
 //! again in the background and its tenants swapped in atomically. Requests
 //! in flight finish on the old tenants. A manifest or component that does
 //! not load leaves the old tenants serving, and the log says why.
@@ -9,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use host::{ErrorStream, Router, WSGIServer};
+use crate::router::Router;
+use crate::simple_server::WSGIServer;
+use crate::streams::ErrorStream;
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
@@ -18,16 +21,16 @@ use tokio::sync::mpsc;
 const SETTLE: Duration = Duration::from_millis(300);
 
 /// What a reload does: the new tenants, and the files to watch next.
-pub type Load = dyn Fn() -> Result<(Router, Vec<PathBuf>), String> + Send + Sync;
+pub(crate) type Load = dyn Fn() -> Result<(Router, Vec<PathBuf>), String> + Send + Sync;
 
 /// Reloads the `servers`' tenants with `load` whenever one of `files` changes
 /// or the process gets SIGHUP, until the process ends.
-pub fn watch(
+pub(crate) fn watch(
     servers: Vec<Arc<WSGIServer>>,
     load: Arc<Load>,
     files: Vec<PathBuf>,
     log: ErrorStream,
-    metrics: Option<Arc<host::metrics::Metrics>>,
+    metrics: Option<Arc<super::metrics::Metrics>>,
 ) {
     let (tx, mut rx) = mpsc::unbounded_channel::<()>();
     let hup = tx.clone();

@@ -16,8 +16,8 @@ use std::time::Duration;
 use wasgi::Vars;
 use wasgi::util::shift_path_info;
 
+use crate::executor::Service;
 use crate::handlers::HandlerConfig;
-use crate::service::Service;
 
 /// The request header a `wasi:http` tenant finds its mount in (`/shop`;
 /// empty at the root). A client's own header of that name is removed.

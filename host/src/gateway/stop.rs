@@ -13,7 +13,7 @@ use wasgi::ExcInfo;
 
 /// Why a request was stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Reason {
+pub(crate) enum Reason {
     /// The client closed the connection before the response was complete.
     ClientLeft,
     /// The request ran longer than its wall-clock limit.
@@ -25,7 +25,7 @@ pub(super) enum Reason {
 impl Reason {
     /// The status the request gets when its head has not gone out yet
     /// (nobody sees it when the client left; the access log does).
-    pub(super) fn status(self) -> &'static str {
+    pub(crate) fn status(self) -> &'static str {
         match self {
             Reason::ClientLeft => "499 Client Closed Request",
             Reason::TimedOut(_) => "504 Gateway Timeout",
@@ -34,7 +34,7 @@ impl Reason {
     }
 
     /// The exception logged for it.
-    pub(super) fn exception(self) -> ExcInfo {
+    pub(crate) fn exception(self) -> ExcInfo {
         match self {
             Reason::ClientLeft => ExcInfo::bare(
                 "ConnectionAbortedError",
@@ -56,7 +56,7 @@ impl Reason {
 
 /// One request's stop signal, shared by its task and its response.
 #[derive(Clone)]
-pub(super) struct Stop {
+pub(crate) struct Stop {
     reason: Arc<watch::Sender<Option<Reason>>>,
     deadline: Option<(Instant, Duration)>,
     server: watch::Receiver<bool>,
@@ -65,7 +65,7 @@ pub(super) struct Stop {
 impl Stop {
     /// A request that may run for `timeout` (`None`: no limit) and stops
     /// when `server` turns true.
-    pub(super) fn new(timeout: Option<Duration>, server: watch::Receiver<bool>) -> Self {
+    pub(crate) fn new(timeout: Option<Duration>, server: watch::Receiver<bool>) -> Self {
         Stop {
             reason: Arc::new(watch::channel(None).0),
             deadline: timeout.map(|t| (Instant::now() + t, t)),
@@ -74,7 +74,7 @@ impl Stop {
     }
 
     /// Stops the request for `reason`, unless it was stopped already.
-    pub(super) fn trigger(&self, reason: Reason) {
+    pub(crate) fn trigger(&self, reason: Reason) {
         self.reason.send_if_modified(|r| {
             let first = r.is_none();
             r.get_or_insert(reason);
@@ -83,13 +83,13 @@ impl Stop {
     }
 
     /// Why the request was stopped, if it was.
-    pub(super) fn reason(&self) -> Option<Reason> {
+    pub(crate) fn reason(&self) -> Option<Reason> {
         *self.reason.borrow()
     }
 
     /// Runs `work` until it ends, or until the request is stopped (then
     /// `work` is dropped).
-    pub(super) async fn run<F: Future>(&self, work: F) -> Result<F::Output, Reason> {
+    pub(crate) async fn run<F: Future>(&self, work: F) -> Result<F::Output, Reason> {
         let mut reason = self.reason.subscribe();
         let mut server = self.server.clone();
         let deadline = async {
@@ -116,7 +116,7 @@ impl Stop {
 
     /// A guard that stops the request as `ClientLeft` when dropped armed,
     /// after `grace`.
-    pub(super) fn on_drop(&self, grace: Duration) -> StopOnDrop {
+    pub(crate) fn on_drop(&self, grace: Duration) -> StopOnDrop {
         StopOnDrop(Some((self.clone(), grace)))
     }
 }
@@ -124,16 +124,16 @@ impl Stop {
 /// How long a request whose client left in the middle of the body has to
 /// notice it by itself: its next write fails, and the app's `close()` runs.
 /// A guest still computing after that is stopped.
-pub(super) const LEFT_MID_BODY_GRACE: Duration = Duration::from_millis(500);
+pub(crate) const LEFT_MID_BODY_GRACE: Duration = Duration::from_millis(500);
 
 /// Stops the request when dropped, unless disarmed: held by what the
 /// client's side of a request owns (the pending response, the body hyper
 /// is sending), so their going away means the client left.
-pub(super) struct StopOnDrop(Option<(Stop, Duration)>);
+pub(crate) struct StopOnDrop(Option<(Stop, Duration)>);
 
 impl StopOnDrop {
     /// The request went on normally: dropping the guard does nothing.
-    pub(super) fn disarm(&mut self) {
+    pub(crate) fn disarm(&mut self) {
         self.0 = None;
     }
 }

@@ -11,15 +11,13 @@
 //! CR/LF never reach the wire, a 30 s limit on reading request headers, and
 //! no process environment in the environ.
 
-mod body;
-mod half_close;
 mod request_handler;
-mod stop;
-mod tls;
 
-pub use body::ResponseBody;
+pub use crate::gateway::body::ResponseBody;
+pub use crate::gateway::tls::tls_config;
 pub use request_handler::WSGIRequestHandler;
-pub use tls::tls_config;
+
+use crate::gateway::half_close;
 
 use std::convert::Infallible;
 use std::io;
@@ -36,9 +34,9 @@ use tokio::task::JoinSet;
 use wasgi::Vars;
 
 use crate::app::Application;
+use crate::executor::Service;
 use crate::handlers::HandlerConfig;
 use crate::router::Router;
-use crate::service::Service;
 use crate::streams::ErrorStream;
 
 /// `wasgi/<version>`, as a literal for `concat!`.
@@ -151,16 +149,17 @@ pub struct WSGIServer {
     shared: Arc<Shared>,
 }
 
-struct Shared {
+/// What every connection of a server shares.
+pub(crate) struct Shared {
     router: RwLock<Arc<Router>>,
-    base_environ: Vars,
-    config: ServerConfig,
+    pub(crate) base_environ: Vars,
+    pub(crate) config: ServerConfig,
     /// `config.handler`, shared by every request's handler.
-    handler_config: Arc<HandlerConfig>,
+    pub(crate) handler_config: Arc<HandlerConfig>,
     shutdown: watch::Sender<bool>,
     /// Turns true when the drain ran out of time: every request still
     /// running is stopped.
-    cut: watch::Sender<bool>,
+    pub(crate) cut: watch::Sender<bool>,
 }
 
 impl WSGIServer {
@@ -287,10 +286,8 @@ impl WSGIServer {
     /// it is a `wasi:http` component, or there is none).
     pub fn get_app(&self) -> Option<Arc<dyn Application>> {
         let router = self.shared.router();
-        match router.route(None, "/").map(|r| r.tenant.service.clone()) {
-            Some(Service::Wsgi(app)) => Some(app),
-            _ => None,
-        }
+        let routed = router.route(None, "/")?;
+        routed.tenant.service.wsgi().cloned()
     }
 
     /// `serve_forever()`: accepts connections until [`shutdown`](Self::shutdown),
@@ -359,7 +356,8 @@ impl WSGIServer {
 }
 
 impl Shared {
-    fn router(&self) -> Arc<Router> {
+    /// The tenants requests are routed to now.
+    pub(crate) fn router(&self) -> Arc<Router> {
         match self.router.read() {
             Ok(router) => router.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
@@ -497,7 +495,7 @@ where
     };
     if let Err(e) = served {
         let config = &shared.config;
-        request_handler::log_refused(&config.log, config.log_format, peer.ip(), &e);
+        crate::gateway::access_log::log_refused(&config.log, config.log_format, peer.ip(), &e);
     }
     // Dropping the connection here drops a response body it still holds,
     // so a handler writing to a client that left sees the pipe broken and
@@ -528,7 +526,7 @@ where
 
 /// The handler tasks a connection has spawned and that are still running.
 #[derive(Clone, Default)]
-struct Tasks(Arc<TaskCount>);
+pub(crate) struct Tasks(Arc<TaskCount>);
 
 #[derive(Default)]
 struct TaskCount {
@@ -553,7 +551,8 @@ impl Drop for TaskGuard {
 }
 
 impl Tasks {
-    fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+    /// Runs `task` in a task of its own, which the connection waits for.
+    pub(crate) fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
         self.0
             .running
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
@@ -579,19 +578,6 @@ impl Tasks {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn log_lines_escape_like_log_message() {
-        assert_eq!(
-            super::request_handler::escape_log("GET /a\\b HTTP/1.1"),
-            "GET /a\\\\b HTTP/1.1"
-        );
-        assert_eq!(
-            super::request_handler::escape_log("GET /caf\u{e9}/\u{85}"),
-            "GET /caf\u{c3}\u{a9}/\u{c2}\\x85"
-        );
-        assert_eq!(super::request_handler::escape_log("x\u{1}y"), "x\\x01y");
-    }
-
     /// SYS_VERSION names the wasmtime in Cargo.lock.
     #[test]
     fn sys_version_matches_the_locked_wasmtime() {

@@ -1,0 +1,164 @@
+//! The access log: one line per request, whatever happened to it, written
+//! here and nowhere else; and wsgiref's `code N, message ...` line for a
+//! request the server refused.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::handlers::date::PerSecond;
+use crate::simple_server::LogFormat;
+use crate::streams::ErrorStream;
+
+/// What one request's access line says besides its outcome: who asked,
+/// what, and which app answered. Cheap to clone (the line is shared).
+#[derive(Clone)]
+pub(crate) struct AccessLog {
+    log: ErrorStream,
+    format: LogFormat,
+    remote_ip: IpAddr,
+    request_line: Arc<str>,
+    app: Option<Arc<str>>,
+}
+
+impl AccessLog {
+    /// The access log of a request from `remote_ip`, `request_line`
+    /// (`GET / HTTP/1.1`, `-` when there is none).
+    pub(crate) fn new(
+        log: ErrorStream,
+        format: LogFormat,
+        remote_ip: IpAddr,
+        request_line: impl Into<Arc<str>>,
+    ) -> Self {
+        AccessLog {
+            log,
+            format,
+            remote_ip,
+            request_line: request_line.into(),
+            app: None,
+        }
+    }
+
+    /// The same request, once routed to `app`.
+    pub(crate) fn for_app(&self, app: &Arc<str>) -> Self {
+        AccessLog {
+            app: Some(app.clone()),
+            ..self.clone()
+        }
+    }
+
+    /// Where the request's other log lines go.
+    pub(crate) fn stream(&self) -> &ErrorStream {
+        &self.log
+    }
+
+    /// The request's access line: `code` (`200`, `499`) and the body bytes
+    /// that went to the connection.
+    pub(crate) fn write(&self, code: &str, bytes: u64) {
+        self.log.write(&access_line(
+            self.format,
+            self.app.as_deref(),
+            self.remote_ip,
+            &self.request_line,
+            code,
+            bytes,
+        ));
+    }
+
+    /// wsgiref's `log_error` line for a request the server answered itself
+    /// (or could not): `127.0.0.1 - - [...] code 400, message Bad request`.
+    pub(crate) fn refusal(&self, code: u16, message: &str) {
+        let time = chrono::Local::now().format("%d/%b/%Y %H:%M:%S");
+        let ip = self.remote_ip;
+        self.log.write(&format!(
+            "{ip} - - [{time}] code {code}, message {message}\n"
+        ));
+    }
+}
+
+/// A request hyper refused before it reached the server (bad syntax, a
+/// head too large, headers too slow): wsgiref's `code N, message ...`
+/// line, and an access line when an answer went out.
+pub(crate) fn log_refused(log: &ErrorStream, format: LogFormat, ip: IpAddr, e: &hyper::Error) {
+    let answered = if e.is_parse_too_large() {
+        if e.to_string().contains("URI") {
+            414
+        } else {
+            431
+        }
+    } else if e.is_parse() || e.is_parse_version_h2() {
+        400
+    } else if e.is_timeout() {
+        408
+    } else {
+        return; // the client left, or the connection broke: nothing to say
+    };
+    let access = AccessLog::new(log.clone(), format, ip, "-");
+    access.refusal(answered, &e.to_string());
+    if answered != 408 {
+        access.write(&answered.to_string(), 0);
+    }
+}
+
+/// wsgiref's access log line: `127.0.0.1 - - [24/Nov/2026 17:00:00]
+/// "GET / HTTP/1.1" 200 12`, in local time.
+///
+/// With [`LogFormat::Json`], one JSON object per line instead, naming the
+/// app: `{"time": "2026-11-24T17:00:00+01:00", "remote_addr": "127.0.0.1",
+/// "app": "shop", "request": "GET / HTTP/1.1", "status": 200, "bytes": 12}`.
+fn access_line(
+    format: LogFormat,
+    app: Option<&str>,
+    ip: IpAddr,
+    request_line: &str,
+    code: &str,
+    size: u64,
+) -> String {
+    if format == LogFormat::Json {
+        let line = serde_json::json!({
+            "time": chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+            "remote_addr": ip.to_string(),
+            "app": app,
+            "request": request_line,
+            "status": code.parse::<u16>().ok(),
+            "bytes": size,
+        });
+        return format!("{line}\n");
+    }
+    thread_local! {
+        static TIME: PerSecond = const { PerSecond::new() };
+    }
+    let time = TIME
+        .with(|time| time.get(|_| chrono::Local::now().format("%d/%b/%Y %H:%M:%S").to_string()));
+    let request_line = escape_log(request_line);
+    format!("{ip} - - [{time}] \"{request_line}\" {code} {size}\n")
+}
+
+/// `log_message`'s escaping: the bytes as latin-1 characters, control
+/// characters (U+0000-U+001F, U+007F-U+009F) as `\xNN`, `\` doubled.
+pub(crate) fn escape_log(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'\\' => out.push_str("\\\\"),
+            0x00..=0x1f | 0x7f..=0x9f => out.push_str(&format!("\\x{byte:02x}")),
+            _ => out.push(char::from(byte)),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn log_lines_escape_like_log_message() {
+        assert_eq!(
+            super::escape_log("GET /a\\b HTTP/1.1"),
+            "GET /a\\\\b HTTP/1.1"
+        );
+        assert_eq!(
+            super::escape_log("GET /caf\u{e9}/\u{85}"),
+            "GET /caf\u{c3}\u{a9}/\u{c2}\\x85"
+        );
+        assert_eq!(super::escape_log("x\u{1}y"), "x\\x01y");
+    }
+}

@@ -1,0 +1,170 @@
+//! A deployment: the apps of a manifest, loaded with an engine sized for
+//! them, and loaded again when their files change ([`Deployment::watch`]).
+//! `host serve --config` and an embedder (`host/examples/embed.rs`) use
+//! the same code.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use wasmtime::Engine;
+
+use super::manifest::{ListenerSpec, Manifest};
+use super::metrics::Metrics;
+use crate::component::{self, AppOptions, EngineOptions};
+use crate::handlers::HandlerConfig;
+use crate::router::Router;
+use crate::simple_server::WSGIServer;
+use crate::streams::ErrorStream;
+
+/// Loads one manifest into tenants, again and again (hot reload), keeping
+/// one engine while its pool is large enough for the apps.
+pub struct Deployment {
+    path: PathBuf,
+    base: AppOptions,
+    handler: HandlerConfig,
+    validate: bool,
+    /// The engine options but the pool's size.
+    engine: EngineOptions,
+    /// The engine, and the largest memory and concurrency its pool holds.
+    current: Mutex<Option<(Engine, usize, usize)>>,
+    metrics: Option<Arc<Metrics>>,
+}
+
+/// What one load of a manifest made.
+pub struct Deployed {
+    /// The tenants.
+    pub router: Router,
+    /// How each component was compiled, a line per app for the log.
+    pub compiled: Vec<String>,
+    /// The files it came from, the manifest first: what to watch.
+    pub files: Vec<PathBuf>,
+    /// The manifest's listeners (none: the command line's).
+    pub listeners: Vec<ListenerSpec>,
+}
+
+/// Why a manifest did not load.
+#[derive(Debug)]
+pub struct DeploymentError {
+    /// The exit status a command should end with: 2 for a manifest or
+    /// component at fault, 1 for the machine (no engine could be made).
+    pub exit_code: u8,
+    /// What went wrong, naming the file and line where there is one.
+    pub message: String,
+}
+
+impl std::fmt::Display for DeploymentError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for DeploymentError {}
+
+impl Deployment {
+    /// The manifest at `path`: its apps get `base` for what they do not
+    /// set, and run with the server's `handler` settings; `engine` gives
+    /// the engine's options but the pool's size, which the apps decide.
+    pub fn new(
+        path: &Path,
+        base: AppOptions,
+        handler: HandlerConfig,
+        engine: EngineOptions,
+    ) -> Deployment {
+        Deployment {
+            path: path.to_path_buf(),
+            base,
+            handler,
+            validate: false,
+            engine,
+            current: Mutex::new(None),
+            metrics: None,
+        }
+    }
+
+    /// Runs every WSGI app under the validator (`--validate`).
+    pub fn validate_all(mut self, validate: bool) -> Self {
+        self.validate = validate;
+        self
+    }
+
+    /// Counts the apps' instantiations and the reloads in `metrics`.
+    pub fn with_metrics(mut self, metrics: Option<Arc<Metrics>>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// The manifest's file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads the manifest and compiles its apps (with the compile cache,
+    /// when the engine has one).
+    pub fn load(&self) -> Result<Deployed, DeploymentError> {
+        let fault = |message: String| DeploymentError {
+            exit_code: 2,
+            message,
+        };
+        let mut manifest = Manifest::from_file(&self.path).map_err(|e| fault(e.to_string()))?;
+        for app in &mut manifest.apps {
+            app.validate |= self.validate;
+        }
+        let engine = self.engine_for(&manifest)?;
+        let (router, compiled) = super::manifest::load(
+            &manifest,
+            &engine,
+            &self.base,
+            &self.handler,
+            self.metrics.as_ref(),
+        )
+        .map_err(|e| fault(e.to_string()))?;
+        let mut files = vec![self.path.clone()];
+        files.extend(manifest.apps.iter().map(|a| a.component.clone()));
+        Ok(Deployed {
+            router,
+            compiled,
+            files,
+            listeners: manifest.listeners,
+        })
+    }
+
+    /// The engine whose pool holds the manifest's apps: the current one
+    /// while it is large enough, else a new one.
+    fn engine_for(&self, manifest: &Manifest) -> Result<Engine, DeploymentError> {
+        let (memory, concurrency) = manifest.largest(&self.base);
+        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((engine, m, c)) = &*current
+            && memory <= *m
+            && concurrency <= *c
+        {
+            return Ok(engine.clone());
+        }
+        let engine =
+            component::new_engine_with(&self.engine.sized(memory, concurrency)).map_err(|e| {
+                DeploymentError {
+                    exit_code: 1,
+                    message: format!("cannot create the wasm engine: {e:#}"),
+                }
+            })?;
+        *current = Some((engine.clone(), memory, concurrency));
+        Ok(engine)
+    }
+
+    /// Reloads the `servers`' tenants whenever one of `files` (what the
+    /// last load came from) changes or the process gets SIGHUP, until the
+    /// process ends; a load that fails leaves the old tenants serving and
+    /// logs why on `log`. Call it inside a tokio runtime.
+    pub fn watch(
+        self: Arc<Self>,
+        servers: Vec<Arc<WSGIServer>>,
+        files: Vec<PathBuf>,
+        log: ErrorStream,
+    ) {
+        let metrics = self.metrics.clone();
+        let load: Arc<super::reload::Load> = Arc::new(move || {
+            let deployed = self.load().map_err(|e| e.message)?;
+            Ok((deployed.router, deployed.files))
+        });
+        super::reload::watch(servers, load, files, log, metrics);
+    }
+}

@@ -1,0 +1,31 @@
+//! The gateway: what happens to a request between the listener and the
+//! app's executor, and the tenants it can go to.
+//!
+//! A request's path, one file per stage:
+//!
+//! 1. the listener ([`crate::simple_server`]: accept, TLS ([`tls`]),
+//!    HTTP/1 or HTTP/2, half-close ([`half_close`]), the drain);
+//! 2. the pipeline ([`pipeline`]): the RFC checks and the authority
+//!    ([`checks`]), refusals ([`reply`]);
+//! 3. the router ([`router`]): the tenant, and the path after mounting;
+//! 4. the tenant's limits and admission, then its executor
+//!    ([`crate::executor`]);
+//! 5. the response ([`body`]), stopped from outside when it must be
+//!    ([`stop`]), and its access line ([`access_log`]).
+//!
+//! Around it: the manifest ([`manifest`]) and its deployment
+//! ([`deployment`]: engine sizing, hot reload), the metrics ([`metrics`]).
+
+pub(crate) mod access_log;
+pub(crate) mod body;
+pub(crate) mod checks;
+pub mod deployment;
+pub(crate) mod half_close;
+pub mod manifest;
+pub mod metrics;
+pub(crate) mod pipeline;
+mod reload;
+pub(crate) mod reply;
+pub mod router;
+pub(crate) mod stop;
+pub mod tls;
