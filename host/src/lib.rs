@@ -30,6 +30,9 @@ pub mod gateway;
 // One executor per guest ABI.
 pub mod executor;
 
+// What the host gives guests, one module per capability.
+pub mod capability;
+
 // The wasmtime layer: engine, loading, stores.
 pub mod component;
 

@@ -10,8 +10,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::limits::{CpuMeter, Lane, MemoryLimit};
-use super::outbound::OutboundHooks;
-use super::{AppOptions, host, limits};
+use super::{AppOptions, limits};
+use crate::capability::outbound::OutboundHooks;
 use wasgi::ExcInfo;
 
 /// What one request's `Store` holds: the resource table, the WASI and
@@ -244,42 +244,23 @@ impl Instances {
     }
 }
 
-/// A fresh store for one request of an app with `options`: its stdout and
-/// stderr go to the log, its preopened directories, its environment, its
-/// outbound policy, and the CPU meter on the epoch clock.
+/// A fresh store for one request of an app with `options`: what the
+/// capabilities give it ([`crate::capability`]), its memory limit, and the
+/// CPU meter on the epoch clock.
 fn new_store(
     engine: &Engine,
     options: &AppOptions,
     slot: OwnedSemaphorePermit,
 ) -> Result<Store<RequestCtx>, ExcInfo> {
-    let mut wasi = WasiCtx::builder();
-    wasi.stdout(host::LogOutput(options.log.clone()))
-        .stderr(host::LogOutput(options.log.clone()))
-        .envs(&options.env);
-    for dir in &options.dirs {
-        let perms = if dir.writable {
-            wasmtime_wasi::FsPerms::ReadWrite
-        } else {
-            wasmtime_wasi::FsPerms::ReadOnly
-        };
-        wasi.preopened_dir(&dir.host, &dir.guest, perms)
-            .map_err(|e| {
-                ExcInfo::new(
-                    "OSError",
-                    format!(
-                        "cannot open the directory {} for the guest: {e}",
-                        dir.host.display()
-                    ),
-                )
-            })?;
-    }
+    let instance = crate::capability::InstanceBuilder::configured(options)?;
+    let mut wasi = instance.wasi;
     let mut store = Store::new(
         engine,
         RequestCtx {
             table: ResourceTable::new(),
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
-            hooks: OutboundHooks::new(options.outbound.clone(), options.log.clone()),
+            hooks: instance.hooks,
             cpu: Arc::default(),
             lane: Lane::default(),
             memory: MemoryLimit::new(

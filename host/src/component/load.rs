@@ -138,8 +138,9 @@ impl fmt::Display for LoadError {
             ),
             LoadError::MissingImports { file, imports } => write!(
                 f,
-                "{file} imports {}, which this host does not provide (it provides wasi:cli, wasi:clocks, wasi:filesystem, wasi:io, wasi:random, wasi:sockets and wasi:http, 0.2 and 0.3; platform interfaces such as Spin's fermyon:spin/* are not available)",
-                imports.join(", ")
+                "{file} imports {}, which this host does not provide (it provides {}, 0.2 and 0.3; platform interfaces such as Spin's fermyon:spin/* are not available)",
+                imports.join(", "),
+                crate::capability::provided()
             ),
             LoadError::Invalid { file, error } => {
                 write!(f, "{file} cannot run as a wasgi app: {error}")
@@ -230,7 +231,7 @@ pub fn load_component_bytes(
         .imports(engine)
         .map(|(name, _)| name.to_string())
         .filter(|name| {
-            !(name.starts_with("wasi:")
+            !(crate::capability::provides(name)
                 || matches!(kind, Kind::Wasgi) && name.starts_with("wasgi:wsgi/"))
         })
         .collect();
@@ -239,10 +240,7 @@ pub fn load_component_bytes(
     }
     let instances = Instances::new(engine, name, options, compiled);
     let mut linker = Linker::<RequestCtx>::new(engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(invalid)?;
-    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(invalid)?;
-    wasmtime_wasi::p3::add_to_linker(&mut linker).map_err(invalid)?;
-    wasmtime_wasi_http::p3::add_to_linker(&mut linker).map_err(invalid)?;
+    crate::capability::add_to_linker(&mut linker).map_err(invalid)?;
     let pre = match kind {
         Kind::Wasgi => {
             types::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx).map_err(invalid)?;

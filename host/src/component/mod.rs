@@ -21,24 +21,25 @@ mod host;
 mod limits;
 mod load;
 mod options;
-mod outbound;
 mod p3;
 mod wasgi;
 mod wasi_http;
 
+pub use crate::capability::outbound::{BadDestination, OutboundPolicy};
+pub use crate::capability::preopens::Preopen;
 pub use ctx::RequestCtx;
 pub use engine::{
     EngineOptions, default_cache_dir, default_tools_dir, new_engine, new_engine_with,
 };
+pub use host::LogOutput;
 pub use limits::{CpuLimitExceeded, CpuMeter, MemoryBudget, MemoryLimitExceeded, set_heavy_lanes};
 pub use load::{
     APPLICATION_EXPORT, Compiled, LoadError, Loaded, WASI_HTTP_EXPORT, WASI_HTTP_P3_EXPORT,
     load_component, load_component_bytes, strip_script_line,
 };
 pub use options::{
-    AppOptions, DEFAULT_MAX_MEMORY, DEFAULT_MAX_QUEUE, Instantiated, Preopen, default_memory_budget,
+    AppOptions, DEFAULT_MAX_MEMORY, DEFAULT_MAX_QUEUE, Instantiated, default_memory_budget,
 };
-pub use outbound::{BadDestination, OutboundPolicy};
 pub use wasgi::WasmApp;
 pub use wasi_http::{GuestBody, RequestBody, WasiHttpApp};
 

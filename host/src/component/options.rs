@@ -1,11 +1,10 @@
 //! What a component may see and use.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::OutboundPolicy;
 use super::limits::MemoryBudget;
+use super::{OutboundPolicy, Preopen};
 use crate::streams::ErrorStream;
 
 /// What a component may see and where its output goes.
@@ -96,34 +95,5 @@ impl Default for AppOptions {
             limits_set_by: Arc::from(""),
             instantiated: None,
         }
-    }
-}
-
-/// A host directory made visible to the guest.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Preopen {
-    /// The directory on the host.
-    pub host: PathBuf,
-    /// Where the guest sees it.
-    pub guest: String,
-    /// Whether the guest may create, change and delete files in it.
-    pub writable: bool,
-}
-
-impl Preopen {
-    /// Parses `HOST_PATH[::GUEST_PATH]` (the guest path defaults to the host
-    /// path as given); an empty host or guest path is an error.
-    pub fn parse(spec: &str, writable: bool) -> Result<Preopen, String> {
-        let (host, guest) = spec.split_once("::").unwrap_or((spec, spec));
-        if host.is_empty() || guest.is_empty() {
-            return Err(format!(
-                "{spec:?}: expected HOST_PATH or HOST_PATH::GUEST_PATH, with neither path empty"
-            ));
-        }
-        Ok(Preopen {
-            host: PathBuf::from(host),
-            guest: guest.to_string(),
-            writable,
-        })
     }
 }

@@ -1,5 +1,6 @@
-//! Outbound HTTP (`wasi:http/outgoing-handler`): denied unless the
-//! operator allows the destination (`--allow-outbound HOST[:PORT]`).
+//! Outbound HTTP (`wasi:http`, 0.2 and 0.3): the interfaces in the linker,
+//! and requests denied unless the operator allows the destination
+//! (`--allow-outbound HOST[:PORT]`, `allow_outbound` in a manifest).
 
 use std::fmt;
 use std::future::Future;
@@ -9,7 +10,35 @@ use http_body_util::BodyExt;
 use wasmtime_wasi_http::WasiBody;
 use wasmtime_wasi_http::{RequestOptions, WasiHttpHooks};
 
+use wasmtime::component::Linker;
+
+use super::{Capability, InstanceBuilder};
+use crate::component::{AppOptions, RequestCtx};
 use crate::streams::ErrorStream;
+use wasgi::ExcInfo;
+
+/// `wasi:http` for guests, with the outbound policy of their app.
+pub(crate) struct OutboundHttp;
+
+impl Capability for OutboundHttp {
+    fn name(&self) -> &'static str {
+        "outbound HTTP"
+    }
+
+    fn provides(&self) -> &'static [&'static str] {
+        &["wasi:http"]
+    }
+
+    fn add_to_linker(&self, linker: &mut Linker<RequestCtx>) -> wasmtime::Result<()> {
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
+        wasmtime_wasi_http::p3::add_to_linker(linker)
+    }
+
+    fn configure(&self, app: &AppOptions, instance: &mut InstanceBuilder) -> Result<(), ExcInfo> {
+        instance.hooks = OutboundHooks::new(app.outbound.clone(), app.log.clone());
+        Ok(())
+    }
+}
 
 /// Where a guest may send HTTP requests. Empty (the default): nowhere.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -101,13 +130,13 @@ impl Destination {
 
 /// The `wasi:http` hooks of a request's store: outbound requests go through
 /// the policy, denied ones fail with `HttpRequestDenied` and one log line.
-pub(super) struct OutboundHooks {
+pub(crate) struct OutboundHooks {
     policy: OutboundPolicy,
     log: ErrorStream,
 }
 
 impl OutboundHooks {
-    pub(super) fn new(policy: OutboundPolicy, log: ErrorStream) -> Self {
+    pub(crate) fn new(policy: OutboundPolicy, log: ErrorStream) -> Self {
         OutboundHooks { policy, log }
     }
 }

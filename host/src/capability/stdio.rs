@@ -1,0 +1,23 @@
+//! A guest's stdout and stderr go to the server log, a whole line at a
+//! time ([`LogOutput`](crate::component::LogOutput)).
+
+use super::{Capability, InstanceBuilder};
+use crate::component::{AppOptions, LogOutput};
+use wasgi::ExcInfo;
+
+/// Guest output into the log.
+pub(crate) struct Stdio;
+
+impl Capability for Stdio {
+    fn name(&self) -> &'static str {
+        "stdout and stderr"
+    }
+
+    fn configure(&self, app: &AppOptions, instance: &mut InstanceBuilder) -> Result<(), ExcInfo> {
+        instance
+            .wasi
+            .stdout(LogOutput(app.log.clone()))
+            .stderr(LogOutput(app.log.clone()));
+        Ok(())
+    }
+}
