@@ -176,67 +176,91 @@ fn embed_example() -> std::path::PathBuf {
     embed
 }
 
-#[test]
-fn an_embedding_program_hosts_two_tenants_and_swaps_one_while_serving() {
-    use std::io::{BufRead, BufReader, Write};
-    use std::process::{Command, Stdio};
+/// `host/examples/embed.rs` serving `hello` at `/a` and `environ-echo` at
+/// `/b`, driven by its commands; killed on drop.
+struct Embed {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+    addr: std::net::SocketAddr,
+}
 
-    let mut child = Command::new(embed_example())
-        .args([example("hello"), example("environ-echo")])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let addr: std::net::SocketAddr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .parse()
-        .unwrap();
-    let get = |target: &str| {
-        let mut conn = Conn::open(addr);
+impl Embed {
+    fn start() -> Embed {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(embed_example())
+            .args([example("hello"), example("environ-echo")])
+            .env("WASGI_CACHE_DIR", crate::common::test_cache_dir())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let addr = (line.trim().strip_prefix("listening on ").unwrap())
+            .parse()
+            .unwrap();
+        Embed {
+            child,
+            stdin,
+            stdout,
+            addr,
+        }
+    }
+
+    /// Sends one command; its answer line.
+    fn command(&mut self, text: &str) -> String {
+        use std::io::{BufRead, Write};
+        writeln!(self.stdin, "{text}").unwrap();
+        let mut answer = String::new();
+        self.stdout.read_line(&mut answer).unwrap();
+        answer.trim().to_string()
+    }
+
+    fn get(&self, target: &str) -> crate::common::Response {
+        let mut conn = Conn::open(self.addr);
         conn.send(
             format!("GET {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes(),
         );
         conn.response(false)
-    };
-    let mut command = |text: &str| {
-        writeln!(stdin, "{text}").unwrap();
-        let mut answer = String::new();
-        stdout.read_line(&mut answer).unwrap();
-        answer.trim().to_string()
-    };
-    assert_eq!(get("/a/x").text(), "Hello World");
-    let b = get("/b/x");
+    }
+}
+
+impl Drop for Embed {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn an_embedding_program_hosts_two_tenants_and_swaps_one_while_serving() {
+    let mut embed = Embed::start();
+    assert_eq!(embed.get("/a/x").text(), "Hello World");
+    let b = embed.get("/b/x");
     assert!(b.text().contains("\"SCRIPT_NAME\": \"/b\""), "{}", b.text());
     // Once b is swapped, its requests get the new app.
-    assert_eq!(command("swap"), "ok");
-    assert_eq!(get("/b/x").text(), "Hello World");
-    assert_eq!(command("remove a"), "ok");
-    assert_eq!(get("/a/x").status, 404);
-    let added = command(&format!("add c {} /c", example("environ-echo").display()));
+    assert_eq!(embed.command("swap"), "ok");
+    assert_eq!(embed.get("/b/x").text(), "Hello World");
+    assert_eq!(embed.command("remove a"), "ok");
+    assert_eq!(embed.get("/a/x").status, 404);
+    let added = embed.command(&format!("add c {} /c", example("environ-echo").display()));
     assert_eq!(added, "ok");
-    assert!(get("/c/y").text().contains("\"PATH_INFO\": \"/y\""));
-    assert!(command("add d /nope.wasm /d").starts_with("error: "));
-    let overlap = command(&format!("add e {} /c", example("hello").display()));
+    assert!(embed.get("/c/y").text().contains("\"PATH_INFO\": \"/y\""));
+    assert!(embed.command("add d /nope.wasm /d").starts_with("error: "));
+    let overlap = embed.command(&format!("add e {} /c", example("hello").display()));
     assert_eq!(
         overlap,
         "error: apps \"c\" and \"e\" are both mounted at /c"
     );
-    assert_eq!(get("/b").status, 200);
-    let _ = child.kill();
-    let _ = child.wait();
+    assert_eq!(embed.get("/b").status, 200);
 }
 
 #[test]
 fn an_embedding_program_serves_a_manifest_and_reloads_it_through_the_library() {
-    use std::io::{BufRead, BufReader, Write};
-    use std::process::{Command, Stdio};
-
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("embed-manifest");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -251,43 +275,17 @@ fn an_embedding_program_serves_a_manifest_and_reloads_it_through_the_library() {
         std::fs::rename(dir.join("wasgi.toml.new"), &manifest).unwrap();
     };
     write_manifest("hello");
-    let mut child = Command::new(embed_example())
-        .args([example("hello"), example("environ-echo")])
-        .env("WASGI_CACHE_DIR", crate::common::test_cache_dir())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let addr: std::net::SocketAddr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .parse()
-        .unwrap();
-    let get = |target: &str| {
-        let mut conn = Conn::open(addr);
-        conn.send(
-            format!("GET {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes(),
-        );
-        conn.response(false)
-    };
-    writeln!(stdin, "manifest {}", manifest.display()).unwrap();
-    let mut answer = String::new();
-    stdout.read_line(&mut answer).unwrap();
-    assert_eq!(answer.trim(), "ok");
+    let mut embed = Embed::start();
+    let answer = embed.command(&format!("manifest {}", manifest.display()));
+    assert_eq!(answer, "ok");
     // The manifest's apps replaced the tenants.
-    assert_eq!(get("/m/x").text(), "Hello World");
-    assert_eq!(get("/a/x").status, 404);
+    assert_eq!(embed.get("/m/x").text(), "Hello World");
+    assert_eq!(embed.get("/a/x").status, 404);
     // A changed manifest is reloaded by the library's watch.
     write_manifest("environ-echo");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
-        let r = get("/m/x");
+        let r = embed.get("/m/x");
         if r.text().contains("\"SCRIPT_NAME\": \"/m\"") {
             break;
         }
@@ -298,11 +296,7 @@ fn an_embedding_program_serves_a_manifest_and_reloads_it_through_the_library() {
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    writeln!(stdin, "manifest {}", dir.join("missing.toml").display()).unwrap();
-    answer.clear();
-    stdout.read_line(&mut answer).unwrap();
+    let answer = embed.command(&format!("manifest {}", dir.join("missing.toml").display()));
     assert!(answer.starts_with("error: "), "{answer}");
     assert!(answer.contains("missing.toml"), "{answer}");
-    let _ = child.kill();
-    let _ = child.wait();
 }
