@@ -29,13 +29,33 @@ pub trait Application: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<Body, ExcInfo>>;
 
     /// Whether a request may start now: waits while the app has no room
-    /// for one (a wasm app, while the guests' memory budget is used up),
-    /// and fails with [`Busy`] when none came in time: the server then
-    /// answers 503 without calling the app. The default admits at once.
-    fn admit(&self) -> BoxFuture<'_, Result<(), Busy>> {
-        Box::pin(async { Ok(()) })
+    /// for one (a wasm app: a free concurrency slot, room in the guests'
+    /// memory budget), and fails with [`Busy`] when none came in time:
+    /// the server then answers 503 without calling the app. What it
+    /// reserves ([`Admission`]) is handed to [`call_admitted`]
+    /// (Self::call_admitted), as tower's `poll_ready` reserves what `call`
+    /// uses. The default admits at once and reserves nothing.
+    fn admit(&self) -> BoxFuture<'_, Result<Admission, Busy>> {
+        Box::pin(async { Ok(Admission::default()) })
+    }
+
+    /// [`call`](Self::call) with the room [`admit`](Self::admit) reserved
+    /// for this request. The default lets the admission go and calls.
+    fn call_admitted(
+        &self,
+        environ: Environ,
+        start_response: StartResponse,
+        _admission: Admission,
+    ) -> BoxFuture<'_, Result<Body, ExcInfo>> {
+        self.call(environ, start_response)
     }
 }
+
+/// The room an app reserved for one request when it admitted it (a wasm
+/// app's concurrency slot), until the request's call uses it; dropped
+/// unused, the room is free again.
+#[derive(Default)]
+pub struct Admission(pub(crate) Option<tokio::sync::OwnedSemaphorePermit>);
 
 /// An app has no room for another request now.
 #[derive(Debug, Clone)]
@@ -69,8 +89,17 @@ impl<A: Application + ?Sized> Application for Arc<A> {
         (**self).call(environ, start_response)
     }
 
-    fn admit(&self) -> BoxFuture<'_, Result<(), Busy>> {
+    fn admit(&self) -> BoxFuture<'_, Result<Admission, Busy>> {
         (**self).admit()
+    }
+
+    fn call_admitted(
+        &self,
+        environ: Environ,
+        start_response: StartResponse,
+        admission: Admission,
+    ) -> BoxFuture<'_, Result<Body, ExcInfo>> {
+        (**self).call_admitted(environ, start_response, admission)
     }
 }
 

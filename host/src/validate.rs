@@ -21,7 +21,9 @@ use bytes::Bytes;
 use wasgi::ExcInfo;
 use wasgi::validate::{ResponseState, Violation, begin, warning_line};
 
-use crate::app::{Application, Body, BodyIter, BoxFuture, Environ, Responder, StartResponse};
+use crate::app::{
+    Admission, Application, Body, BodyIter, BoxFuture, Environ, Responder, StartResponse,
+};
 use crate::streams::ErrorStream;
 
 /// `validator(application)`: `application`, checked on every call.
@@ -37,7 +39,7 @@ pub struct Validator {
 }
 
 impl Application for Validator {
-    fn admit(&self) -> BoxFuture<'_, Result<(), crate::app::Busy>> {
+    fn admit(&self) -> BoxFuture<'_, Result<Admission, crate::app::Busy>> {
         self.app.admit()
     }
 
@@ -45,6 +47,15 @@ impl Application for Validator {
         &self,
         environ: Environ,
         start_response: StartResponse,
+    ) -> BoxFuture<'_, Result<Body, ExcInfo>> {
+        self.call_admitted(environ, start_response, Admission::default())
+    }
+
+    fn call_admitted(
+        &self,
+        environ: Environ,
+        start_response: StartResponse,
+        admission: Admission,
     ) -> BoxFuture<'_, Result<Body, ExcInfo>> {
         Box::pin(async move {
             let errors = environ.errors.clone();
@@ -57,7 +68,7 @@ impl Application for Validator {
                 state: state.clone(),
                 errors: errors.clone(),
             });
-            let body = self.app.call(environ, wrapped).await?;
+            let body = self.app.call_admitted(environ, wrapped, admission).await?;
             Ok(Body::Iter(Box::new(IteratorWrapper {
                 body,
                 state,

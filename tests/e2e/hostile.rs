@@ -448,3 +448,68 @@ fn a_read_of_all_of_wsgi_input_is_held_to_the_guests_memory_limit() {
     );
     assert_eq!(host.get("/ok").text(), "ok");
 }
+
+#[test]
+fn the_queue_bound_holds_when_a_burst_arrives_at_once() {
+    let app = example("hostile");
+    let host = Host::serve(&[
+        app.to_str().unwrap(),
+        "--max-concurrency",
+        "2",
+        "--max-queue",
+        "2",
+    ]);
+    // Sixteen requests arrive together: two run, two wait, the rest get
+    // 503 at once (admission takes the slot it checked, so a burst cannot
+    // slip past the check before any of it holds a slot).
+    let barrier = Arc::new(std::sync::Barrier::new(16));
+    let clients: Vec<_> = (0..16)
+        .map(|_| {
+            let (addr, barrier) = (host.addr, barrier.clone());
+            std::thread::spawn(move || {
+                let mut conn = Conn::open(addr);
+                barrier.wait();
+                conn.send(
+                    b"GET /hold?mb=1&ms=1500 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+                );
+                conn.response(false).status
+            })
+        })
+        .collect();
+    let mut statuses: Vec<u16> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+    statuses.sort();
+    assert_eq!(statuses, [[200; 4].as_slice(), &[503; 12]].concat());
+    host.wait_log_count("waiting (max_queue)", 12);
+    assert_eq!(host.get("/ok").text(), "ok");
+}
+
+#[test]
+fn a_client_that_leaves_while_queued_frees_its_place_in_the_queue() {
+    let app = example("hostile");
+    let host = Arc::new(Host::serve(&[
+        app.to_str().unwrap(),
+        "--max-concurrency",
+        "1",
+        "--max-queue",
+        "1",
+    ]));
+    // One request holds the only slot...
+    let holder = {
+        let host = host.clone();
+        std::thread::spawn(move || host.get("/hold?mb=1&ms=2000").status)
+    };
+    host.wait_log("hostile: holding 1 MiB");
+    // ...one waits for it, then its client resets the connection...
+    let mut queued = Conn::open(host.addr);
+    queued.send(b"GET /ok HTTP/1.1\r\nHost: t\r\n\r\n");
+    std::thread::sleep(Duration::from_millis(300));
+    socket2::SockRef::from(&*queued.stream())
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
+    drop(queued);
+    std::thread::sleep(Duration::from_millis(300));
+    // ...and its place is free again: the next one waits, not 503.
+    let r = host.get("/ok");
+    assert_eq!((r.status, r.text().as_str()), (200, "ok"), "{}", host.log());
+    assert_eq!(holder.join().unwrap(), 200);
+}

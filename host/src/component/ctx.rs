@@ -11,6 +11,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::limits::{CpuMeter, Lane, MemoryLimit};
 use super::{AppOptions, limits};
+use crate::app::{Admission, Busy};
 use crate::capability::outbound::OutboundHooks;
 use wasgi::ExcInfo;
 
@@ -155,29 +156,82 @@ impl Instances {
         })
     }
 
-    /// One of the app's concurrency slots, once one is free.
-    async fn slot(&self) -> Result<OwnedSemaphorePermit, ExcInfo> {
-        use std::sync::atomic::Ordering::Relaxed;
-        if let Ok(permit) = self.slots.clone().try_acquire_owned() {
-            return Ok(permit);
+    /// Admits a request: one of the app's concurrency slots, waiting
+    /// for one among at most `max_queue` others (beyond them: busy at
+    /// once), then room in the guests' memory budget (the app's
+    /// `max_memory`, at most 16 MiB, left), for up to [`ADMISSION_WAIT`].
+    /// The slot is the request's until its store is dropped or given back.
+    pub(super) async fn admit(&self) -> Result<Admission, Busy> {
+        use std::sync::atomic::Ordering::AcqRel;
+        let slot = match self.slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                // Counted before the check, so the queue's bound holds
+                // however many arrive at once.
+                let waiting = self.waiting.fetch_add(1, AcqRel);
+                if waiting >= self.options.max_queue {
+                    self.waiting.fetch_sub(1, AcqRel);
+                    return Err(Busy {
+                        reason: format!(
+                            "the app is busy: {} requests running (max_concurrency) and {waiting} waiting (max_queue)",
+                            self.options.max_concurrency
+                        ),
+                        retry_after: Duration::from_secs(1),
+                    });
+                }
+                // (Uncounted however the wait ends: a client that leaves
+                // drops it.)
+                let _queued = Queued(&self.waiting);
+                let slot = self.slots.clone().acquire_owned().await;
+                slot.map_err(|e| Busy {
+                    reason: e.to_string(),
+                    retry_after: Duration::from_secs(1),
+                })?
+            }
+        };
+        let budget = &self.options.memory_budget;
+        let headroom = self.options.max_memory.min(16 << 20);
+        let deadline = tokio::time::Instant::now() + ADMISSION_WAIT;
+        if !budget.wait_for_room(headroom, deadline).await {
+            return Err(Busy {
+                reason: format!(
+                    "the guests' memory budget ({} MiB, --memory-budget) is used up",
+                    budget.limit() >> 20
+                ),
+                retry_after: Duration::from_secs(1),
+            });
         }
-        self.waiting.fetch_add(1, Relaxed);
-        let permit = self.slots.clone().acquire_owned().await;
-        self.waiting.fetch_sub(1, Relaxed);
-        permit.map_err(|e| ExcInfo::new("RuntimeError", e.to_string()))
+        Ok(Admission(Some(slot)))
     }
 
-    /// A fresh store for one request, holding a concurrency slot until it
-    /// is dropped.
-    pub(super) async fn fresh_store(&self) -> Result<Store<RequestCtx>, ExcInfo> {
-        new_store(&self.engine, &self.options, self.slot().await?)
+    /// The slot `admission` reserved, or (for a caller that did not admit
+    /// the request: an embedder calling the app) one once it is free.
+    async fn slot(&self, admission: Admission) -> Result<OwnedSemaphorePermit, ExcInfo> {
+        if let Some(slot) = admission.0 {
+            return Ok(slot);
+        }
+        let slot = self.slots.clone().acquire_owned().await;
+        slot.map_err(|e| ExcInfo::new("RuntimeError", e.to_string()))
     }
 
-    /// A store for one request, once one of the app's concurrency slots
-    /// is free (the store holds it until it is dropped or given back):
-    /// a warm instance's from `pool` if one is idle, else a fresh one.
-    pub(super) async fn checkout<I>(&self, pool: &Pool<I>) -> Result<Checkout<I>, ExcInfo> {
-        let slot = self.slot().await?;
+    /// A fresh store for one request, holding its concurrency slot until
+    /// it is dropped.
+    pub(super) async fn fresh_store(
+        &self,
+        admission: Admission,
+    ) -> Result<Store<RequestCtx>, ExcInfo> {
+        new_store(&self.engine, &self.options, self.slot(admission).await?)
+    }
+
+    /// A store for one request, holding its concurrency slot until it is
+    /// dropped or given back: a warm instance's from `pool` if one is
+    /// idle, else a fresh one.
+    pub(super) async fn checkout<I>(
+        &self,
+        pool: &Pool<I>,
+        admission: Admission,
+    ) -> Result<Checkout<I>, ExcInfo> {
+        let slot = self.slot(admission).await?;
         if let Some(mut warm) = pool.take() {
             warm.store.data_mut().renew(slot);
             warm.store.set_epoch_deadline(1);
@@ -192,38 +246,6 @@ impl Instances {
             instance: None,
             uses: 1,
         })
-    }
-
-    /// Waits until the guests' memory budget has room for a request of
-    /// this app (its `max_memory`, at most 16 MiB, left), for up to
-    /// [`ADMISSION_WAIT`].
-    pub(super) async fn admit(&self) -> Result<(), crate::app::Busy> {
-        let waiting = self.waiting.load(std::sync::atomic::Ordering::Relaxed);
-        if self.slots.available_permits() == 0 && waiting >= self.options.max_queue {
-            return Err(crate::app::Busy {
-                reason: format!(
-                    "the app is busy: {} requests running (max_concurrency) and {waiting} waiting (max_queue)",
-                    self.options.max_concurrency
-                ),
-                retry_after: Duration::from_secs(1),
-            });
-        }
-        let budget = &self.options.memory_budget;
-        let headroom = self.options.max_memory.min(16 << 20);
-        let deadline = tokio::time::Instant::now() + ADMISSION_WAIT;
-        while !budget.has_room(headroom) {
-            if tokio::time::Instant::now() >= deadline {
-                return Err(crate::app::Busy {
-                    reason: format!(
-                        "the guests' memory budget ({} MiB, --memory-budget) is used up",
-                        budget.limit() >> 20
-                    ),
-                    retry_after: Duration::from_secs(1),
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        Ok(())
     }
 
     /// Instantiates with `instantiate`, telling the app's
@@ -241,6 +263,15 @@ impl Instances {
     /// A trap or wasmtime error of this app as the exception to log.
     pub(super) fn trap(&self, err: wasmtime::Error) -> ExcInfo {
         super::trap_to_exc(err, &self.name)
+    }
+}
+
+/// A request counted among those waiting for a slot, until dropped.
+struct Queued<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
     }
 }
 

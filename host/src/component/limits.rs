@@ -161,6 +161,9 @@ impl std::error::Error for CpuLimitExceeded {}
 pub struct MemoryBudget {
     limit: usize,
     used: AtomicUsize,
+    /// Requests waiting for room, woken when memory is released.
+    waiting: AtomicUsize,
+    freed: tokio::sync::Notify,
 }
 
 impl MemoryBudget {
@@ -169,7 +172,29 @@ impl MemoryBudget {
         Arc::new(MemoryBudget {
             limit,
             used: AtomicUsize::new(0),
+            waiting: AtomicUsize::new(0),
+            freed: tokio::sync::Notify::new(),
         })
+    }
+
+    /// Waits until a request starting now would find room (`headroom`
+    /// bytes left), woken by each release; false if none came before
+    /// `deadline`.
+    pub async fn wait_for_room(&self, headroom: usize, deadline: tokio::time::Instant) -> bool {
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        let found = loop {
+            let freed = self.freed.notified();
+            let mut freed = std::pin::pin!(freed);
+            freed.as_mut().enable();
+            if self.has_room(headroom) {
+                break true;
+            }
+            if tokio::time::timeout_at(deadline, freed).await.is_err() {
+                break self.has_room(headroom);
+            }
+        };
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        found
     }
 
     /// The budget in bytes.
@@ -198,6 +223,10 @@ impl MemoryBudget {
 
     fn release(&self, bytes: usize) {
         self.used.fetch_sub(bytes, Ordering::AcqRel);
+        // Only a request waiting for room pays for the wakeup.
+        if bytes > 0 && self.waiting.load(Ordering::Acquire) > 0 {
+            self.freed.notify_waiters();
+        }
     }
 }
 

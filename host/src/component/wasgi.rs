@@ -13,7 +13,7 @@ use super::body::WasmBody;
 use super::ctx::{Checkout, Instances, Pool};
 use super::limits::metered;
 use super::{AppOptions, RequestCtx, host};
-use crate::app::{Application, Body, BoxFuture, Busy, Environ, FileBody, StartResponse};
+use crate::app::{Admission, Application, Body, BoxFuture, Busy, Environ, FileBody, StartResponse};
 use wasgi::ExcInfo;
 
 /// A wasgi component ready to serve: compiled, linked and pre-instantiated.
@@ -50,12 +50,13 @@ impl WasmApp {
         &self,
         environ: Environ,
         start_response: StartResponse,
+        admission: Admission,
     ) -> Result<Body, ExcInfo> {
         let Checkout {
             mut store,
             instance,
             uses,
-        } = self.instances.checkout(&self.pool).await?;
+        } = self.instances.checkout(&self.pool, admission).await?;
         let trap = |e| self.instances.trap(e);
         let cpu = store.data().cpu.clone();
         let app = match instance {
@@ -142,10 +143,19 @@ impl Application for WasmApp {
         environ: Environ,
         start_response: StartResponse,
     ) -> BoxFuture<'_, Result<Body, ExcInfo>> {
-        Box::pin(self.call_guest(environ, start_response))
+        Box::pin(self.call_guest(environ, start_response, Admission::default()))
     }
 
-    fn admit(&self) -> BoxFuture<'_, Result<(), Busy>> {
+    fn admit(&self) -> BoxFuture<'_, Result<Admission, Busy>> {
         Box::pin(self.instances.admit())
+    }
+
+    fn call_admitted(
+        &self,
+        environ: Environ,
+        start_response: StartResponse,
+        admission: Admission,
+    ) -> BoxFuture<'_, Result<Body, ExcInfo>> {
+        Box::pin(self.call_guest(environ, start_response, admission))
     }
 }

@@ -20,7 +20,7 @@ use wasmtime_wasi_http::{WasiBody, WasiHttpView};
 use super::RequestCtx;
 use super::ctx::{Checkout, Instances, Pool};
 use super::limits::metered;
-use crate::app::BoxFuture;
+use crate::app::{Admission, BoxFuture};
 use wasgi::ExcInfo;
 
 /// A `wasi:http` component ready to serve: compiled, linked and
@@ -61,12 +61,14 @@ impl WasiHttpApp {
         &self.instances
     }
 
-    /// Waits for room for a request (see [`Application::admit`](crate::Application::admit)).
-    pub async fn admit(&self) -> Result<(), crate::app::Busy> {
+    /// Waits for room for a request (see [`Application::admit`](crate::Application::admit)):
+    /// what it reserves goes to [`handle`](Self::handle).
+    pub async fn admit(&self) -> Result<Admission, crate::app::Busy> {
         self.instances.admit().await
     }
 
-    /// Handles one request: `request` must carry an absolute URI (its
+    /// Handles one request, in the room `admission` reserved (a default
+    /// one: once a slot is free): `request` must carry an absolute URI (its
     /// authority is the guest's `authority()`). The guest runs in the task
     /// given to `spawn`, which ends when the guest returns (it may stream
     /// its body after its head). Resolves to the response once the guest
@@ -77,16 +79,17 @@ impl WasiHttpApp {
     pub async fn handle(
         &self,
         request: http::Request<RequestBody>,
+        admission: Admission,
         spawn: impl FnOnce(BoxFuture<'static, ()>),
     ) -> Result<http::Response<GuestBody>, ExcInfo> {
         let instances = &self.instances;
         match &self.pre {
             Pre::P2(pre) => {
-                let checkout = instances.checkout(&self.pool).await?;
+                let checkout = instances.checkout(&self.pool, admission).await?;
                 handle_p2(instances, pre.clone(), &self.pool, checkout, request, spawn).await
             }
             Pre::P3(pre) => {
-                let store = instances.fresh_store().await?;
+                let store = instances.fresh_store(admission).await?;
                 super::p3::handle(instances, pre.clone(), store, request, spawn).await
             }
         }

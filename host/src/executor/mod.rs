@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use http::Response;
 
-use crate::app::{Application, BoxFuture, Busy};
+use crate::app::{Admission, Application, BoxFuture, Busy};
 use crate::component::{Loaded, WasiHttpApp};
 use crate::gateway::access_log::AccessLog;
 use crate::gateway::body::{RequestBody, ResponseBody};
@@ -46,7 +46,7 @@ impl Service {
 
     /// Waits until the app has room for a request, or says why not (see
     /// [`Application::admit`]).
-    pub async fn admit(&self) -> Result<(), Busy> {
+    pub async fn admit(&self) -> Result<Admission, Busy> {
         self.executor().admit().await
     }
 
@@ -77,6 +77,8 @@ pub(crate) struct Call<'a> {
     pub(crate) access: AccessLog,
     /// Its stop signal (client gone, timeout, drain).
     pub(crate) stop: Stop,
+    /// The room its app reserved for it.
+    pub(crate) admission: Admission,
 }
 
 /// Runs requests for one guest ABI.
@@ -84,8 +86,9 @@ pub(crate) trait Executor: Send + Sync {
     /// `wasgi` or `wasi:http`.
     fn kind(&self) -> &'static str;
 
-    /// Waits until the app has room for a request, or says why not.
-    fn admit(&self) -> BoxFuture<'_, Result<(), Busy>>;
+    /// Waits until the app has room for a request, or says why not; what
+    /// it reserves goes to [`execute`](Self::execute) with the call.
+    fn admit(&self) -> BoxFuture<'_, Result<Admission, Busy>>;
 
     /// Runs `call`; the response as soon as its head is known, its access
     /// line written when it ends.

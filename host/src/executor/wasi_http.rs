@@ -9,7 +9,7 @@ use http::{Request, Response};
 use http_body_util::BodyExt;
 
 use super::{Call, Executor};
-use crate::app::{BoxFuture, Busy};
+use crate::app::{Admission, BoxFuture, Busy};
 use crate::component::WasiHttpApp;
 use crate::gateway::body::ResponseBody;
 use crate::gateway::reply;
@@ -20,7 +20,7 @@ impl Executor for WasiHttpApp {
         "wasi:http"
     }
 
-    fn admit(&self) -> BoxFuture<'_, Result<(), Busy>> {
+    fn admit(&self) -> BoxFuture<'_, Result<Admission, Busy>> {
         Box::pin(WasiHttpApp::admit(self))
     }
 
@@ -37,6 +37,7 @@ async fn run(app: &WasiHttpApp, call: Call<'_>) -> Response<ResponseBody> {
         body,
         access,
         stop,
+        admission,
         ..
     } = call;
     crate::router::mount_header(&routed.tenant.mount, &mut parts.headers);
@@ -59,7 +60,7 @@ async fn run(app: &WasiHttpApp, call: Call<'_>) -> Response<ResponseBody> {
             let _ = guest_stop.run(guest).await;
         })
     };
-    match app.handle(request, spawn).await {
+    match app.handle(request, admission, spawn).await {
         Ok(response) => {
             let code = response.status().as_u16().to_string();
             response.map(|body| {

@@ -12,7 +12,7 @@ use wasgi::ExcInfo;
 use wasgi::util::latin1_bytes;
 
 use super::{Call, Executor};
-use crate::app::{Application, BoxFuture, Busy};
+use crate::app::{Admission, Application, BoxFuture, Busy};
 use crate::gateway::access_log::AccessLog;
 use crate::gateway::body::ResponseBody;
 use crate::handlers::{BaseHandler, Gateway, HandlerConfig, ResponseHead, declared_length};
@@ -25,7 +25,7 @@ impl Executor for Arc<dyn Application> {
         "wasgi"
     }
 
-    fn admit(&self) -> BoxFuture<'_, Result<(), Busy>> {
+    fn admit(&self) -> BoxFuture<'_, Result<Admission, Busy>> {
         (**self).admit()
     }
 
@@ -49,6 +49,7 @@ async fn run(application: Arc<dyn Application>, call: Call<'_>) -> Response<Resp
         length,
         access,
         stop,
+        admission,
     } = call;
     let environ = conn.get_environ(&parts);
     let environ = crate::router::mounted_environ(&routed, environ);
@@ -66,6 +67,7 @@ async fn run(application: Arc<dyn Application>, call: Call<'_>) -> Response<Resp
         logged: false,
     };
     let mut handler = BaseHandler::new(handler_config, gateway, input, conn.get_stderr(), environ);
+    handler.admitted(admission);
     let work: BoxFuture<'static, ()> = Box::pin(async move {
         if let Err(reason) = stop.run(handler.run(&*application)).await {
             handler.interrupt(reason.exception(), reason.status()).await;

@@ -70,21 +70,36 @@ async fn handle_routed(
             format!("Request body too large: {length} bytes; this server accepts at most {max}.\n");
         return reply::refuse(&access, StatusCode::PAYLOAD_TOO_LARGE, text);
     }
-    let executor = tenant.service.executor();
-    if let Err(busy) = executor.admit().await {
-        let text = format!("Service unavailable: {}; try again later.\n", busy.reason);
-        let mut response = reply::refuse(&access, StatusCode::SERVICE_UNAVAILABLE, text);
-        response.headers_mut().insert(
-            http::header::RETRY_AFTER,
-            busy.retry_after.as_secs().max(1).into(),
-        );
-        return response;
-    }
+    // The request's wall-time limit and stop signal cover its wait for
+    // admission too.
     let timeout = tenant.timeout.or(shared.config.timeout);
     let stop = Stop::new(timeout, shared.cut.subscribe());
     // Until hyper has the response, this future going away means the
     // client left.
     let mut client_left = stop.on_drop(Duration::ZERO);
+    let executor = tenant.service.executor();
+    let admission = match stop.run(executor.admit()).await {
+        Ok(Ok(admission)) => admission,
+        Ok(Err(busy)) => {
+            client_left.disarm();
+            let text = format!("Service unavailable: {}; try again later.\n", busy.reason);
+            let mut response = reply::refuse(&access, StatusCode::SERVICE_UNAVAILABLE, text);
+            response.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                busy.retry_after.as_secs().max(1).into(),
+            );
+            return response;
+        }
+        Err(reason) => {
+            client_left.disarm();
+            let exc = reason.exception();
+            if let Some(metrics) = &shared.config.metrics {
+                metrics.failed(&tenant.name, &exc);
+            }
+            access.stream().write(&exc.format_exception(None));
+            return reply::error_page(&access, &shared.handler_config, reason.status());
+        }
+    };
     let no_body = parts.method == Method::HEAD;
     let version = parts.version;
     let body = RequestBody {
@@ -101,6 +116,7 @@ async fn handle_routed(
         length,
         access,
         stop: stop.clone(),
+        admission,
     };
     let mut response = executor.execute(call).await;
     client_left.disarm();

@@ -6,7 +6,9 @@ use wasgi::handlers::HandlerState;
 use wasgi::{ExcInfo, Vars, util};
 
 use super::{Gateway, HandlerConfig, ResponseHead, date, declared_length};
-use crate::app::{Application, Body, BoxFuture, Environ, FileBody, Responder, StartResponse};
+use crate::app::{
+    Admission, Application, Body, BoxFuture, Environ, FileBody, Responder, StartResponse,
+};
 use crate::streams::{ErrorStream, InputStream};
 
 /// wsgiref's `BaseHandler`: runs one application call at a time against a
@@ -21,6 +23,8 @@ pub struct BaseHandler {
     config: Arc<HandlerConfig>,
     core: Arc<Mutex<Core>>,
     stdin: Option<InputStream>,
+    /// The room the app reserved for this request, for its call.
+    admission: Option<Admission>,
     stderr: ErrorStream,
     base_env: Vars,
     error_vars: Option<Vars>,
@@ -63,6 +67,7 @@ impl BaseHandler {
             })),
             config,
             stdin: Some(stdin),
+            admission: None,
             stderr,
             base_env,
             error_vars: None,
@@ -79,6 +84,12 @@ impl BaseHandler {
         Arc::make_mut(&mut self.config)
     }
 
+    /// Hands the room the app reserved for this request
+    /// ([`Application::admit`]) to the call `run` makes.
+    pub fn admitted(&mut self, admission: Admission) {
+        self.admission = Some(admission);
+    }
+
     /// `run(app)`: `setup_environ`, call the application, `finish_response`;
     /// on failure `handle_error`. Client disconnects end the run quietly.
     pub async fn run(&mut self, app: &dyn Application) {
@@ -87,7 +98,11 @@ impl BaseHandler {
             core: self.core.clone(),
             handling: None,
         });
-        let outcome = match app.call(environ, start_response).await {
+        let called = match self.admission.take() {
+            Some(admission) => app.call_admitted(environ, start_response, admission),
+            None => app.call(environ, start_response),
+        };
+        let outcome = match called.await {
             Ok(result) => self.finish_response(result).await,
             Err(e) => Err(e),
         };
