@@ -7,16 +7,15 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use host::capability::{self, CapabilitySettings};
 use host::component::{
-    self, AppOptions, EngineOptions, LoadError, Loaded, MemoryBudget, OutboundPolicy, Preopen,
-    default_cache_dir,
+    self, AppOptions, EngineOptions, LoadError, Loaded, MemoryBudget, default_cache_dir,
 };
 use host::gateway::deployment::{Deployed, Deployment};
 use host::handlers::{BaseHandler, CGIHandler, IISCGIHandler};
 use host::manifest::parse_size;
 use host::simple_server::{ServerConfig, WSGIServer};
-use host::validate::validator;
 use host::{ErrorStream, Service};
 
 /// The demo app (`examples/demo`, wsgiref's `demo_app`), built by build.rs.
@@ -255,15 +254,10 @@ struct CgiArgs {
 /// What `serve` and `cgi` share.
 #[derive(Args)]
 struct AppArgs {
-    /// Let the app read files under HOST_PATH, seen by the guest at
-    /// GUEST_PATH (default: the same path). Read-only; repeatable. Nothing
-    /// else of the host filesystem is visible
-    #[arg(long = "dir", value_name = "HOST_PATH[::GUEST_PATH]")]
-    dirs: Vec<String>,
-
-    /// Like --dir, but the app may also create, change and delete files there
-    #[arg(long = "dir-rw", value_name = "HOST_PATH[::GUEST_PATH]")]
-    dirs_rw: Vec<String>,
+    /// What the capabilities' own flags (`--dir`, `--env`,
+    /// `--allow-outbound`, ...) set, read after parsing.
+    #[arg(skip)]
+    capabilities: CapabilitySettings,
 
     /// Check every request and response against PEP 3333 (wsgiref.validate):
     /// violations are logged as `wsgi validator: ...` and answered with the
@@ -297,18 +291,6 @@ struct AppArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     cpu_limit: f64,
 
-    /// Let the app make HTTP requests (wasi:http/outgoing-handler) to HOST,
-    /// on any port or only PORT; `*` allows any host. Repeatable. Without
-    /// it every outbound request fails with HttpRequestDenied and a log line
-    #[arg(long = "allow-outbound", value_name = "HOST[:PORT]")]
-    allow_outbound: Vec<String>,
-
-    /// Give the guest the environment variable NAME (its process
-    /// environment, not the WSGI environ). Repeatable. The host's own
-    /// environment is never passed on
-    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
-    env: Vec<(String, String)>,
-
     /// The most memory one instance of the app may use (e.g. 256MiB, 1G,
     /// or bytes). A guest that grows past it is stopped and logged as a
     /// MemoryError naming the limit; the request gets the error page
@@ -323,32 +305,7 @@ struct AppArgs {
     memory_budget: Option<usize>,
 }
 
-fn parse_env(spec: &str) -> Result<(String, String), String> {
-    match spec.split_once('=') {
-        Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
-        _ => Err(format!("expected NAME=VALUE, got {spec:?}")),
-    }
-}
-
 impl AppArgs {
-    /// The `--dir` and `--dir-rw` directories, each checked to exist.
-    fn preopens(&self) -> Result<Vec<Preopen>, String> {
-        let ro = self.dirs.iter().map(|d| ("--dir", d, false));
-        let rw = self.dirs_rw.iter().map(|d| ("--dir-rw", d, true));
-        ro.chain(rw)
-            .map(|(flag, spec, writable)| {
-                let p = Preopen::parse(spec, writable).map_err(|e| format!("{flag} {e}"))?;
-                if p.host.is_dir() {
-                    Ok(p)
-                } else if p.host.exists() {
-                    Err(format!("{flag} {}: not a directory", p.host.display()))
-                } else {
-                    Err(format!("{flag} {}: no such directory", p.host.display()))
-                }
-            })
-            .collect()
-    }
-
     /// An engine whose pool holds this app's instances.
     fn engine(&self, pooling: bool) -> Result<wasmtime::Engine, String> {
         let options = self
@@ -379,12 +336,10 @@ impl AppArgs {
         }
         Ok(AppOptions {
             log,
-            dirs: self.preopens()?,
+            capabilities: self.capabilities.clone(),
             cpu_limit,
             max_concurrency: self.max_concurrency,
             max_queue: self.max_queue,
-            outbound: OutboundPolicy::allow(&self.allow_outbound).map_err(|e| e.to_string())?,
-            env: self.env.clone(),
             max_memory: self.max_memory,
             memory_budget: MemoryBudget::new(
                 self.memory_budget
@@ -398,18 +353,31 @@ impl AppArgs {
 
     /// The app as a service, a WSGI app wrapped in the validator when asked.
     fn wrap(&self, app: Loaded, file: &str) -> Result<Service, String> {
-        match app {
-            Loaded::Wasgi(app) if self.validate => Ok(Service::Wsgi(Arc::new(validator(app)))),
-            Loaded::WasiHttp(_) if self.validate => Err(format!(
-                "--validate checks WSGI apps, and {file} is a wasi:http component"
-            )),
-            app => Ok(app.into()),
-        }
+        app.into_service(self.validate)
+            .map_err(|e| format!("--validate {}", e.replace("this is", &format!("{file} is"))))
     }
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // The capabilities' flags go on every command that runs an app.
+    let mut command = Cli::command();
+    for name in ["serve", "cgi", "check"] {
+        command = command.mut_subcommand(name, capability::with_flags);
+    }
+    let matches = command.get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let app_args = match &mut cli.command {
+        Command::Serve(args) => Some(&mut args.app_args),
+        Command::Cgi(args) => Some(&mut args.app_args),
+        Command::Check(args) => Some(&mut args.app_args),
+        Command::New(_) | Command::BuildPython(_) => None,
+    };
+    if let (Some(app_args), Some((_, flags))) = (app_args, matches.subcommand()) {
+        match capability::read_flags(flags) {
+            Ok(capabilities) => app_args.capabilities = capabilities,
+            Err(e) => return fail(2, e),
+        }
+    }
     match cli.command {
         Command::Serve(args) => serve(*args),
         Command::Cgi(args) => cgi(args),
@@ -620,7 +588,7 @@ fn serve(args: ServeArgs) -> ExitCode {
     };
     // Requests run in several instances, each serving many of them: as
     // with worker processes (PEP 3333).
-    config.handler.wsgi_multiprocess = args.reuse > 1;
+    config.handler.wsgi_multiprocess = host::manifest::multiprocess(args.reuse);
     if let Some(path) = &args.config {
         let engine = args.app_args.engine_options(true);
         let deployment = Deployment::new(path, options, config.handler.clone(), engine)

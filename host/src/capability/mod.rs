@@ -3,10 +3,13 @@
 //! its place in the linker, the imports it satisfies, and its part of
 //! each instance's store, set up from the app's options.
 //!
-//! The linker every component is linked with, and the list of imports the
-//! host can satisfy (with the error naming one it cannot), are derived
-//! from [`REGISTRY`]: adding a capability is a module of its own and one
-//! line there.
+//! A capability also reads its own settings: its command-line flags and
+//! its keys in a manifest's `[[app]]` tables and `[defaults]`, into the
+//! app's [`CapabilitySettings`]. The linker every component is linked
+//! with, the list of imports the host can satisfy (with the error naming
+//! one it cannot), the flags of `serve`, `cgi` and `check`, and the keys a
+//! manifest may have are all derived from [`REGISTRY`]: adding a capability
+//! is a module of its own and one line there.
 //!
 //! | module | imports | per instance |
 //! |---|---|---|
@@ -15,12 +18,18 @@
 //! | [`env`] | | the app's environment variables (`--env`, `env`) |
 //! | [`preopens`] | | the app's directories (`--dir`, `--dir-rw`, `dirs`) |
 //! | [`outbound`] | `wasi:http` | the outbound policy (`--allow-outbound`, `allow_outbound`) |
+//!
+//! (The table is the registry's order; flags and keys are the
+//! capability's own.)
 
 pub mod env;
 pub mod outbound;
 pub mod preopens;
+mod settings;
 pub mod stdio;
 pub mod wasi;
+
+pub use settings::{CapabilitySettings, KeyError, ManifestKey};
 
 use wasmtime::component::Linker;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder};
@@ -42,6 +51,35 @@ pub trait Capability: Send + Sync {
 
     /// Adds its host functions to `linker`.
     fn add_to_linker(&self, _linker: &mut Linker<RequestCtx>) -> wasmtime::Result<()> {
+        Ok(())
+    }
+
+    /// Its keys in a manifest's `[[app]]` tables and `[defaults]`.
+    fn keys(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Reads `key`, one of its [`keys`](Self::keys), into `settings` (an
+    /// app's table is read over `[defaults]`).
+    fn read_key(
+        &self,
+        _key: &ManifestKey<'_>,
+        _settings: &mut CapabilitySettings,
+    ) -> Result<(), KeyError> {
+        Ok(())
+    }
+
+    /// Its command-line flags, on `serve`, `cgi` and `check`.
+    fn flags(&self) -> Vec<clap::Arg> {
+        Vec::new()
+    }
+
+    /// Reads its [`flags`](Self::flags) into `settings`.
+    fn read_flags(
+        &self,
+        _flags: &clap::ArgMatches,
+        _settings: &mut CapabilitySettings,
+    ) -> Result<(), String> {
         Ok(())
     }
 
@@ -105,6 +143,32 @@ pub fn provides(name: &str) -> bool {
                 .is_some_and(|rest| rest.starts_with('/') || rest.starts_with('@'))
         })
     })
+}
+
+/// Every capability's flags, added to a command (`serve`, `cgi`, `check`).
+pub fn with_flags(command: clap::Command) -> clap::Command {
+    REGISTRY
+        .iter()
+        .fold(command, |command, c| command.args(c.flags()))
+}
+
+/// Every capability's settings from the flags a command was given.
+pub fn read_flags(flags: &clap::ArgMatches) -> Result<CapabilitySettings, String> {
+    let mut settings = CapabilitySettings::default();
+    for capability in REGISTRY {
+        capability.read_flags(flags, &mut settings)?;
+    }
+    Ok(settings)
+}
+
+/// The capability that reads the manifest key `name`, if one does.
+pub fn reading(name: &str) -> Option<&'static dyn Capability> {
+    REGISTRY.iter().copied().find(|c| c.keys().contains(&name))
+}
+
+/// Every manifest key the capabilities read.
+pub fn keys() -> impl Iterator<Item = &'static str> {
+    REGISTRY.iter().flat_map(|c| c.keys()).copied()
 }
 
 /// The packages the host provides, for an error naming one it does not:

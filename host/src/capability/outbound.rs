@@ -12,7 +12,9 @@ use wasmtime_wasi_http::{RequestOptions, WasiHttpHooks};
 
 use wasmtime::component::Linker;
 
-use super::{Capability, InstanceBuilder};
+use clap::{Arg, ArgAction, ArgMatches};
+
+use super::{Capability, CapabilitySettings, InstanceBuilder, KeyError, ManifestKey};
 use crate::component::{AppOptions, RequestCtx};
 use crate::streams::ErrorStream;
 use wasgi::ExcInfo;
@@ -29,13 +31,54 @@ impl Capability for OutboundHttp {
         &["wasi:http"]
     }
 
+    fn keys(&self) -> &'static [&'static str] {
+        &["allow_outbound"]
+    }
+
+    fn read_key(
+        &self,
+        key: &ManifestKey<'_>,
+        settings: &mut CapabilitySettings,
+    ) -> Result<(), KeyError> {
+        let allowed: Vec<String> = key.parse()?;
+        settings.set(OutboundPolicy::allow(&allowed).map_err(|e| key.error(None, e))?);
+        Ok(())
+    }
+
+    fn flags(&self) -> Vec<Arg> {
+        vec![
+            Arg::new("allow_outbound")
+                .long("allow-outbound")
+                .value_name("HOST[:PORT]")
+                .action(ArgAction::Append)
+                .help(
+                    "Let the app make HTTP requests (wasi:http/outgoing-handler) to HOST, on \
+                     any port or only PORT; `*` allows any host. Repeatable. Without it every \
+                     outbound request fails with HttpRequestDenied and a log line",
+                ),
+        ]
+    }
+
+    fn read_flags(
+        &self,
+        flags: &ArgMatches,
+        settings: &mut CapabilitySettings,
+    ) -> Result<(), String> {
+        if let Some(allowed) = flags.get_many::<String>("allow_outbound") {
+            let allowed: Vec<&String> = allowed.collect();
+            settings.set(OutboundPolicy::allow(&allowed).map_err(|e| e.to_string())?);
+        }
+        Ok(())
+    }
+
     fn add_to_linker(&self, linker: &mut Linker<RequestCtx>) -> wasmtime::Result<()> {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
         wasmtime_wasi_http::p3::add_to_linker(linker)
     }
 
     fn configure(&self, app: &AppOptions, instance: &mut InstanceBuilder) -> Result<(), ExcInfo> {
-        instance.hooks = OutboundHooks::new(app.outbound.clone(), app.log.clone());
+        let policy = app.capabilities.get::<OutboundPolicy>().cloned();
+        instance.hooks = OutboundHooks::new(policy.unwrap_or_default(), app.log.clone());
         Ok(())
     }
 }

@@ -5,20 +5,124 @@
 
 use std::path::PathBuf;
 
-use super::{Capability, InstanceBuilder};
+use clap::{Arg, ArgAction, ArgMatches};
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{Capability, CapabilitySettings, InstanceBuilder, KeyError, ManifestKey};
 use crate::component::AppOptions;
 use wasgi::ExcInfo;
 
 /// The app's directories.
 pub(crate) struct Preopens;
 
+/// An app's directories, each checked to exist when it was read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Dirs(pub Vec<Preopen>);
+
+/// A `dirs` entry of a manifest.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DirTable {
+    host: Spanned<String>,
+    guest: Option<String>,
+    rw: Option<bool>,
+}
+
 impl Capability for Preopens {
     fn name(&self) -> &'static str {
         "preopened directories"
     }
 
+    fn keys(&self) -> &'static [&'static str] {
+        &["dirs"]
+    }
+
+    fn read_key(
+        &self,
+        key: &ManifestKey<'_>,
+        settings: &mut CapabilitySettings,
+    ) -> Result<(), KeyError> {
+        let tables: Vec<Spanned<DirTable>> = key.parse()?;
+        let mut dirs = Vec::new();
+        for table in &tables {
+            let d = table.get_ref();
+            let host = key.path(d.host.get_ref());
+            if !host.is_dir() {
+                let at = Some(d.host.span().start);
+                return Err(key.error(at, format!("{}: no such directory", host.display())));
+            }
+            let guest = d.guest.clone().unwrap_or_else(|| d.host.get_ref().clone());
+            if !guest.starts_with('/') {
+                let at = Some(table.span().start);
+                return Err(key.error(at, format!("guest path {guest:?} must be absolute")));
+            }
+            dirs.push(Preopen {
+                host,
+                guest,
+                writable: d.rw.unwrap_or(false),
+            });
+        }
+        settings.set(Dirs(dirs));
+        Ok(())
+    }
+
+    fn flags(&self) -> Vec<Arg> {
+        let flag = |id: &'static str, long: &'static str, help: &'static str| {
+            Arg::new(id)
+                .long(long)
+                .value_name("HOST_PATH[::GUEST_PATH]")
+                .action(ArgAction::Append)
+                .help(help)
+        };
+        vec![
+            flag(
+                "dirs",
+                "dir",
+                "Let the app read files under HOST_PATH, seen by the guest at GUEST_PATH \
+                 (default: the same path). Read-only; repeatable. Nothing else of the host \
+                 filesystem is visible",
+            ),
+            flag(
+                "dirs_rw",
+                "dir-rw",
+                "Like --dir, but the app may also create, change and delete files there",
+            ),
+        ]
+    }
+
+    fn read_flags(
+        &self,
+        flags: &ArgMatches,
+        settings: &mut CapabilitySettings,
+    ) -> Result<(), String> {
+        let given = |id: &str| flags.get_many::<String>(id).into_iter().flatten();
+        let ro = given("dirs").map(|d| ("--dir", d, false));
+        let rw = given("dirs_rw").map(|d| ("--dir-rw", d, true));
+        let dirs = ro
+            .chain(rw)
+            .map(|(flag, spec, writable)| {
+                let p = Preopen::parse(spec, writable).map_err(|e| format!("{flag} {e}"))?;
+                if p.host.is_dir() {
+                    Ok(p)
+                } else if p.host.exists() {
+                    Err(format!("{flag} {}: not a directory", p.host.display()))
+                } else {
+                    Err(format!("{flag} {}: no such directory", p.host.display()))
+                }
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        if !dirs.is_empty() {
+            settings.set(Dirs(dirs));
+        }
+        Ok(())
+    }
+
     fn configure(&self, app: &AppOptions, instance: &mut InstanceBuilder) -> Result<(), ExcInfo> {
-        for dir in &app.dirs {
+        let Some(Dirs(dirs)) = app.capabilities.get() else {
+            return Ok(());
+        };
+        for dir in dirs {
             let perms = if dir.writable {
                 wasmtime_wasi::FsPerms::ReadWrite
             } else {

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
 use wasmtime::Engine;
 use wasmtime::component::{Component, HasSelf, Linker};
@@ -37,6 +38,21 @@ pub enum Loaded {
 }
 
 impl Loaded {
+    /// What a server serves: a wasgi app under the validator when
+    /// `validate` asks for it (it checks WSGI apps only: a `wasi:http`
+    /// component cannot be validated, and this says so).
+    pub fn into_service(self, validate: bool) -> Result<crate::Service, &'static str> {
+        match self {
+            Loaded::Wasgi(app) if validate => Ok(crate::Service::Wsgi(Arc::new(
+                crate::validate::validator(app),
+            ))),
+            Loaded::WasiHttp(_) if validate => {
+                Err("checks WSGI apps, and this is a wasi:http component")
+            }
+            loaded => Ok(loaded.into()),
+        }
+    }
+
     /// How the component was compiled: how long it took, and whether it
     /// came from the compile cache.
     pub fn compiled(&self) -> Compiled {

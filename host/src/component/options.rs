@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::limits::MemoryBudget;
-use super::{OutboundPolicy, Preopen};
+use crate::capability::CapabilitySettings;
 use crate::streams::ErrorStream;
 
 /// What a component may see and where its output goes.
@@ -12,9 +12,11 @@ use crate::streams::ErrorStream;
 pub struct AppOptions {
     /// Where the guest's stdout and stderr go (the server log).
     pub log: ErrorStream,
-    /// Host directories the guest can open files in; nothing else of the
-    /// host filesystem is visible.
-    pub dirs: Vec<Preopen>,
+    /// What the capabilities were configured with for this app (its
+    /// directories, environment, outbound policy: see
+    /// [`crate::capability`]); what is not set there, the guest does not
+    /// get.
+    pub capabilities: CapabilitySettings,
     /// How many requests run in instances of this app at once; more wait
     /// for a free slot rather than failing. Keep it within the engine's
     /// `max_instances`.
@@ -27,13 +29,6 @@ pub struct AppOptions {
     /// does not count. Over the limit the guest is stopped and the request
     /// fails with a `TimeoutError`.
     pub cpu_limit: Option<Duration>,
-    /// Where the guest may send HTTP requests (`wasi:http/outgoing-handler`);
-    /// nowhere by default.
-    pub outbound: OutboundPolicy,
-    /// The guest's environment variables (`std::env::var` in a Rust
-    /// guest; not the WSGI environ). Only these: the host's own
-    /// environment never reaches a guest.
-    pub env: Vec<(String, String)>,
     /// The most linear memory one instance may hold, in bytes. A guest
     /// growing past it is stopped with a `MemoryError` naming the limit.
     pub max_memory: usize,
@@ -83,12 +78,10 @@ impl Default for AppOptions {
     fn default() -> Self {
         AppOptions {
             log: ErrorStream::stderr(),
-            dirs: Vec::new(),
+            capabilities: CapabilitySettings::default(),
             max_concurrency: 1000,
             max_queue: DEFAULT_MAX_QUEUE,
             cpu_limit: Some(Duration::from_secs(30)),
-            outbound: OutboundPolicy::default(),
-            env: Vec::new(),
             max_memory: DEFAULT_MAX_MEMORY,
             memory_budget: MemoryBudget::new(default_memory_budget()),
             reuse: 1,

@@ -4,11 +4,14 @@
 //!
 //! Parsing checks everything that can be checked without compiling:
 //! unknown keys, bad values, missing files and directories, overlapping
-//! mounts; each error names the file, the line and the key. [`load`]
-//! then compiles the components into a [`Router`] — the same tenants the
-//! library API builds by hand.
+//! mounts; each error names the file, the line and the key. An app's keys
+//! are its own (`name`, `component`, `route`, `hosts`, `validate`), the
+//! limits ([`Limits`], also in `[defaults]`), and the keys of the
+//! capabilities (`env`, `dirs`, `allow_outbound`, ...: each capability
+//! reads its own, [`crate::capability`]). An app's table is read over
+//! `[defaults]`, once. [`load`] then compiles the components into a
+//! [`Router`] — the same tenants the library API builds by hand.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,9 +19,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
+use toml::de::{DeString, DeTable, DeValue, ValueDeserializer};
 
-use crate::component::{self, AppOptions, Loaded, OutboundPolicy, Preopen};
-use crate::executor::Service;
+use crate::capability::{self, CapabilitySettings, KeyError, ManifestKey};
+use crate::component::{self, AppOptions};
 use crate::handlers::HandlerConfig;
 use crate::router::{Mount, Router, Tenant};
 
@@ -44,7 +48,8 @@ impl fmt::Display for ManifestError {
 
 impl std::error::Error for ManifestError {}
 
-/// One app of a manifest, checked.
+/// One app of a manifest, checked: its own keys, and its limits and
+/// capability settings read over `[defaults]`.
 #[derive(Debug, Clone)]
 pub struct AppSpec {
     /// `name`: unique in the manifest.
@@ -54,12 +59,20 @@ pub struct AppSpec {
     pub component: PathBuf,
     /// `route` and `hosts`.
     pub mount: Mount,
-    /// `env`: the guest's environment variables, and only these.
-    pub env: Vec<(String, String)>,
-    /// `dirs`: preopened directories (read-only unless `rw = true`).
-    pub dirs: Vec<Preopen>,
-    /// `allow_outbound`: hosts the app may send HTTP requests to.
-    pub allow_outbound: Vec<String>,
+    /// The limits it sets, or `[defaults]` does.
+    pub limits: Limits,
+    /// What its capabilities read (`env`, `dirs`, `allow_outbound`, ...).
+    pub capabilities: CapabilitySettings,
+    /// `validate`: run a WSGI app under the validator.
+    pub validate: bool,
+    /// The line of the app's table, for errors found later.
+    pub line: usize,
+}
+
+/// The limits an app (or `[defaults]`) sets; unset ones are the layer
+/// below's (`[defaults]`, then the command line's).
+#[derive(Debug, Clone, Default)]
+pub struct Limits {
     /// `max_memory`, in bytes.
     pub max_memory: Option<usize>,
     /// `cpu_limit` (`Some(None)`: 0, no limit).
@@ -74,10 +87,6 @@ pub struct AppSpec {
     pub max_body_size: Option<u64>,
     /// `reuse`: requests per instance.
     pub reuse: Option<u32>,
-    /// `validate`: run a WSGI app under the validator.
-    pub validate: bool,
-    /// The line of the app's table, for errors found later.
-    pub line: usize,
 }
 
 /// A parsed, checked manifest.
@@ -117,59 +126,151 @@ enum Size {
     Text(String),
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DirTable {
-    host: Spanned<String>,
-    guest: Option<String>,
-    rw: Option<bool>,
+/// The keys of the file itself.
+const FILE_KEYS: [&str; 3] = ["defaults", "app", "listener"];
+
+/// An app's own keys (the others are limits and capabilities').
+const APP_KEYS: [&str; 5] = ["name", "component", "route", "hosts", "validate"];
+
+/// An error at `offset` of the manifest.
+type At = (usize, String);
+
+impl Limits {
+    /// The keys of the limits.
+    const KEYS: [&'static str; 7] = [
+        "max_memory",
+        "cpu_limit",
+        "timeout",
+        "max_concurrency",
+        "max_queue",
+        "max_body_size",
+        "reuse",
+    ];
+
+    /// Reads `key`, one of [`Limits::KEYS`], checking its value.
+    fn read(&mut self, key: &ManifestKey<'_>) -> Result<(), KeyError> {
+        let size = |key: &ManifestKey<'_>| -> Result<usize, KeyError> {
+            match key.parse::<Size>()? {
+                Size::Bytes(n) => {
+                    usize::try_from(n).map_err(|_| key.error(None, format!("{n} is too large")))
+                }
+                Size::Text(t) => parse_size(&t).map_err(|e| key.error(None, e)),
+            }
+        };
+        let secs = |key: &ManifestKey<'_>| -> Result<Option<Duration>, KeyError> {
+            parse_seconds(key.parse()?).map_err(|e| key.error(None, e))
+        };
+        match key.name() {
+            "max_memory" => {
+                let m = size(key)?;
+                if m < 1 << 20 {
+                    return Err(key.error(None, format!("{m} bytes is less than 1MiB")));
+                }
+                self.max_memory = Some(m);
+            }
+            "cpu_limit" => self.cpu_limit = Some(secs(key)?),
+            "timeout" => self.timeout = Some(secs(key)?),
+            "max_concurrency" => {
+                let c: usize = key.parse()?;
+                if c == 0 {
+                    return Err(key.error(None, "at least one request must be able to run"));
+                }
+                self.max_concurrency = Some(c);
+            }
+            "max_queue" => self.max_queue = Some(key.parse()?),
+            "max_body_size" => self.max_body_size = Some(size(key)? as u64),
+            "reuse" => {
+                let r: u32 = key.parse()?;
+                if r == 0 {
+                    return Err(key.error(None, "at least 1 (a fresh instance per request)"));
+                }
+                self.reuse = Some(r);
+            }
+            other => return Err(key.error(None, format!("{other} is not a limit"))),
+        }
+        Ok(())
+    }
+
+    /// These limits over `below`'s.
+    fn over(&self, below: &Limits) -> Limits {
+        Limits {
+            max_memory: self.max_memory.or(below.max_memory),
+            cpu_limit: self.cpu_limit.or(below.cpu_limit),
+            timeout: self.timeout.or(below.timeout),
+            max_concurrency: self.max_concurrency.or(below.max_concurrency),
+            max_queue: self.max_queue.or(below.max_queue),
+            max_body_size: self.max_body_size.or(below.max_body_size),
+            reuse: self.reuse.or(below.reuse),
+        }
+    }
 }
 
-/// The keys every app may set, and `[defaults]` for all of them.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct Limits {
-    max_memory: Option<Spanned<Size>>,
-    cpu_limit: Option<Spanned<f64>>,
-    timeout: Option<Spanned<f64>>,
-    max_concurrency: Option<Spanned<usize>>,
-    max_queue: Option<Spanned<usize>>,
-    max_body_size: Option<Spanned<Size>>,
-    reuse: Option<Spanned<u32>>,
+/// A table's entries in the file's order.
+fn entries<'a>(
+    table: &'a DeTable<'a>,
+) -> Vec<(&'a Spanned<DeString<'a>>, &'a Spanned<DeValue<'a>>)> {
+    let mut entries: Vec<_> = table.iter().collect();
+    entries.sort_by_key(|(key, _)| key.span().start);
+    entries
 }
 
-/// An `[[app]]`: its own keys, then the keys of [`Limits`] again, because
-/// serde's `flatten` cannot go with `deny_unknown_fields` (and would lose
-/// the spans errors need).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AppTable {
-    name: Spanned<String>,
-    component: Spanned<String>,
-    route: Option<Spanned<String>>,
-    hosts: Option<Spanned<Vec<String>>>,
-    env: Option<BTreeMap<String, String>>,
-    dirs: Option<Vec<Spanned<DirTable>>>,
-    allow_outbound: Option<Spanned<Vec<String>>>,
-    validate: Option<bool>,
-    max_memory: Option<Spanned<Size>>,
-    cpu_limit: Option<Spanned<f64>>,
-    timeout: Option<Spanned<f64>>,
-    max_concurrency: Option<Spanned<usize>>,
-    max_queue: Option<Spanned<usize>>,
-    max_body_size: Option<Spanned<Size>>,
-    reuse: Option<Spanned<u32>>,
+/// serde's words for a key that is not one of `expected`.
+fn unknown(key: &Spanned<DeString<'_>>, expected: impl Iterator<Item = &'static str>) -> At {
+    let expected: Vec<String> = expected.map(|k| format!("`{k}`")).collect();
+    (
+        key.span().start,
+        format!(
+            "unknown field `{}`, expected one of {}",
+            key.get_ref(),
+            expected.join(", ")
+        ),
+    )
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileTable {
-    #[serde(default)]
-    defaults: Limits,
-    #[serde(default)]
-    app: Vec<Spanned<AppTable>>,
-    #[serde(default)]
-    listener: Vec<Spanned<ListenerTable>>,
+/// `value` as a `T`, its fields of type [`Spanned`] keeping their place.
+fn typed<'a, T: Deserialize<'a>>(value: &'a Spanned<DeValue<'a>>) -> Result<T, At> {
+    T::deserialize(ValueDeserializer::from(value.clone())).map_err(|e| {
+        let at = e.span().map_or(value.span().start, |s| s.start);
+        (at, e.message().to_string())
+    })
+}
+
+/// Reads the limits and capability keys of `table` (an app's or
+/// `[defaults]`), and returns its own keys (`own`, for an app) unread.
+fn read_layer<'a>(
+    table: &'a DeTable<'a>,
+    what: &str,
+    own: &[&'static str],
+    base: &'a Path,
+    limits: &mut Limits,
+    capabilities: &mut CapabilitySettings,
+) -> Result<Vec<(&'a str, &'a Spanned<DeValue<'a>>)>, At> {
+    let mut unread = Vec::new();
+    let prefixed = |e: KeyError| match e.wrong_type {
+        true => (e.offset, e.message),
+        false => (e.offset, format!("{what}: {}", e.message)),
+    };
+    for (key, value) in entries(table) {
+        let name: &str = key.get_ref();
+        if own.contains(&name) {
+            unread.push((name, value));
+        } else if Limits::KEYS.contains(&name) {
+            limits
+                .read(&ManifestKey::new(name, value, base))
+                .map_err(prefixed)?;
+        } else if let Some(capability) = capability::reading(name) {
+            let key = ManifestKey::new(name, value, base);
+            capability.read_key(&key, capabilities).map_err(prefixed)?;
+        } else {
+            let expected = own
+                .iter()
+                .copied()
+                .chain(Limits::KEYS)
+                .chain(capability::keys());
+            return Err(unknown(key, expected));
+        }
+    }
+    Ok(unread)
 }
 
 /// `256MiB`, `1G`, `512k`, `1000`: a number of bytes, with an optional
@@ -228,65 +329,135 @@ impl Manifest {
             line: offset.map(line_of),
             message,
         };
-        let file: FileTable = toml::from_str(text).map_err(|e| {
-            let message = e.message().to_string();
-            err(e.span().map(|s| s.start), message)
-        })?;
+        let at = |(offset, message): At| err(Some(offset), message);
+        let doc = DeTable::parse(text)
+            .map_err(|e| err(e.span().map(|s| s.start), e.message().to_string()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let resolve = |p: &str| {
             let p = PathBuf::from(p);
             if p.is_absolute() { p } else { base.join(p) }
         };
-        if file.app.is_empty() {
+        let (mut defaults_table, mut app_tables, mut listener_value) = (None, Vec::new(), None);
+        for (key, value) in entries(doc.get_ref()) {
+            match &**key.get_ref() {
+                "defaults" => match value.get_ref().as_table() {
+                    Some(table) => defaults_table = Some(table),
+                    None => {
+                        return Err(at((
+                            value.span().start,
+                            "defaults: expected a table ([defaults])".into(),
+                        )));
+                    }
+                },
+                "app" => {
+                    let tables = value.get_ref().as_array().map(|a| {
+                        a.iter()
+                            .map(|t| t.get_ref().as_table().map(|table| (t.span().start, table)))
+                            .collect::<Option<Vec<_>>>()
+                    });
+                    match tables.flatten() {
+                        Some(tables) => app_tables = tables,
+                        None => {
+                            return Err(at((
+                                value.span().start,
+                                "app: expected tables ([[app]])".into(),
+                            )));
+                        }
+                    }
+                }
+                "listener" => listener_value = Some(value),
+                _ => return Err(at(unknown(key, FILE_KEYS.into_iter()))),
+            }
+        }
+        if app_tables.is_empty() {
             return Err(err(None, "no [[app]] table: nothing to serve".into()));
         }
-        let defaults =
-            check_limits(&file.defaults, "[defaults]").map_err(|(o, m)| err(Some(o), m))?;
+        let (mut defaults, mut defaults_capabilities) =
+            (Limits::default(), CapabilitySettings::default());
+        if let Some(table) = defaults_table {
+            read_layer(
+                table,
+                "[defaults]",
+                &[],
+                base,
+                &mut defaults,
+                &mut defaults_capabilities,
+            )
+            .map_err(at)?;
+        }
         let mut apps: Vec<AppSpec> = Vec::new();
-        for table in &file.app {
-            let at = table.span().start;
-            let app = table.get_ref();
-            let name = app.name.get_ref().clone();
-            let what = format!("app {name:?}");
-            let valid_name = !name.is_empty()
-                && name
+        for (start, table) in app_tables {
+            let (mut limits, mut capabilities) = (Limits::default(), CapabilitySettings::default());
+            let named = entries(table)
+                .into_iter()
+                .find(|(k, _)| k.get_ref().as_ref() == "name");
+            let what = match named.and_then(|(_, v)| v.get_ref().as_str()) {
+                Some(name) => format!("app {name:?}"),
+                None => "app".to_string(),
+            };
+            let own = read_layer(
+                table,
+                &what,
+                &APP_KEYS,
+                base,
+                &mut limits,
+                &mut capabilities,
+            )
+            .map_err(at)?;
+            let find = |key: &str| own.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+            let missing = |key: &str| at((start, format!("missing field `{key}`")));
+            let name: Spanned<String> =
+                typed(find("name").ok_or_else(|| missing("name"))?).map_err(at)?;
+            let component: Spanned<String> =
+                typed(find("component").ok_or_else(|| missing("component"))?).map_err(at)?;
+            let route: Option<Spanned<String>> =
+                find("route").map(typed).transpose().map_err(at)?;
+            let hosts: Option<Spanned<Vec<String>>> =
+                find("hosts").map(typed).transpose().map_err(at)?;
+            let validate: Option<bool> = find("validate").map(typed).transpose().map_err(at)?;
+            let name_text = name.get_ref().clone();
+            let valid_name = !name_text.is_empty()
+                && name_text
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
             if !valid_name {
                 return Err(err(
-                    Some(app.name.span().start),
-                    format!("name: {name:?} must be letters, digits, '-', '_' or '.'"),
+                    Some(name.span().start),
+                    format!("name: {name_text:?} must be letters, digits, '-', '_' or '.'"),
                 ));
             }
-            if let Some(other) = apps.iter().find(|a| a.name == name) {
+            if let Some(other) = apps.iter().find(|a| a.name == name_text) {
                 return Err(err(
-                    Some(app.name.span().start),
+                    Some(name.span().start),
                     format!(
-                        "name: {name:?} is also the name of the app at line {}",
+                        "name: {name_text:?} is also the name of the app at line {}",
                         other.line
                     ),
                 ));
             }
-            let component = resolve(app.component.get_ref());
-            if !component.is_file() {
+            let component_path = resolve(component.get_ref());
+            if !component_path.is_file() {
                 return Err(err(
-                    Some(app.component.span().start),
-                    format!("{what}: component: {}: no such file", component.display()),
+                    Some(component.span().start),
+                    format!(
+                        "{what}: component: {}: no such file",
+                        component_path.display()
+                    ),
                 ));
             }
-            let route = app.route.as_ref().map_or("/", |r| r.get_ref().as_str());
-            let hosts = app.hosts.as_ref().map_or(&[][..], |h| &h.get_ref()[..]);
-            let mount = Mount::new(route, hosts).map_err(|e| {
-                let offset = match (&app.route, &app.hosts) {
+            let route_text = route.as_ref().map_or("/", |r| r.get_ref().as_str());
+            let host_names = hosts.as_ref().map_or(&[][..], |h| &h.get_ref()[..]);
+            let mount = Mount::new(route_text, host_names).map_err(|e| {
+                let offset = match (&route, &hosts) {
                     (Some(r), _) if e.starts_with("route") => r.span().start,
                     (_, Some(h)) => h.span().start,
-                    _ => at,
+                    _ => start,
                 };
                 err(Some(offset), format!("{what}: {e}"))
             })?;
             if let Some(other) = apps.iter().find(|a| a.mount.overlaps(&mount)) {
                 return Err(err(
-                    Some(app.route.as_ref().map_or(at, |r| r.span().start)),
+                    Some(route.as_ref().map_or(start, |r| r.span().start)),
                     format!(
                         "{what}: route: {} overlaps app {:?} (line {}): same route, same hosts",
                         mount.route(),
@@ -295,71 +466,22 @@ impl Manifest {
                     ),
                 ));
             }
-            let mut dirs = Vec::new();
-            for dir in app.dirs.iter().flatten() {
-                let d = dir.get_ref();
-                let host = resolve(d.host.get_ref());
-                if !host.is_dir() {
-                    return Err(err(
-                        Some(d.host.span().start),
-                        format!("{what}: dirs: {}: no such directory", host.display()),
-                    ));
-                }
-                let guest = d.guest.clone().unwrap_or_else(|| d.host.get_ref().clone());
-                if !guest.starts_with('/') {
-                    return Err(err(
-                        Some(dir.span().start),
-                        format!("{what}: dirs: guest path {guest:?} must be absolute"),
-                    ));
-                }
-                dirs.push(Preopen {
-                    host,
-                    guest,
-                    writable: d.rw.unwrap_or(false),
-                });
-            }
-            let allow_outbound = app
-                .allow_outbound
-                .as_ref()
-                .map_or(Vec::new(), |a| a.get_ref().clone());
-            if let Some(a) = &app.allow_outbound {
-                OutboundPolicy::allow(a.get_ref()).map_err(|e| {
-                    err(Some(a.span().start), format!("{what}: allow_outbound: {e}"))
-                })?;
-            }
-            let limits = check_limits(
-                &Limits {
-                    max_memory: app.max_memory.clone(),
-                    cpu_limit: app.cpu_limit.clone(),
-                    timeout: app.timeout.clone(),
-                    max_concurrency: app.max_concurrency.clone(),
-                    max_queue: app.max_queue.clone(),
-                    max_body_size: app.max_body_size.clone(),
-                    reuse: app.reuse.clone(),
-                },
-                &what,
-            )
-            .map_err(|(o, m)| err(Some(o), m))?;
             apps.push(AppSpec {
-                name,
-                component,
+                name: name_text,
+                component: component_path,
                 mount,
-                env: app.env.clone().unwrap_or_default().into_iter().collect(),
-                dirs,
-                allow_outbound,
-                max_memory: limits.max_memory.or(defaults.max_memory),
-                cpu_limit: limits.cpu_limit.or(defaults.cpu_limit),
-                timeout: limits.timeout.or(defaults.timeout),
-                max_concurrency: limits.max_concurrency.or(defaults.max_concurrency),
-                max_queue: limits.max_queue.or(defaults.max_queue),
-                max_body_size: limits.max_body_size.or(defaults.max_body_size),
-                reuse: limits.reuse.or(defaults.reuse),
-                validate: app.validate.unwrap_or(false),
-                line: line_of(at),
+                limits: limits.over(&defaults),
+                capabilities: capabilities.over(&defaults_capabilities),
+                validate: validate.unwrap_or(false),
+                line: line_of(start),
             });
         }
+        let listener_tables: Vec<Spanned<ListenerTable>> = match listener_value {
+            Some(value) => typed(value).map_err(at)?,
+            None => Vec::new(),
+        };
         let mut listeners = Vec::new();
-        for table in &file.listener {
+        for table in &listener_tables {
             let l = table.get_ref();
             let address = l.address.get_ref().clone();
             let valid = address
@@ -417,12 +539,9 @@ impl Manifest {
     /// engine's pool must hold them), given the defaults of apps that set
     /// none.
     pub fn largest(&self, base: &AppOptions) -> (usize, usize) {
-        let memory = self
-            .apps
-            .iter()
-            .map(|a| a.max_memory.unwrap_or(base.max_memory));
+        let memory = (self.apps.iter()).map(|a| a.limits.max_memory.unwrap_or(base.max_memory));
         let concurrency =
-            (self.apps.iter()).map(|a| a.max_concurrency.unwrap_or(base.max_concurrency));
+            (self.apps.iter()).map(|a| a.limits.max_concurrency.unwrap_or(base.max_concurrency));
         (
             memory.max().unwrap_or(base.max_memory),
             concurrency.max().unwrap_or(base.max_concurrency),
@@ -430,108 +549,23 @@ impl Manifest {
     }
 }
 
-/// Checked limits.
-#[derive(Default)]
-struct Checked {
-    max_memory: Option<usize>,
-    cpu_limit: Option<Option<Duration>>,
-    timeout: Option<Option<Duration>>,
-    max_concurrency: Option<usize>,
-    max_queue: Option<usize>,
-    max_body_size: Option<u64>,
-    reuse: Option<u32>,
-}
-
-fn check_limits(l: &Limits, what: &str) -> Result<Checked, (usize, String)> {
-    let size = |s: &Option<Spanned<Size>>, key: &str| -> Result<Option<usize>, (usize, String)> {
-        match s {
-            None => Ok(None),
-            Some(s) => match s.get_ref() {
-                Size::Bytes(n) => usize::try_from(*n)
-                    .map(Some)
-                    .map_err(|_| (s.span().start, format!("{what}: {key}: {n} is too large"))),
-                Size::Text(t) => parse_size(t)
-                    .map(Some)
-                    .map_err(|e| (s.span().start, format!("{what}: {key}: {e}"))),
-            },
-        }
-    };
-    let secs = |s: &Option<Spanned<f64>>,
-                key: &str|
-     -> Result<Option<Option<Duration>>, (usize, String)> {
-        match s {
-            None => Ok(None),
-            Some(s) => parse_seconds(*s.get_ref())
-                .map(Some)
-                .map_err(|e| (s.span().start, format!("{what}: {key}: {e}"))),
-        }
-    };
-    let max_memory = size(&l.max_memory, "max_memory")?;
-    if let (Some(m), Some(s)) = (max_memory, &l.max_memory)
-        && m < 1 << 20
-    {
-        return Err((
-            s.span().start,
-            format!("{what}: max_memory: {m} bytes is less than 1MiB"),
-        ));
-    }
-    if let Some(c) = &l.max_concurrency
-        && *c.get_ref() == 0
-    {
-        return Err((
-            c.span().start,
-            format!("{what}: max_concurrency: at least one request must be able to run"),
-        ));
-    }
-    if let Some(r) = &l.reuse
-        && *r.get_ref() == 0
-    {
-        return Err((
-            r.span().start,
-            format!("{what}: reuse: at least 1 (a fresh instance per request)"),
-        ));
-    }
-    Ok(Checked {
-        max_memory,
-        cpu_limit: secs(&l.cpu_limit, "cpu_limit")?,
-        timeout: secs(&l.timeout, "timeout")?,
-        max_concurrency: l.max_concurrency.as_ref().map(|c| *c.get_ref()),
-        max_queue: l.max_queue.as_ref().map(|c| *c.get_ref()),
-        max_body_size: size(&l.max_body_size, "max_body_size")?.map(|n| n as u64),
-        reuse: l.reuse.as_ref().map(|r| *r.get_ref()),
-    })
-}
-
 impl AppSpec {
     /// The app's options: `base` (the command line's) with the manifest's
     /// keys on top. The memory budget is `base`'s, shared by all apps.
-    pub fn options(&self, base: &AppOptions, manifest_name: &str) -> Result<AppOptions, String> {
-        Ok(AppOptions {
+    pub fn options(&self, base: &AppOptions, manifest_name: &str) -> AppOptions {
+        let limits = &self.limits;
+        AppOptions {
             log: base.log.clone(),
-            dirs: if self.dirs.is_empty() {
-                base.dirs.clone()
-            } else {
-                self.dirs.clone()
-            },
-            max_concurrency: self.max_concurrency.unwrap_or(base.max_concurrency),
-            max_queue: self.max_queue.unwrap_or(base.max_queue),
-            cpu_limit: self.cpu_limit.unwrap_or(base.cpu_limit),
-            outbound: if self.allow_outbound.is_empty() {
-                base.outbound.clone()
-            } else {
-                OutboundPolicy::allow(&self.allow_outbound).map_err(|e| e.to_string())?
-            },
-            env: if self.env.is_empty() {
-                base.env.clone()
-            } else {
-                self.env.clone()
-            },
-            max_memory: self.max_memory.unwrap_or(base.max_memory),
+            capabilities: self.capabilities.over(&base.capabilities),
+            max_concurrency: limits.max_concurrency.unwrap_or(base.max_concurrency),
+            max_queue: limits.max_queue.unwrap_or(base.max_queue),
+            cpu_limit: limits.cpu_limit.unwrap_or(base.cpu_limit),
+            max_memory: limits.max_memory.unwrap_or(base.max_memory),
             memory_budget: base.memory_budget.clone(),
-            reuse: self.reuse.unwrap_or(base.reuse),
+            reuse: limits.reuse.unwrap_or(base.reuse),
             limits_set_by: Arc::from(format!("app {:?} in {}", self.name, manifest_name)),
             instantiated: None,
-        })
+        }
     }
 }
 
@@ -561,11 +595,11 @@ pub fn load(
             .path
             .file_name()
             .map_or("the manifest".into(), |f| f.to_string_lossy());
-        let mut options = app.options(base, &file).map_err(err)?;
+        let mut options = app.options(base, &file);
         if let Some(metrics) = metrics {
             options.instantiated = Some(metrics.instantiation_hook(&app.name));
         }
-        let multiprocess = options.reuse > 1;
+        let reuse = options.reuse;
         let loaded = component::load_component(engine, &app.component, options)
             .map_err(|e| err(e.to_string()))?;
         compiled.push(format!(
@@ -574,26 +608,12 @@ pub fn load(
             app.component.display(),
             loaded.compiled()
         ));
-        let service = match loaded {
-            Loaded::Wasgi(wasm) if app.validate => {
-                Service::Wsgi(Arc::new(crate::validate::validator(wasm)))
-            }
-            Loaded::WasiHttp(_) if app.validate => {
-                return Err(err(
-                    "validate = true checks WSGI apps, and this is a wasi:http component".into(),
-                ));
-            }
-            loaded => loaded.into(),
-        };
+        let service =
+            (loaded.into_service(app.validate)).map_err(|e| err(format!("validate = true {e}")))?;
         let mut tenant = Tenant::new(app.name.clone(), app.mount.clone(), service);
-        tenant.timeout = app.timeout.flatten();
-        tenant.max_body_size = app.max_body_size;
-        if multiprocess != handler.wsgi_multiprocess {
-            tenant.handler = Some(Arc::new(HandlerConfig {
-                wsgi_multiprocess: multiprocess,
-                ..handler.clone()
-            }));
-        }
+        tenant.timeout = app.limits.timeout.flatten();
+        tenant.max_body_size = app.limits.max_body_size;
+        tenant.handler = handler_for(handler, reuse);
         tenants.push(tenant);
     }
     let router = Router::new(tenants).map_err(|message| ManifestError {
@@ -602,6 +622,27 @@ pub fn load(
         message,
     })?;
     Ok((router, compiled))
+}
+
+/// Whether an app whose instances serve `reuse` requests each runs its
+/// requests "in several processes" (`wsgi.multiprocess`): in several
+/// instances, each serving many of them, as with worker processes.
+pub fn multiprocess(reuse: u32) -> bool {
+    reuse > 1
+}
+
+/// The handler settings of an app whose instances serve `reuse` requests
+/// each, when they differ from the server's `handler`: requests then run
+/// in several instances, each serving many of them, as with worker
+/// processes (PEP 3333), so `wsgi.multiprocess` is true.
+pub fn handler_for(handler: &HandlerConfig, reuse: u32) -> Option<Arc<HandlerConfig>> {
+    let multiprocess = multiprocess(reuse);
+    (multiprocess != handler.wsgi_multiprocess).then(|| {
+        Arc::new(HandlerConfig {
+            wsgi_multiprocess: multiprocess,
+            ..handler.clone()
+        })
+    })
 }
 
 #[cfg(test)]
@@ -629,14 +670,18 @@ mod tests {
         .unwrap();
         let (a, b) = (&m.apps[0], &m.apps[1]);
         assert_eq!(
-            (a.max_memory, b.max_memory),
+            (a.limits.max_memory, b.limits.max_memory),
             (Some(1 << 20), Some(64 << 20))
         );
-        assert_eq!(a.timeout, Some(Some(Duration::from_secs(10))));
-        assert_eq!(b.cpu_limit, Some(None));
+        assert_eq!(a.limits.timeout, Some(Some(Duration::from_secs(10))));
+        assert_eq!(b.limits.cpu_limit, Some(None));
         assert_eq!(a.mount.script_name(), "/shop");
         assert_eq!(b.mount.hosts(), ["b.test"]);
-        assert_eq!(a.env, [("K".to_string(), "v".to_string())]);
+        let env = a.capabilities.get::<crate::capability::env::EnvVars>();
+        assert_eq!(
+            env.map(|e| &e.0[..]),
+            Some(&[("K".to_string(), "v".to_string())][..])
+        );
         assert_eq!((a.line, b.line), (5, 13));
     }
 
