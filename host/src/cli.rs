@@ -1,7 +1,6 @@
 //! Command-line interface: `host serve`, `host cgi`, `host new` and
 //! `host build-python`.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -13,9 +12,10 @@ use host::component::{
     self, AppOptions, EngineOptions, LoadError, Loaded, MemoryBudget, default_cache_dir,
 };
 use host::gateway::deployment::{Deployed, Deployment};
+use host::gateway::serving::{self, Listen, OnStart, Serve};
 use host::handlers::{BaseHandler, CGIHandler, IISCGIHandler};
 use host::manifest::parse_size;
-use host::simple_server::{ServerConfig, WSGIServer};
+use host::simple_server::ServerConfig;
 use host::{ErrorStream, Service};
 
 /// The demo app (`examples/demo`, wsgiref's `demo_app`), built by build.rs.
@@ -331,14 +331,13 @@ impl AppArgs {
     /// What the component may see and use.
     fn app_options(&self, log: ErrorStream) -> Result<AppOptions, String> {
         let cpu_limit = seconds("--cpu-limit", self.cpu_limit)?;
-        if self.max_concurrency == 0 {
-            return Err("--max-concurrency 0: at least one request must be able to run".into());
-        }
+        let max_concurrency = component::max_concurrency(self.max_concurrency)
+            .map_err(|e| format!("--max-concurrency 0: {e}"))?;
         Ok(AppOptions {
             log,
             capabilities: self.capabilities.clone(),
             cpu_limit,
-            max_concurrency: self.max_concurrency,
+            max_concurrency,
             max_queue: self.max_queue,
             max_memory: self.max_memory,
             memory_budget: MemoryBudget::new(
@@ -385,16 +384,6 @@ pub fn main() -> ExitCode {
         Command::BuildPython(args) => build_python(args),
         Command::Check(args) => check(args),
     }
-}
-
-/// What runs once the servers are bound, before they serve (hot reload).
-type OnStart = Box<dyn FnOnce(Vec<Arc<WSGIServer>>)>;
-
-/// Where a server listens, and its TLS settings.
-struct Listen {
-    host: String,
-    port: u16,
-    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 fn check(args: CheckArgs) -> ExitCode {
@@ -510,26 +499,8 @@ fn load(
     }
 }
 
-/// Gives memory the host's allocator holds but no longer uses back to the
-/// system, every few seconds: after a burst (a guest's 100,000 headers,
-/// a flood of log lines) glibc's malloc would otherwise keep it.
-fn trim_memory_periodically() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    let _ = std::thread::Builder::new()
-        .name("wasgi-trim".into())
-        .spawn(|| {
-            loop {
-                std::thread::sleep(Duration::from_secs(2));
-                // SAFETY: malloc_trim only releases free memory.
-                unsafe {
-                    libc::malloc_trim(0);
-                }
-            }
-        });
-}
-
 fn serve(args: ServeArgs) -> ExitCode {
-    trim_memory_periodically();
+    serving::trim_heap_periodically();
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     runtime.enable_all();
     if let Some(workers) = args.workers {
@@ -605,27 +576,10 @@ fn serve(args: ServeArgs) -> ExitCode {
         };
         // The manifest's listeners replace --host and --port.
         if !listeners.is_empty() {
-            listen.clear();
-            for l in listeners {
-                let (host, port) = l.address.rsplit_once(':').unwrap_or((&l.address, "0"));
-                let tls = match &l.tls {
-                    Some((cert, key)) => match host::simple_server::tls_config(cert, key) {
-                        Ok(tls) => Some(tls),
-                        Err(e) => {
-                            return fail(
-                                2,
-                                format!("{}: listener {}: {e}", path.display(), l.address),
-                            );
-                        }
-                    },
-                    None => None,
-                };
-                listen.push(Listen {
-                    host: host.trim_matches(['[', ']']).to_string(),
-                    port: port.parse().unwrap_or(0),
-                    tls,
-                });
-            }
+            listen = match Listen::from_manifest(&listeners, path) {
+                Ok(listen) => listen,
+                Err(e) => return fail(2, e),
+            };
         }
         for line in compiled {
             eprintln!("{line}");
@@ -656,8 +610,8 @@ fn serve(args: ServeArgs) -> ExitCode {
     run_server(&runtime, &args, listen, router, config, what, None)
 }
 
-/// Binds every listener, prints a `Serving ...` line for each, and serves
-/// until a signal.
+/// Serves `router` on `listen` until a signal (the library's
+/// [`serving::serve`]).
 fn run_server(
     runtime: &tokio::runtime::Runtime,
     args: &ServeArgs,
@@ -667,74 +621,18 @@ fn run_server(
     what: String,
     on_start: Option<OnStart>,
 ) -> ExitCode {
-    let metrics = config.metrics.clone();
-    runtime.block_on(async move {
-        let mut servers = Vec::new();
-        for l in &listen {
-            let config = ServerConfig {
-                tls: l.tls.clone(),
-                ..config.clone()
-            };
-            match WSGIServer::bind_router(&l.host, l.port, router.clone(), config) {
-                Ok(server) => servers.push(Arc::new(server)),
-                Err(e) => return fail(1, format!("cannot listen on {}:{}: {e}", l.host, l.port)),
-            }
-        }
-        if let (Some(addr), Some(metrics)) = (args.admin, metrics) {
-            match host::metrics::bind_admin(addr) {
-                Ok(listener) => {
-                    if let Ok(addr) = listener.local_addr() {
-                        eprintln!("Admin endpoints on http://{addr}/ (healthz, readyz, metrics)");
-                    }
-                    let draining = servers[0].draining();
-                    tokio::spawn(host::metrics::serve_admin(listener, metrics, draining));
-                }
-                Err(e) => return fail(1, format!("cannot listen on {addr} (--admin): {e}")),
-            }
-        }
-        // Before the server says it serves: a change made right after that
-        // is seen.
-        if let Some(on_start) = on_start {
-            on_start(servers.clone());
-        }
-        for (server, l) in servers.iter().zip(&listen) {
-            let addr = server.server_address();
-            let scheme = if l.tls.is_some() { "https" } else { "http" };
-            // A closed stdout (`host serve | head -1`) must not stop the server.
-            let _ = writeln!(
-                std::io::stdout(),
-                "Serving {what} on {} port {} ({scheme}://{addr}/) ...",
-                addr.ip(),
-                addr.port()
-            );
-        }
-        let stoppers = servers.clone();
-        let drain = servers[0].drain_timeout();
-        tokio::spawn(async move {
-            shutdown_signal().await;
-            eprintln!(
-                "Shutting down: finishing requests in flight for up to {:?} (Ctrl-C again to quit now)",
-                drain
-            );
-            for s in &stoppers {
-                s.shutdown();
-            }
-            shutdown_signal().await;
-            std::process::exit(130);
-        });
-        let mut serving = tokio::task::JoinSet::new();
-        for server in servers {
-            serving.spawn(async move { server.serve_forever().await });
-        }
-        while let Some(done) = serving.join_next().await {
-            match done {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return fail(1, e),
-                Err(e) => return fail(1, e),
-            }
-        }
-        ExitCode::SUCCESS
-    })
+    let serve = Serve {
+        listen,
+        router,
+        config,
+        admin: args.admin,
+        what,
+        on_start,
+    };
+    match runtime.block_on(serving::serve(serve)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e.exit_code, e),
+    }
 }
 
 /// `CGIHandler().run(app)`: one request from the CGI environment.
@@ -791,27 +689,4 @@ async fn cannot_load(
         "RuntimeError",
         "the application could not be loaded",
     ))
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

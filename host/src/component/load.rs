@@ -232,7 +232,7 @@ pub fn load_component_bytes(
             .map(|(a, b)| b > a),
     };
     if compiled.from_cache != Some(true) {
-        give_back_free_memory();
+        trim_heap();
     }
     let exports: Vec<String> = component
         .component_type()
@@ -281,8 +281,9 @@ pub fn load_component_bytes(
 /// Returns the heap memory that is free again to the system. Compiling a
 /// large component (a Python app: 20-30 MB) takes a few hundred MB, which
 /// glibc's allocator would otherwise keep: the server then idles at that
-/// size instead of ~60 MB.
-fn give_back_free_memory() {
+/// size instead of ~60 MB. (The server also calls it every few seconds:
+/// [`crate::gateway::serving::trim_heap_periodically`].)
+pub fn trim_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases memory that is free; it has no
     // preconditions.

@@ -35,10 +35,11 @@ pub use host::LogOutput;
 pub use limits::{CpuLimitExceeded, CpuMeter, MemoryBudget, MemoryLimitExceeded, set_heavy_lanes};
 pub use load::{
     APPLICATION_EXPORT, Compiled, LoadError, Loaded, WASI_HTTP_EXPORT, WASI_HTTP_P3_EXPORT,
-    load_component, load_component_bytes, strip_script_line,
+    load_component, load_component_bytes, strip_script_line, trim_heap,
 };
 pub use options::{
     AppOptions, DEFAULT_MAX_MEMORY, DEFAULT_MAX_QUEUE, Instantiated, default_memory_budget,
+    max_concurrency,
 };
 pub use wasgi::WasmApp;
 pub use wasi_http::{GuestBody, RequestBody, WasiHttpApp};

@@ -53,6 +53,14 @@ pub struct AppOptions {
 /// A hook receiving instantiation times.
 pub type Instantiated = Arc<dyn Fn(Duration) + Send + Sync>;
 
+/// `max_concurrency` as given: at least one request must be able to run.
+pub fn max_concurrency(n: usize) -> Result<usize, &'static str> {
+    match n {
+        0 => Err("at least one request must be able to run"),
+        n => Ok(n),
+    }
+}
+
 /// The default `max_queue`: requests waiting for a concurrency slot.
 pub const DEFAULT_MAX_QUEUE: usize = 1000;
 

@@ -171,11 +171,8 @@ impl Limits {
             "cpu_limit" => self.cpu_limit = Some(secs(key)?),
             "timeout" => self.timeout = Some(secs(key)?),
             "max_concurrency" => {
-                let c: usize = key.parse()?;
-                if c == 0 {
-                    return Err(key.error(None, "at least one request must be able to run"));
-                }
-                self.max_concurrency = Some(c);
+                let c = component::max_concurrency(key.parse()?);
+                self.max_concurrency = Some(c.map_err(|e| key.error(None, e))?);
             }
             "max_queue" => self.max_queue = Some(key.parse()?),
             "max_body_size" => self.max_body_size = Some(size(key)? as u64),

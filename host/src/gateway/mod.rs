@@ -3,8 +3,9 @@
 //!
 //! A request's path, one file per stage:
 //!
-//! 1. the listener ([`crate::simple_server`]: accept, TLS ([`tls`]),
-//!    HTTP/1 or HTTP/2, half-close ([`half_close`]), the drain);
+//! 1. the listener ([`listener`]: accept, TLS ([`tls`]), HTTP/1 or
+//!    HTTP/2, half-close ([`half_close`]); the drain is
+//!    [`WSGIServer::serve_forever`](crate::WSGIServer::serve_forever)'s);
 //! 2. the pipeline ([`pipeline`]): the RFC checks and the authority
 //!    ([`checks`]), refusals ([`reply`]);
 //! 3. the router ([`router`]): the tenant, and the path after mounting;
@@ -14,18 +15,22 @@
 //!    ([`stop`]), and its access line ([`access_log`]).
 //!
 //! Around it: the manifest ([`manifest`]) and its deployment
-//! ([`deployment`]: engine sizing, hot reload), the metrics ([`metrics`]).
+//! ([`deployment`]: engine sizing, hot reload), the metrics and admin
+//! endpoints ([`metrics`]), and serving it all until a signal
+//! ([`serving`]).
 
 pub(crate) mod access_log;
 pub(crate) mod body;
 pub(crate) mod checks;
 pub mod deployment;
 pub(crate) mod half_close;
+pub(crate) mod listener;
 pub mod manifest;
 pub mod metrics;
 pub(crate) mod pipeline;
 mod reload;
 pub(crate) mod reply;
 pub mod router;
+pub mod serving;
 pub(crate) mod stop;
 pub mod tls;

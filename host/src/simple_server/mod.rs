@@ -17,18 +17,15 @@ pub use crate::gateway::body::ResponseBody;
 pub use crate::gateway::tls::tls_config;
 pub use request_handler::WSGIRequestHandler;
 
-use crate::gateway::half_close;
+use crate::gateway::listener;
+pub(crate) use crate::gateway::listener::Tasks;
 
-use std::convert::Infallible;
 use std::io;
 use std::net::{IpAddr, SocketAddr, TcpListener as StdListener, ToSocketAddrs};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use wasgi::Vars;
@@ -156,7 +153,7 @@ pub(crate) struct Shared {
     pub(crate) config: ServerConfig,
     /// `config.handler`, shared by every request's handler.
     pub(crate) handler_config: Arc<HandlerConfig>,
-    shutdown: watch::Sender<bool>,
+    pub(crate) shutdown: watch::Sender<bool>,
     /// Turns true when the drain ran out of time: every request still
     /// running is stopped.
     pub(crate) cut: watch::Sender<bool>,
@@ -301,7 +298,7 @@ impl WSGIServer {
             tokio::select! {
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => {
-                        connections.spawn(accept(self.shared.clone(), stream, peer, true));
+                        connections.spawn(listener::accept(self.shared.clone(), stream, peer, true));
                     }
                     Err(e) => {
                         // Out of descriptors and the like: keep serving.
@@ -338,7 +335,7 @@ impl WSGIServer {
     pub async fn handle_request(&self) -> io::Result<()> {
         let listener = TcpListener::from_std(self.listener.try_clone()?)?;
         let (stream, peer) = listener.accept().await?;
-        accept(self.shared.clone(), stream, peer, false).await;
+        listener::accept(self.shared.clone(), stream, peer, false).await;
         Ok(())
     }
 
@@ -388,191 +385,6 @@ fn server_name(host: &str, ip: IpAddr) -> String {
         "localhost".to_string()
     } else {
         host.to_string()
-    }
-}
-
-/// A new connection: over TLS when the server has it (HTTP/2 when the
-/// client's ALPN asks for it), else plain HTTP/1.
-async fn accept(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, keep_alive: bool) {
-    // Small writes (headers, then a chunk) should not wait for Nagle.
-    let _ = stream.set_nodelay(true);
-    let Some(tls) = shared.config.tls.clone() else {
-        return serve_connection(shared, stream, peer, keep_alive).await;
-    };
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-    let handshake = acceptor.accept(stream);
-    let stream = match tokio::time::timeout(shared.config.header_read_timeout, handshake).await {
-        Ok(Ok(stream)) => stream,
-        // A client that cannot speak TLS concerns that client only.
-        _ => return,
-    };
-    if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
-        serve_h2(shared, stream, peer).await
-    } else {
-        serve_connection(shared, stream, peer, keep_alive).await
-    }
-}
-
-/// The service hyper calls for each request of a connection from `peer`,
-/// and the handler tasks it spawns.
-#[allow(
-    clippy::type_complexity,
-    reason = "a closure's type has no name; boxing it would cost an allocation per request"
-)]
-fn connection_service(
-    shared: Arc<Shared>,
-    peer: SocketAddr,
-    client: Arc<half_close::Client>,
-) -> (
-    impl hyper::service::Service<
-        http::Request<hyper::body::Incoming>,
-        Response = http::Response<ResponseBody>,
-        Error = Infallible,
-        Future = impl std::future::Future<Output = Result<http::Response<ResponseBody>, Infallible>>
-                 + Send,
-    > + Clone,
-    Tasks,
-) {
-    let handler = WSGIRequestHandler {
-        shared,
-        peer,
-        client,
-        tasks: Tasks::default(),
-    };
-    let tasks = handler.tasks.clone();
-    let service = service_fn(move |req| {
-        let handler = handler.clone();
-        // Counted from the moment hyper has the head, before it can read
-        // the client's end of stream.
-        let in_flight = handler.client.enter();
-        async move {
-            let response = handler.handle(req).await;
-            Ok::<_, Infallible>(response.map(|body| body.in_flight(in_flight)))
-        }
-    });
-    (service, tasks)
-}
-
-/// An HTTP/2 connection (TLS with ALPN `h2`): hyper's HTTP/2 server, the
-/// same handler for every stream.
-async fn serve_h2<S>(shared: Arc<Shared>, stream: S, peer: SocketAddr)
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let (service, tasks) = connection_service(
-        shared.clone(),
-        peer,
-        Arc::new(half_close::Client::default()),
-    );
-    let mut builder =
-        hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
-    builder.timer(TokioTimer::new());
-    drive(
-        &shared,
-        peer,
-        builder.serve_connection(TokioIo::new(stream), service),
-    )
-    .await;
-    tasks.wait().await;
-}
-
-/// Runs a connection until it ends, or until the server shuts down (then
-/// gracefully: requests in flight finish, idle keep-alive is closed). A
-/// failed connection (bad request, client gone) concerns that client only;
-/// a request hyper refused is logged like wsgiref's.
-async fn drive<C>(shared: &Shared, peer: SocketAddr, conn: C)
-where
-    C: hyper_util::server::graceful::GracefulConnection<Error = hyper::Error>,
-{
-    tokio::pin!(conn);
-    let mut stop = shared.shutdown.subscribe();
-    let served = tokio::select! {
-        served = conn.as_mut() => served,
-        _ = async { let _ = stop.wait_for(|s| *s).await; } => {
-            conn.as_mut().graceful_shutdown();
-            conn.await
-        }
-    };
-    if let Err(e) = served {
-        let config = &shared.config;
-        crate::gateway::access_log::log_refused(&config.log, config.log_format, peer.ip(), &e);
-    }
-    // Dropping the connection here drops a response body it still holds,
-    // so a handler writing to a client that left sees the pipe broken and
-    // closes the app's iterable.
-}
-
-async fn serve_connection<S>(shared: Arc<Shared>, stream: S, peer: SocketAddr, keep_alive: bool)
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let client = Arc::new(half_close::Client::default());
-    let (service, tasks) = connection_service(shared.clone(), peer, client.clone());
-    let mut builder = http1::Builder::new();
-    builder
-        .title_case_headers(true)
-        // Heads over 64 KiB (a 70 kB target, a 500 kB header) are refused
-        // with 414 or 431, whatever the timing of their arrival.
-        .max_buf_size(64 * 1024)
-        .keep_alive(keep_alive)
-        .timer(TokioTimer::new())
-        .header_read_timeout(shared.config.header_read_timeout);
-    let io = TokioIo::new(half_close::HalfClose::new(stream, client));
-    drive(&shared, peer, builder.serve_connection(io, service)).await;
-    // A response can be complete on the wire before its handler has logged
-    // it and closed the app's iterable: the connection is done after that.
-    tasks.wait().await;
-}
-
-/// The handler tasks a connection has spawned and that are still running.
-#[derive(Clone, Default)]
-pub(crate) struct Tasks(Arc<TaskCount>);
-
-#[derive(Default)]
-struct TaskCount {
-    running: std::sync::atomic::AtomicUsize,
-    idle: tokio::sync::Notify,
-}
-
-/// Decrements the count when a task ends, even by panicking.
-struct TaskGuard(Tasks);
-
-impl Drop for TaskGuard {
-    fn drop(&mut self) {
-        let count = &(self.0).0;
-        if count
-            .running
-            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel)
-            == 1
-        {
-            count.idle.notify_waiters();
-        }
-    }
-}
-
-impl Tasks {
-    /// Runs `task` in a task of its own, which the connection waits for.
-    pub(crate) fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
-        self.0
-            .running
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        let guard = TaskGuard(self.clone());
-        tokio::spawn(async move {
-            let _guard = guard;
-            task.await;
-        });
-    }
-
-    async fn wait(&self) {
-        loop {
-            let idle = self.0.idle.notified();
-            tokio::pin!(idle);
-            idle.as_mut().enable();
-            if self.0.running.load(std::sync::atomic::Ordering::Acquire) == 0 {
-                return;
-            }
-            idle.await;
-        }
     }
 }
 
