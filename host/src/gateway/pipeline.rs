@@ -78,7 +78,7 @@ async fn handle_routed(
     // client left.
     let mut client_left = stop.on_drop(Duration::ZERO);
     let executor = tenant.service.executor();
-    let admission = match stop.run(executor.admit()).await {
+    let admission = match admit(&stop, executor.admit()).await {
         Ok(Ok(admission)) => admission,
         Ok(Err(busy)) => {
             client_left.disarm();
@@ -141,6 +141,23 @@ async fn handle_routed(
         response
     } else {
         response.map(|body| body.guarded(stop.on_drop(LEFT_MID_BODY_GRACE)))
+    }
+}
+
+/// Waits for `admission` while the request may run (`stop`): most
+/// requests are admitted at once, and skip the wait's machinery.
+async fn admit<T>(
+    stop: &Stop,
+    admission: crate::app::BoxFuture<'_, T>,
+) -> Result<T, super::stop::Reason> {
+    let mut admission = admission;
+    let polled = {
+        let mut now = std::task::Context::from_waker(std::task::Waker::noop());
+        admission.as_mut().poll(&mut now)
+    };
+    match polled {
+        std::task::Poll::Ready(admitted) => Ok(admitted),
+        std::task::Poll::Pending => stop.run(admission).await,
     }
 }
 
