@@ -263,7 +263,9 @@ def install(args):
         tools["host"], tools["native"] = args.host, args.native
     else:
         log("building the release host and the native hello ...")
-        subprocess.run(["cargo", "build", "--release", "-p", "host", "--example", "native_hello"], cwd=ROOT, check=True)
+        subprocess.run(
+            ["cargo", "build", "--release", "-p", "host", "--bin", "host", "--example", "native_hello"], cwd=ROOT, check=True
+        )
         tools["host"] = str(ROOT / "target/release/host")
         tools["native"] = str(ROOT / "target/release/examples/native_hello")
     def wanted(word):

@@ -598,6 +598,10 @@ fn serve(args: ServeArgs) -> ExitCode {
         Some(path) => path.display().to_string(),
         None => "the demo app".to_string(),
     };
+    let mut options = options;
+    if let Err(e) = capability::open(&mut options, &capability::Resources::default()) {
+        return fail(2, e);
+    }
     let loaded = load(&engine, args.app.as_ref(), options).map_err(|e| e.to_string());
     if let Ok(app) = &loaded {
         eprintln!("{what}: {}", app.compiled());
@@ -652,7 +656,10 @@ fn cgi(args: CgiArgs) -> ExitCode {
     let loaded = args
         .app_args
         .app_options(ErrorStream::stderr())
-        .and_then(|options| Ok((options, args.app_args.engine(false)?)))
+        .and_then(|mut options| {
+            capability::open(&mut options, &capability::Resources::default())?;
+            Ok((options, args.app_args.engine(false)?))
+        })
         .and_then(|(options, engine)| {
             component::load_component(&engine, &args.app, options).map_err(|e| e.to_string())
         })

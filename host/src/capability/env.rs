@@ -42,7 +42,7 @@ impl Capability for Env {
                 .long("env")
                 .value_name("NAME=VALUE")
                 .action(ArgAction::Append)
-                .value_parser(parse_env)
+                .value_parser(super::key_value)
                 .help(
                     "Give the guest the environment variable NAME (its process environment, \
                      not the WSGI environ). Repeatable. The host's own environment is never \
@@ -67,12 +67,5 @@ impl Capability for Env {
             instance.wasi.envs(vars);
         }
         Ok(())
-    }
-}
-
-fn parse_env(spec: &str) -> Result<(String, String), String> {
-    match spec.split_once('=') {
-        Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
-        _ => Err(format!("expected NAME=VALUE, got {spec:?}")),
     }
 }

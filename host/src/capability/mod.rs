@@ -25,10 +25,12 @@
 pub mod env;
 pub mod outbound;
 pub mod preopens;
+mod resources;
 mod settings;
 pub mod stdio;
 pub mod wasi;
 
+pub use resources::Resources;
 pub use settings::{CapabilitySettings, KeyError, ManifestKey};
 
 use wasmtime::component::Linker;
@@ -83,6 +85,14 @@ pub trait Capability: Send + Sync {
         Ok(())
     }
 
+    /// Opens what the instances of `app` share for as long as the
+    /// deployment keeps it (a database handle, a connection pool), from
+    /// `resources`, once per load; it may keep a handle in
+    /// `app.capabilities` for [`configure`](Self::configure).
+    fn open(&self, _app: &mut AppOptions, _resources: &Resources) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Sets up its part of one instance of an app with `app`'s options.
     fn configure(&self, _app: &AppOptions, _instance: &mut InstanceBuilder) -> Result<(), ExcInfo> {
         Ok(())
@@ -124,6 +134,14 @@ impl InstanceBuilder {
         }
         Ok(instance)
     }
+}
+
+/// Every capability's long-lived part of `app` (see [`Capability::open`]).
+pub fn open(app: &mut AppOptions, resources: &Resources) -> Result<(), String> {
+    for capability in REGISTRY {
+        capability.open(app, resources)?;
+    }
+    Ok(())
 }
 
 /// Links every capability into `linker`.
@@ -180,4 +198,12 @@ pub fn provided() -> String {
         .copied()
         .collect();
     packages.join(", ")
+}
+
+/// `NAME=VALUE`, as `--env` and `--config-var` take it.
+fn key_value(spec: &str) -> Result<(String, String), String> {
+    match spec.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
+        _ => Err(format!("expected NAME=VALUE, got {spec:?}")),
+    }
 }

@@ -11,9 +11,10 @@ use toml::Spanned;
 use toml::de::{DeValue, ValueDeserializer};
 
 /// The settings of one app's capabilities, each under its own type (a
-/// capability's settings type is its own). Cheap to clone.
+/// capability's settings type is its own). Cheap to clone: every store of
+/// the app holds them, for the host functions.
 #[derive(Clone, Default)]
-pub struct CapabilitySettings(BTreeMap<TypeId, Arc<dyn Any + Send + Sync>>);
+pub struct CapabilitySettings(Arc<BTreeMap<TypeId, Arc<dyn Any + Send + Sync>>>);
 
 impl CapabilitySettings {
     /// The settings of type `T`, if any were given.
@@ -23,15 +24,15 @@ impl CapabilitySettings {
 
     /// Sets the settings of type `T`.
     pub fn set<T: Any + Send + Sync>(&mut self, value: T) {
-        self.0.insert(TypeId::of::<T>(), Arc::new(value));
+        Arc::make_mut(&mut self.0).insert(TypeId::of::<T>(), Arc::new(value));
     }
 
     /// These settings over `below`'s: a capability set here replaces what
     /// `below` gave it (an app's `env` replaces the command line's).
     pub fn over(&self, below: &CapabilitySettings) -> CapabilitySettings {
-        let mut merged = below.0.clone();
+        let mut merged = (*below.0).clone();
         merged.extend(self.0.iter().map(|(k, v)| (*k, v.clone())));
-        CapabilitySettings(merged)
+        CapabilitySettings(Arc::new(merged))
     }
 }
 

@@ -19,6 +19,8 @@ use wasgi::ExcInfo;
 /// `wasi:http` contexts, and the request's concurrency slot.
 pub struct RequestCtx {
     pub(super) table: ResourceTable,
+    /// The app's capability settings, for host functions that read them.
+    pub capabilities: crate::capability::CapabilitySettings,
     wasi: WasiCtx,
     http: WasiHttpCtx,
     hooks: OutboundHooks,
@@ -289,6 +291,7 @@ fn new_store(
         engine,
         RequestCtx {
             table: ResourceTable::new(),
+            capabilities: options.capabilities.clone(),
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
             hooks: instance.hooks,

@@ -1,5 +1,6 @@
 //! A deployment: the apps of a manifest, loaded with an engine sized for
-//! them, and loaded again when their files change ([`Deployment::watch`]).
+//! them, and loaded again when their files change ([`Deployment::watch`]),
+//! with what their capabilities opened kept across loads ([`Resources`]).
 //! `host serve --config` and an embedder (`host/examples/embed.rs`) use
 //! the same code.
 
@@ -10,6 +11,7 @@ use wasmtime::Engine;
 
 use super::manifest::{ListenerSpec, Manifest};
 use super::metrics::Metrics;
+use crate::capability::Resources;
 use crate::component::{self, AppOptions, EngineOptions};
 use crate::handlers::HandlerConfig;
 use crate::router::Router;
@@ -28,6 +30,8 @@ pub struct Deployment {
     /// The engine, and the largest memory and concurrency its pool holds.
     current: Mutex<Option<(Engine, usize, usize)>>,
     metrics: Option<Arc<Metrics>>,
+    /// What the capabilities opened for the apps, kept across reloads.
+    resources: Resources,
 }
 
 /// What one load of a manifest made.
@@ -78,6 +82,7 @@ impl Deployment {
             engine,
             current: Mutex::new(None),
             metrics: None,
+            resources: Resources::default(),
         }
     }
 
@@ -110,14 +115,21 @@ impl Deployment {
             app.validate |= self.validate;
         }
         let engine = self.engine_for(&manifest)?;
-        let (router, compiled) = super::manifest::load(
+        let loaded = super::manifest::load(
             &manifest,
             &engine,
             &self.base,
             &self.handler,
             self.metrics.as_ref(),
-        )
-        .map_err(|e| fault(e.to_string()))?;
+            &self.resources,
+        );
+        // What this load did not ask for is let go; after a failed one,
+        // the apps still serving keep theirs.
+        match &loaded {
+            Ok(_) => self.resources.keep_asked(),
+            Err(_) => self.resources.forget_asked(),
+        }
+        let (router, compiled) = loaded.map_err(|e| fault(e.to_string()))?;
         let mut files = vec![self.path.clone()];
         files.extend(manifest.apps.iter().map(|a| a.component.clone()));
         Ok(Deployed {

@@ -571,14 +571,16 @@ impl AppSpec {
 /// options apps do not set; `timeout` and `max_body_size` not set stay the
 /// server's; `handler` is the server's handler settings (an app with
 /// `reuse` above 1 runs with `wsgi.multiprocess` true); `metrics`, if any,
-/// records each app's instantiation times. Returns the router and, per app,
-/// how it was compiled.
+/// records each app's instantiation times; `resources` holds what the
+/// capabilities open for the apps (kept from an earlier load that asked for
+/// it too). Returns the router and, per app, how it was compiled.
 pub fn load(
     manifest: &Manifest,
     engine: &wasmtime::Engine,
     base: &AppOptions,
     handler: &HandlerConfig,
     metrics: Option<&Arc<crate::metrics::Metrics>>,
+    resources: &capability::Resources,
 ) -> Result<(Router, Vec<String>), ManifestError> {
     let mut tenants = Vec::new();
     let mut compiled = Vec::new();
@@ -593,6 +595,7 @@ pub fn load(
             .file_name()
             .map_or("the manifest".into(), |f| f.to_string_lossy());
         let mut options = app.options(base, &file);
+        capability::open(&mut options, resources).map_err(err)?;
         if let Some(metrics) = metrics {
             options.instantiated = Some(metrics.instantiation_hook(&app.name));
         }
