@@ -8,6 +8,7 @@ mod build;
 mod cgi;
 mod cli;
 mod clients;
+mod config;
 mod environ;
 mod files;
 mod fuzz_regressions;

@@ -18,10 +18,12 @@
 //! | [`env`] | | the app's environment variables (`--env`, `env`) |
 //! | [`preopens`] | | the app's directories (`--dir`, `--dir-rw`, `dirs`) |
 //! | [`outbound`] | `wasi:http` | the outbound policy (`--allow-outbound`, `allow_outbound`) |
+//! | [`config`] | `wasi:config` | configuration values (`--config-var`, `config`) |
 //!
 //! (The table is the registry's order; flags and keys are the
 //! capability's own.)
 
+pub mod config;
 pub mod env;
 pub mod outbound;
 pub mod preopens;
@@ -106,6 +108,7 @@ pub static REGISTRY: &[&dyn Capability] = &[
     &env::Env,
     &preopens::Preopens,
     &outbound::OutboundHttp,
+    &config::Config,
 ];
 
 /// One instance's store being set up by the capabilities.
