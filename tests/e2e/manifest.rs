@@ -101,6 +101,34 @@ fn without_a_root_app_a_path_no_app_serves_is_404() {
 }
 
 #[test]
+fn a_path_no_app_serves_keeps_a_keep_alive_connection_open() {
+    let dir = temp_dir("keepalive404");
+    let manifest = dir.join("wasgi.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "[[app]]\nname = \"shop\"\ncomponent = {:?}\nroute = \"/shop\"\n",
+            example("hello")
+        ),
+    )
+    .unwrap();
+    let host = Host::serve(&["--config", manifest.to_str().unwrap()]);
+    // A proxy's keep-alive connection survives a 404...
+    let mut conn = crate::common::Conn::open(host.addr);
+    conn.send(b"GET /other HTTP/1.1\r\nHost: t\r\n\r\n");
+    let r = conn.response(false);
+    assert_eq!(r.status, 404, "{}", r.head);
+    assert_eq!(r.header("Connection"), None, "{}", r.head);
+    conn.send(b"GET /shop/x HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(conn.response(false).text(), "Hello World");
+    // ...unless the request had a body nobody read.
+    let mut conn = crate::common::Conn::open(host.addr);
+    conn.send(b"POST /other HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc");
+    let r = conn.response(false);
+    assert_eq!((r.status, r.header("Connection")), (404, Some("close")));
+}
+
+#[test]
 fn an_absolute_form_target_names_the_host_for_routing_and_for_the_app() {
     let dir = temp_dir("absolute");
     let manifest = dir.join("wasgi.toml");

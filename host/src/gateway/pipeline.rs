@@ -39,7 +39,11 @@ pub(crate) async fn handle(
     let router = shared.router();
     let Some(routed) = router.route(checks::authority(&parts), parts.uri.path()) else {
         let text = "Not found: no app is mounted at this path.\n".to_string();
-        return reply::refuse(&access, StatusCode::NOT_FOUND, text);
+        // A body nobody reads would be taken for the next request.
+        return match body.is_end_stream() {
+            true => reply::answer(&access, StatusCode::NOT_FOUND, text),
+            false => reply::refuse(&access, StatusCode::NOT_FOUND, text),
+        };
     };
     let access = access.for_app(&routed.tenant.name);
     let in_flight = (shared.config.metrics.as_ref()).map(|m| m.start(&routed.tenant.name));

@@ -18,6 +18,19 @@ pub(crate) fn refuse(
     status: StatusCode,
     text: String,
 ) -> Response<ResponseBody> {
+    let mut response = answer(access, status, text);
+    (response.headers_mut()).insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// Like [`refuse`], for a well-formed request without a body (a path no
+/// app serves): the connection stays open, so a proxy's keep-alive
+/// connection survives it.
+pub(crate) fn answer(
+    access: &AccessLog,
+    status: StatusCode,
+    text: String,
+) -> Response<ResponseBody> {
     access.refusal(status.as_u16(), text.trim_end());
     access.write(status.as_str(), text.len() as u64);
     let mut response = Response::new(ResponseBody::full(Bytes::from(text)));
@@ -27,7 +40,6 @@ pub(crate) fn refuse(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain"),
     );
-    headers.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     if status == StatusCode::METHOD_NOT_ALLOWED {
         headers.insert(
             http::header::ALLOW,
