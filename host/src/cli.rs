@@ -151,7 +151,8 @@ struct ServeArgs {
     /// /healthz, /readyz (503 once draining after SIGTERM) and /metrics
     /// (Prometheus: requests by app and status class, latency, requests in
     /// flight, guests stopped by a limit or a trap, reloads)
-    #[arg(long, value_name = "ADDR")]
+    /// (`--admin 9000` is 127.0.0.1:9000)
+    #[arg(long, value_name = "ADDR", value_parser = parse_admin)]
     admin: Option<std::net::SocketAddr>,
 
     /// Serve HTTPS with this certificate chain (PEM; with --tls-key): HTTP/2
@@ -171,12 +172,18 @@ struct ServeArgs {
     log_format: String,
 
     /// Address to listen on (use 0.0.0.0 for every interface)
-    #[arg(long, default_value = "127.0.0.1")]
+    #[arg(long, default_value = "127.0.0.1", value_parser = parse_host)]
     host: String,
 
     /// Port to listen on (0 picks a free one)
     #[arg(long, short, default_value_t = 8000)]
     port: u16,
+
+    /// Where to listen, HOST:PORT (as `spin up --listen` and `wasmtime
+    /// serve --addr` take it), instead of --host and --port
+    #[arg(long, visible_alias = "addr", value_name = "HOST:PORT",
+          conflicts_with_all = ["host", "port"], value_parser = parse_listen)]
+    listen: Option<(String, u16)>,
 
     /// Worker threads (default: one per CPU)
     #[arg(long)]
@@ -211,8 +218,8 @@ struct ServeArgs {
     /// The largest request body accepted, in bytes (0: no limit). A larger
     /// Content-Length gets 413 without running the app; a chunked body that
     /// grows larger fails the app's read of wsgi.input
-    #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
-    max_body_size: u64,
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
+    max_body_size: usize,
 
     /// How long a request may take, in seconds, from its head to the end
     /// of its response (0: no limit). Past it the app is stopped: 504 if no
@@ -227,8 +234,41 @@ struct ServeArgs {
 
     /// After Ctrl-C or SIGTERM, how long requests in flight may take to
     /// finish, in seconds; the rest are then cut and the server exits 0
+    /// (0: they are cut at once)
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     drain_timeout: f64,
+}
+
+/// `--host`: a host, not `HOST:PORT` (that is `--listen`'s).
+fn parse_host(host: &str) -> Result<String, String> {
+    let ipv6 = host.parse::<std::net::Ipv6Addr>().is_ok();
+    match host.rsplit_once(':') {
+        Some((name, port)) if !ipv6 && port.parse::<u16>().is_ok() => Err(format!(
+            "{host:?} has a port: use --listen {host} (or --host {name} --port {port})"
+        )),
+        _ => Ok(host.to_string()),
+    }
+}
+
+/// `--listen HOST:PORT` (`[::1]:8000` for IPv6).
+fn parse_listen(addr: &str) -> Result<(String, u16), String> {
+    let (host, port) = addr
+        .rsplit_once(':')
+        .filter(|(host, _)| !host.is_empty())
+        .ok_or_else(|| format!("{addr:?}: expected HOST:PORT, e.g. 127.0.0.1:8000"))?;
+    let port = port
+        .parse()
+        .map_err(|_| format!("{addr:?}: {port:?} is not a port"))?;
+    Ok((host.trim_matches(['[', ']']).to_string(), port))
+}
+
+/// `--admin`: `HOST:PORT`, or a port on 127.0.0.1.
+fn parse_admin(addr: &str) -> Result<std::net::SocketAddr, String> {
+    if let Ok(port) = addr.parse::<u16>() {
+        return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    addr.parse()
+        .map_err(|_| format!("{addr:?}: expected HOST:PORT (127.0.0.1:9000) or a port"))
 }
 
 /// `seconds` as a duration; `None` for 0 (no limit).
@@ -406,7 +446,8 @@ fn check(args: CheckArgs) -> ExitCode {
             for line in compiled {
                 eprintln!("{line}");
             }
-            println!("{}: {} apps", args.config.display(), router.tenants().len());
+            let apps = host::gateway::serving::apps(router.tenants().len());
+            println!("{}: {apps}", args.config.display());
             for t in router.tenants() {
                 let kind = t.service.kind();
                 let hosts = match t.mount.hosts() {
@@ -522,9 +563,10 @@ fn serve(args: ServeArgs) -> ExitCode {
     if args.log_format == "json" {
         config.log_format = host::simple_server::LogFormat::Json;
     }
+    let (host, port) = (args.listen.clone()).unwrap_or_else(|| (args.host.clone(), args.port));
     let mut listen = vec![Listen {
-        host: args.host.clone(),
-        port: args.port,
+        host,
+        port,
         tls: None,
     }];
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
@@ -533,7 +575,7 @@ fn serve(args: ServeArgs) -> ExitCode {
             Err(e) => return fail(2, e),
         }
     }
-    config.max_body_size = (args.max_body_size > 0).then_some(args.max_body_size);
+    config.max_body_size = (args.max_body_size > 0).then_some(args.max_body_size as u64);
     let limits = seconds("--timeout", args.timeout).and_then(|timeout| {
         let drain = seconds("--drain-timeout", args.drain_timeout)?;
         let header = seconds("--header-timeout", args.header_timeout)?;
@@ -584,7 +626,8 @@ fn serve(args: ServeArgs) -> ExitCode {
         for line in compiled {
             eprintln!("{line}");
         }
-        let what = format!("{} apps from {}", router.tenants().len(), path.display());
+        let apps = serving::apps(router.tenants().len());
+        let what = format!("{apps} from {}", path.display());
         let log = config.log.clone();
         let reload: OnStart =
             Box::new(move |servers| Arc::new(deployment).watch(servers, files, log));

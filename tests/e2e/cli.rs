@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::common::{Host, host_bin};
+use crate::common::{Host, example, host_bin};
 
 /// Runs `host serve <file>` and expects it to refuse: exit code 2 and one
 /// line on stderr.
@@ -224,4 +224,75 @@ fn the_readme_cargo_run_command_picks_the_host_binary() {
         .find(|p| p["name"] == "host")
         .unwrap();
     assert_eq!(host["default_run"], "host");
+}
+
+/// A port nothing listens on now.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[test]
+fn the_listen_habits_of_spin_and_wasmtime_serve_work() {
+    let app = example("hello");
+    // `spin up --listen` and `wasmtime serve --addr` spell it HOST:PORT.
+    for flag in ["--listen", "--addr"] {
+        let port = free_port();
+        let addr = format!("127.0.0.1:{port}");
+        let host = Host::serve(&[app.to_str().unwrap(), flag, &addr]);
+        assert_eq!(host.addr.port(), port, "{flag}");
+        assert_eq!(host.get("/").text(), "Hello World");
+    }
+    // `--host` with a port says what to write instead.
+    let out = Command::new(host_bin())
+        .args(["serve", app.to_str().unwrap(), "--host", "127.0.0.1:8000"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("\"127.0.0.1:8000\" has a port: use --listen 127.0.0.1:8000 (or --host 127.0.0.1 --port 8000)"),
+        "{stderr}"
+    );
+    // Sizes are sizes wherever one is taken; `--admin PORT` is loopback.
+    let admin = free_port();
+    let host = Host::serve(&[
+        app.to_str().unwrap(),
+        "--max-body-size",
+        "1KiB",
+        "--admin",
+        &admin.to_string(),
+    ]);
+    host.wait_log(&format!("Admin endpoints on http://127.0.0.1:{admin}/"));
+    let big = format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 1025\r\n\r\n{}",
+        "x".repeat(1025)
+    );
+    assert_eq!(host.request(&big).status, 413);
+    let small = "POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 1024\r\n\r\n";
+    assert_eq!(
+        host.request(&format!("{small}{}", "x".repeat(1024))).status,
+        200
+    );
+}
+
+#[test]
+fn the_shutdown_line_names_the_signal_and_the_drain() {
+    let app = example("hello");
+    let mut host = Host::serve(&[app.to_str().unwrap()]);
+    let (code, log) = host.stop();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(
+        log.contains("Shutting down on SIGTERM: finishing requests in flight for up to 30 s (--drain-timeout; SIGTERM again to quit now)"),
+        "{log}"
+    );
+    let mut host = Host::serve(&[app.to_str().unwrap(), "--drain-timeout", "0"]);
+    let (code, log) = host.stop();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(
+        log.contains(
+            "Shutting down on SIGTERM: requests in flight are cut now (--drain-timeout 0)"
+        ),
+        "{log}"
+    );
 }

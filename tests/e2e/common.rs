@@ -41,8 +41,11 @@ impl Host {
     pub fn serve_env(args: &[&str], env: &[(&str, &str)]) -> Host {
         let mut cmd = Command::new(host_bin());
         cmd.arg("serve").args(args);
-        // A free port unless the test chose one.
-        if !args.contains(&"--port") {
+        // A free port unless the test chose where to listen.
+        if !["--port", "--listen", "--addr"]
+            .iter()
+            .any(|f| args.contains(f))
+        {
             cmd.args(["--port", "0"]);
         }
         cmd.stdin(Stdio::null())

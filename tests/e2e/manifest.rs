@@ -409,7 +409,7 @@ fn reloads_under_load_lose_no_request_and_a_broken_file_keeps_the_old_app() {
     let apps = [example("environ-echo"), example("hello")];
     for i in 1..=10 {
         deploy(&apps[(i + 1) % 2], &component);
-        host.wait_log_count("reloaded: 1 apps now serving", i);
+        host.wait_log_count("reloaded: 1 app now serving", i);
         let body = host.get("/x").text();
         let echo = body.contains("\"SCRIPT_NAME\"");
         assert_eq!(
@@ -439,9 +439,9 @@ fn reloads_under_load_lose_no_request_and_a_broken_file_keeps_the_old_app() {
         "[[app]]\nname = \"app\"\ncomponent = \"app.wasm\"\nroute = \"/x\"\n",
     )
     .unwrap();
-    host.wait_log_count("reloaded: 1 apps now serving", 11);
+    host.wait_log_count("reloaded: 1 app now serving", 11);
     host.signal("HUP");
-    host.wait_log_count("reloaded: 1 apps now serving", 12);
+    host.wait_log_count("reloaded: 1 app now serving", 12);
     let (served, failed) = drivers.finish();
     assert!(
         failed.is_empty(),
@@ -458,7 +458,7 @@ fn reloads_under_load_lose_no_request_and_a_broken_file_keeps_the_old_app() {
     let metrics = admin_get(&host, "/metrics").text();
     let log = host.log();
     let (ok, failed) = (
-        log.matches("reloaded: 1 apps now serving").count(),
+        log.matches("reloaded: 1 app now serving").count(),
         log.matches("reload failed; ").count(),
     );
     assert!(ok >= 12 && failed == 2, "{log}");

@@ -58,7 +58,8 @@ pub(crate) fn watch(
                     for server in &servers {
                         server.set_router(router.clone());
                     }
-                    log.write(&format!("reloaded: {apps} apps now serving\n"));
+                    let apps = super::serving::apps(apps);
+                    log.write(&format!("reloaded: {apps} now serving\n"));
                     watching.update(&files, &log);
                 }
                 Ok(Err(e)) => {

@@ -129,8 +129,9 @@ pub async fn serve(serve: Serve) -> Result<(), ServeError> {
             first.draining(),
         ));
     }
-    // Before the server says it serves: a change made right after that is
-    // seen.
+    // Before the server says it serves: a change made, or a signal sent,
+    // right after that is seen.
+    let mut signals = Signals::new();
     if let Some(on_start) = on_start {
         on_start(servers.clone());
     }
@@ -148,14 +149,25 @@ pub async fn serve(serve: Serve) -> Result<(), ServeError> {
     let stoppers = servers.clone();
     let drain = first.drain_timeout();
     tokio::spawn(async move {
-        shutdown_signal().await;
-        eprintln!(
-            "Shutting down: finishing requests in flight for up to {drain:?} (Ctrl-C again to quit now)"
-        );
+        let signal = signals.next().await;
+        let again = match signal {
+            "SIGINT" => "Ctrl-C",
+            other => other,
+        };
+        if drain.is_zero() {
+            eprintln!(
+                "Shutting down on {signal}: requests in flight are cut now (--drain-timeout 0)"
+            );
+        } else {
+            eprintln!(
+                "Shutting down on {signal}: finishing requests in flight for up to {} s (--drain-timeout; {again} again to quit now)",
+                drain.as_secs_f64()
+            );
+        }
         for s in &stoppers {
             s.shutdown();
         }
-        shutdown_signal().await;
+        signals.next().await;
         std::process::exit(130);
     });
     let mut serving = tokio::task::JoinSet::new();
@@ -172,26 +184,45 @@ pub async fn serve(serve: Serve) -> Result<(), ServeError> {
     Ok(())
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
+/// SIGINT and SIGTERM, caught from the moment this is made.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+    caught: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    fn new() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let caught = signal(SignalKind::interrupt())
+                .ok()
+                .zip(signal(SignalKind::terminate()).ok());
+            Signals { caught }
         }
+        #[cfg(not(unix))]
+        Signals {}
     }
-    #[cfg(not(unix))]
-    {
+
+    /// The next SIGINT or SIGTERM, named.
+    async fn next(&mut self) -> &'static str {
+        #[cfg(unix)]
+        if let Some((int, term)) = &mut self.caught {
+            return tokio::select! {
+                _ = int.recv() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            };
+        }
         let _ = tokio::signal::ctrl_c().await;
+        "SIGINT"
+    }
+}
+
+/// `1 app`, `5 apps`.
+pub fn apps(n: usize) -> String {
+    match n {
+        1 => "1 app".to_string(),
+        n => format!("{n} apps"),
     }
 }
 
