@@ -39,7 +39,11 @@ const FAULTS: [(&str, Outcome, &str); 14] = [
         Outcome::Status(500),
         "MemoryError: the app tried to use",
     ),
-    ("/recurse", Outcome::Status(500), "WasmTrap: wasm trap"),
+    (
+        "/recurse",
+        Outcome::Status(500),
+        "WasmTrap: stack overflow: ",
+    ),
     (
         "/panic-before",
         Outcome::Status(500),

@@ -171,6 +171,45 @@ fn an_absolute_form_target_names_the_host_for_routing_and_for_the_app() {
     assert_eq!(var(&env, "REMOTE_ADDR"), Some("127.0.0.1"), "{env:?}");
 }
 
+#[test]
+fn manifest_errors_say_what_is_wrong_in_the_manifests_words() {
+    let dir = temp_dir("words");
+    let hello = format!("{:?}", example("hello"));
+    let app = format!("[[app]]\nname = \"a\"\ncomponent = {hello}\n");
+    let cases = [
+        (
+            format!("{app}dirs = [\".\"]\n"),
+            "wasgi.toml, line 4: app \"a\": dirs: each entry is a table, such as { host = \"static\", guest = \"/static\", rw = false }, not \".\"",
+        ),
+        (
+            format!("{app}allow_outbound = [\"a b\"]\n"),
+            "wasgi.toml, line 4: app \"a\": allow_outbound: \"a b\": expected HOST",
+        ),
+        (
+            "spin_manifest_version = 2\n[application]\nname = \"x\"\n".to_string(),
+            "wasgi.toml, line 1: unknown field `spin_manifest_version`: this looks like a Spin manifest (spin.toml)",
+        ),
+    ];
+    for (text, expected) in cases {
+        let path = dir.join("wasgi.toml");
+        std::fs::write(&path, &text).unwrap();
+        let (code, _, err) = host_cmd(&["check", "--config", path.to_str().unwrap()]);
+        assert_eq!(code, Some(2), "{text}\n{err}");
+        assert!(err.contains(expected), "{text}\n{err}\nwanted: {expected}");
+        assert!(!err.contains("--allow-outbound"), "{err}");
+    }
+    // Sizes mean their units: 1.5G and 64MB are taken as they say.
+    let path = dir.join("wasgi.toml");
+    std::fs::write(
+        &path,
+        format!("{app}max_memory = \"1.5G\"\nmax_body_size = \"64MB\"\n"),
+    )
+    .unwrap();
+    let (code, out, err) = host_cmd(&["check", "--config", path.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("wasgi.toml: 1 app\n"), "{out}");
+}
+
 fn temp_dir(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("manifest-{name}"));
     let _ = std::fs::remove_dir_all(&dir);
@@ -336,6 +375,11 @@ fn each_limit_trips_on_its_tenant_while_the_neighbour_answers() {
         4,
     );
     host.wait_log_count("\"GET /slow-app/hold?mb=1&ms=5000 HTTP/1.1\" 504", 4);
+    // The message names the limit where it was set.
+    host.wait_log_count(
+        "TimeoutError: the request took longer than its 1s (timeout of app \"slow\" in wasgi.toml)",
+        4,
+    );
     host.wait_log_count("\"POST /small/ok HTTP/1.1\" 413", 4);
     // The small tenant still takes small bodies, the others big ones.
     let ok = |target: &str, len: usize| {

@@ -264,3 +264,34 @@ fn a_manifest_listens_on_each_listener_with_its_own_tls() {
         "{err}"
     );
 }
+
+#[test]
+fn a_listeners_certificate_error_names_the_manifest_line_and_key() {
+    let (cert, key) = certificate();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tls-manifest-swapped");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let manifest = dir.join("wasgi.toml");
+    // The certificate and the key swapped.
+    std::fs::write(
+        &manifest,
+        format!(
+            "[[app]]\nname = \"a\"\ncomponent = {:?}\n\n[[listener]]\naddress = \"127.0.0.1:0\"\ntls_cert = {key:?}\ntls_key = {cert:?}\n",
+            example("hello")
+        ),
+    )
+    .unwrap();
+    let out = Command::new(crate::common::host_bin())
+        .args(["serve", "--config", manifest.to_str().unwrap()])
+        .env("WASGI_CACHE_DIR", crate::common::test_cache_dir())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("wasgi.toml, line 5: listener 127.0.0.1:0: tls_cert ")
+            && err.contains("no certificate in it"),
+        "{err}"
+    );
+    assert!(!err.contains("--tls-cert"), "{err}");
+}

@@ -66,7 +66,9 @@ impl Capability for OutboundHttp {
     ) -> Result<(), String> {
         if let Some(allowed) = flags.get_many::<String>("allow_outbound") {
             let allowed: Vec<&String> = allowed.collect();
-            settings.set(OutboundPolicy::allow(&allowed).map_err(|e| e.to_string())?);
+            let policy =
+                OutboundPolicy::allow(&allowed).map_err(|e| format!("--allow-outbound {e}"))?;
+            settings.set(policy);
         }
         Ok(())
     }
@@ -98,7 +100,9 @@ struct Destination {
     port: Option<u16>,
 }
 
-/// A `--allow-outbound` value that is not `HOST[:PORT]` or `*`.
+/// An `--allow-outbound` (or `allow_outbound`) value that is not
+/// `HOST[:PORT]` or `*`; the message names the value, the caller the flag
+/// or key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadDestination(String);
 
@@ -106,7 +110,7 @@ impl fmt::Display for BadDestination {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "--allow-outbound {:?}: expected HOST, HOST:PORT, [IPV6]:PORT or * (any host)",
+            "{:?}: expected HOST, HOST:PORT, [IPV6]:PORT or * (any host)",
             self.0
         )
     }

@@ -43,6 +43,16 @@ impl Capability for Preopens {
         key: &ManifestKey<'_>,
         settings: &mut CapabilitySettings,
     ) -> Result<(), KeyError> {
+        let entries: Vec<Spanned<toml::Value>> = key.parse()?;
+        if let Some(other) = entries.iter().find(|e| !e.get_ref().is_table()) {
+            return Err(key.error(
+                Some(other.span().start),
+                format!(
+                    "each entry is a table, such as {{ host = \"static\", guest = \"/static\", rw = false }}, not {}",
+                    other.get_ref()
+                ),
+            ));
+        }
         let tables: Vec<Spanned<DirTable>> = key.parse()?;
         let mut dirs = Vec::new();
         for table in &tables {

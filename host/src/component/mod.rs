@@ -68,7 +68,7 @@ pub fn trap_to_exc(err: wasmtime::Error, name: &str) -> ExcInfo {
     } else if let Some(limit) = err.downcast_ref::<MemoryLimitExceeded>() {
         limit.to_string()
     } else if let Some(trap) = err.downcast_ref::<wasmtime::Trap>() {
-        trap.to_string()
+        stack_overflow(*trap, &traceback).unwrap_or_else(|| trap.to_string())
     } else {
         format!("{err:#}")
     };
@@ -114,6 +114,27 @@ fn traceback(bt: &wasmtime::WasmBacktrace, name: &str) -> Vec<String> {
         }
     }
     collapse_repeats(lines)
+}
+
+/// A trap that is a stack overflow, said so: wasmtime's own limit on the
+/// call stack, or (the same fault in a guest whose stack lives in its
+/// linear memory, as Rust's and C's do) an out-of-bounds access at the end
+/// of deep recursion.
+fn stack_overflow(trap: wasmtime::Trap, traceback: &[String]) -> Option<String> {
+    let deep = traceback.iter().any(|line| {
+        line.strip_prefix("  [Previous line repeated ")
+            .and_then(|rest| rest.split(' ').next()?.parse::<usize>().ok())
+            .is_some_and(|n| n >= 8)
+    });
+    match trap {
+        wasmtime::Trap::StackOverflow => Some(format!(
+            "stack overflow: the guest's calls went deeper than its call stack ({trap})"
+        )),
+        wasmtime::Trap::MemoryOutOfBounds if deep => Some(format!(
+            "stack overflow: the guest's stack ran out of its memory after deep recursion ({trap})"
+        )),
+        _ => None,
+    }
 }
 
 /// Runs of one line (deep recursion) shortened as Python does: three

@@ -77,7 +77,7 @@ async fn run(app: &WasiHttpApp, call: Call<'_>) -> Response<ResponseBody> {
         Err(exc) => {
             let shared = &conn.shared;
             let (exc, status) = match stop.reason() {
-                Some(reason) => (reason.exception(), reason.status()),
+                Some(reason) => (stop.exception(reason), reason.status()),
                 None => (exc, shared.handler_config.error_status.as_str()),
             };
             if let Some(metrics) = &shared.config.metrics {

@@ -70,7 +70,9 @@ async fn run(application: Arc<dyn Application>, call: Call<'_>) -> Response<Resp
     handler.admitted(admission);
     let work: BoxFuture<'static, ()> = Box::pin(async move {
         if let Err(reason) = stop.run(handler.run(&*application)).await {
-            handler.interrupt(reason.exception(), reason.status()).await;
+            handler
+                .interrupt(stop.exception(reason), reason.status())
+                .await;
         }
     });
     match until_head(&conn.tasks, head_rx, work).await {

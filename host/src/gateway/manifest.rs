@@ -108,6 +108,8 @@ pub struct ListenerSpec {
     pub address: String,
     /// `tls_cert` and `tls_key`: serve HTTPS (HTTP/2 and HTTP/1.1) with them.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// The line of its table, for errors found later.
+    pub line: usize,
 }
 
 #[derive(Deserialize)]
@@ -270,27 +272,44 @@ fn read_layer<'a>(
     Ok(unread)
 }
 
-/// `256MiB`, `1G`, `512k`, `1000`: a number of bytes, with an optional
-/// binary unit (K, M, G; `iB` and `B` suffixes allowed).
+/// `256MiB`, `1G`, `1.5GiB`, `64MB`, `512k`, `1000`: a number of bytes,
+/// with a unit as it means it: `KiB`, `MiB`, `GiB` (and `K`, `M`, `G`) are
+/// binary, `KB`, `MB`, `GB` decimal (SI).
 pub fn parse_size(spec: &str) -> Result<usize, String> {
     let spec = spec.trim();
     let split = spec
-        .find(|c: char| !c.is_ascii_digit())
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
         .unwrap_or(spec.len());
     let (number, unit) = spec.split_at(split);
-    let number: usize = number
+    let number: f64 = number
         .parse()
-        .map_err(|_| format!("expected a size such as 256MiB or 1G, got {spec:?}"))?;
-    let shift = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 0,
-        "k" | "kb" | "kib" => 10,
-        "m" | "mb" | "mib" => 20,
-        "g" | "gb" | "gib" => 30,
-        _ => return Err(format!("unknown size unit in {spec:?} (use K, M or G)")),
+        .ok()
+        .filter(|n: &f64| n.is_finite())
+        .ok_or_else(|| format!("expected a size such as 256MiB, 1.5G or 64MB, got {spec:?}"))?;
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kib" => (1u64 << 10) as f64,
+        "m" | "mib" => (1u64 << 20) as f64,
+        "g" | "gib" => (1u64 << 30) as f64,
+        "t" | "tib" => (1u64 << 40) as f64,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "tb" => 1e12,
+        _ => {
+            return Err(format!(
+                "unknown size unit in {spec:?} (use KiB, MiB, GiB (or K, M, G), or KB, MB, GB)"
+            ));
+        }
     };
-    number
-        .checked_mul(1 << shift)
-        .ok_or_else(|| format!("{spec:?} is too large"))
+    let bytes = number * scale;
+    if bytes.fract() != 0.0 {
+        return Err(format!("{spec:?} is not a whole number of bytes"));
+    }
+    if bytes > usize::MAX as f64 {
+        return Err(format!("{spec:?} is too large"));
+    }
+    Ok(bytes as usize)
 }
 
 /// `seconds` as a limit: `None` for 0 (no limit).
@@ -363,6 +382,15 @@ impl Manifest {
                     }
                 }
                 "listener" => listener_value = Some(value),
+                "spin_manifest_version" | "application" | "component" | "trigger" => {
+                    return Err(at((
+                        key.span().start,
+                        format!(
+                            "unknown field `{}`: this looks like a Spin manifest (spin.toml); --config takes a wasgi.toml ([[app]] tables: see examples/wasgi.toml), and `host serve COMPONENT.wasm` serves a Spin component by itself",
+                            key.get_ref()
+                        ),
+                    )));
+                }
                 _ => return Err(at(unknown(key, FILE_KEYS.into_iter()))),
             }
         }
@@ -523,7 +551,11 @@ impl Manifest {
                     format!("listener: {address} is listed twice"),
                 ));
             }
-            listeners.push(ListenerSpec { address, tls });
+            listeners.push(ListenerSpec {
+                address,
+                tls,
+                line: line_of(table.span().start),
+            });
         }
         Ok(Manifest {
             path: path.to_path_buf(),
@@ -595,6 +627,7 @@ pub fn load(
             .file_name()
             .map_or("the manifest".into(), |f| f.to_string_lossy());
         let mut options = app.options(base, &file);
+        let options_set_by = options.limits_set_by.clone();
         capability::open(&mut options, resources).map_err(err)?;
         if let Some(metrics) = metrics {
             options.instantiated = Some(metrics.instantiation_hook(&app.name));
@@ -612,6 +645,7 @@ pub fn load(
             (loaded.into_service(app.validate)).map_err(|e| err(format!("validate = true {e}")))?;
         let mut tenant = Tenant::new(app.name.clone(), app.mount.clone(), service);
         tenant.timeout = app.limits.timeout.flatten();
+        tenant.limits_set_by = options_set_by;
         tenant.max_body_size = app.limits.max_body_size;
         tenant.handler = handler_for(handler, reuse);
         tenants.push(tenant);
@@ -683,6 +717,27 @@ mod tests {
             Some(&[("K".to_string(), "v".to_string())][..])
         );
         assert_eq!((a.line, b.line), (5, 13));
+    }
+
+    #[test]
+    fn sizes_mean_their_units() {
+        let ok = [
+            ("1000", 1000),
+            ("512k", 512 << 10),
+            ("256MiB", 256 << 20),
+            ("1G", 1 << 30),
+            ("1.5G", 3 << 29),
+            ("1.5GiB", 3 << 29),
+            ("64MB", 64_000_000),
+            ("2kb", 2000),
+            ("10 MiB", 10 << 20),
+        ];
+        for (spec, bytes) in ok {
+            assert_eq!(parse_size(spec), Ok(bytes), "{spec}");
+        }
+        for bad in ["", "x", "1.5", "12 parsecs", "-1M", "1e3"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

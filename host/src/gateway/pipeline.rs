@@ -76,8 +76,11 @@ async fn handle_routed(
     }
     // The request's wall-time limit and stop signal cover its wait for
     // admission too.
-    let timeout = tenant.timeout.or(shared.config.timeout);
-    let stop = Stop::new(timeout, shared.cut.subscribe());
+    let (timeout, set_by) = match tenant.timeout {
+        Some(own) => (Some(own), tenant.limit_name("timeout")),
+        None => (shared.config.timeout, Arc::from("--timeout")),
+    };
+    let stop = Stop::new(timeout, set_by, shared.cut.subscribe());
     // Until hyper has the response, this future going away means the
     // client left.
     let mut client_left = stop.on_drop(Duration::ZERO);
@@ -96,7 +99,7 @@ async fn handle_routed(
         }
         Err(reason) => {
             client_left.disarm();
-            let exc = reason.exception();
+            let exc = stop.exception(reason);
             if let Some(metrics) = &shared.config.metrics {
                 metrics.failed(&tenant.name, &exc);
             }

@@ -147,6 +147,9 @@ pub struct Tenant {
     /// The handler settings its WSGI requests run with, instead of the
     /// server's (e.g. `wsgi.multiprocess` for an app with instance reuse).
     pub handler: Option<Arc<HandlerConfig>>,
+    /// What set its own limits, for their messages: a manifest's app
+    /// (`app "shop" in wasgi.toml`); empty for the library's tenants.
+    pub limits_set_by: Arc<str>,
     /// `handler`, with the hook that counts the tenant's exceptions in the
     /// server's metrics (made on its first request).
     pub(crate) counted: std::sync::OnceLock<Arc<HandlerConfig>>,
@@ -162,7 +165,17 @@ impl Tenant {
             timeout: None,
             max_body_size: None,
             handler: None,
+            limits_set_by: Arc::from(""),
             counted: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The name of its own limit `key` in messages: `timeout of app "shop"
+    /// in wasgi.toml`, or `timeout of tenant "shop"`.
+    pub(crate) fn limit_name(&self, key: &str) -> Arc<str> {
+        match &*self.limits_set_by {
+            "" => Arc::from(format!("{key} of tenant {:?}", &*self.name)),
+            set_by => Arc::from(format!("{key} of {set_by}")),
         }
     }
 }

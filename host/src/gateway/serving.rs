@@ -8,8 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::manifest::ListenerSpec;
+use super::tls::tls_config_named;
 use crate::router::Router;
-use crate::simple_server::{ServerConfig, WSGIServer, tls_config};
+use crate::simple_server::{ServerConfig, WSGIServer};
 
 /// Where a server listens, and its TLS settings.
 pub struct Listen {
@@ -33,9 +34,13 @@ impl Listen {
             .map(|l| {
                 let (host, port) = l.address.rsplit_once(':').unwrap_or((&l.address, "0"));
                 let tls = match &l.tls {
-                    Some((cert, key)) => Some(tls_config(cert, key).map_err(|e| {
-                        format!("{}: listener {}: {e}", manifest.display(), l.address)
-                    })?),
+                    Some((cert, key)) => {
+                        let named = tls_config_named(cert, key, ["tls_cert", "tls_key"]);
+                        Some(named.map_err(|e| {
+                            let (file, line) = (manifest.display(), l.line);
+                            format!("{file}, line {line}: listener {}: {e}", l.address)
+                        })?)
+                    }
                     None => None,
                 };
                 Ok(Listen {

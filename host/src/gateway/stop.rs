@@ -33,8 +33,9 @@ impl Reason {
         }
     }
 
-    /// The exception logged for it.
-    pub(crate) fn exception(self) -> ExcInfo {
+    /// The exception logged for it; `timeout` names the wall-clock limit
+    /// (`--timeout`, or the manifest app's key).
+    fn exception(self, timeout: &str) -> ExcInfo {
         match self {
             Reason::ClientLeft => ExcInfo::bare(
                 "ConnectionAbortedError",
@@ -43,7 +44,7 @@ impl Reason {
             Reason::TimedOut(limit) => ExcInfo::bare(
                 "TimeoutError",
                 format!(
-                    "the request took longer than its {limit:?} (--timeout); the app was stopped"
+                    "the request took longer than its {limit:?} ({timeout}); the app was stopped"
                 ),
             ),
             Reason::Shutdown => ExcInfo::bare(
@@ -59,18 +60,31 @@ impl Reason {
 pub(crate) struct Stop {
     reason: Arc<watch::Sender<Option<Reason>>>,
     deadline: Option<(Instant, Duration)>,
+    /// What set the wall-clock limit, for its message.
+    timeout_set_by: Arc<str>,
     server: watch::Receiver<bool>,
 }
 
 impl Stop {
-    /// A request that may run for `timeout` (`None`: no limit) and stops
-    /// when `server` turns true.
-    pub(crate) fn new(timeout: Option<Duration>, server: watch::Receiver<bool>) -> Self {
+    /// A request that may run for `timeout` (`None`: no limit; set by
+    /// `timeout_set_by`, `--timeout` or a manifest's key) and stops when
+    /// `server` turns true.
+    pub(crate) fn new(
+        timeout: Option<Duration>,
+        timeout_set_by: Arc<str>,
+        server: watch::Receiver<bool>,
+    ) -> Self {
         Stop {
             reason: Arc::new(watch::channel(None).0),
             deadline: timeout.map(|t| (Instant::now() + t, t)),
+            timeout_set_by,
             server,
         }
+    }
+
+    /// The exception logged for a request stopped for `reason`.
+    pub(crate) fn exception(&self, reason: Reason) -> ExcInfo {
+        reason.exception(&self.timeout_set_by)
     }
 
     /// Stops the request for `reason`, unless it was stopped already.
