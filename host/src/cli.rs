@@ -441,10 +441,18 @@ fn check(args: CheckArgs) -> ExitCode {
     .validate_all(args.app_args.validate);
     match deployment.load() {
         Ok(Deployed {
-            router, compiled, ..
+            router,
+            compiled,
+            limits,
+            listeners,
+            ..
         }) => {
             for line in compiled {
                 eprintln!("{line}");
+            }
+            // What serve would load, check loads: the certificates too.
+            if let Err(e) = Listen::from_manifest(&listeners, &args.config) {
+                return fail(2, e);
             }
             let apps = host::gateway::serving::apps(router.tenants().len());
             println!("{}: {apps}", args.config.display());
@@ -460,6 +468,10 @@ fn check(args: CheckArgs) -> ExitCode {
                     t.mount.route(),
                     hosts
                 );
+            }
+            println!("limits:");
+            for line in limits {
+                println!("  {line}");
             }
             ExitCode::SUCCESS
         }
@@ -612,6 +624,7 @@ fn serve(args: ServeArgs) -> ExitCode {
             compiled,
             files,
             listeners,
+            ..
         } = match deployment.load() {
             Ok(deployed) => deployed,
             Err(e) => return fail(e.exit_code, e),

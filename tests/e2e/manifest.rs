@@ -208,6 +208,11 @@ fn manifest_errors_say_what_is_wrong_in_the_manifests_words() {
     let (code, out, err) = host_cmd(&["check", "--config", path.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("wasgi.toml: 1 app\n"), "{out}");
+    // check prints the limits each app ends up with.
+    assert!(
+        out.contains("  a: max_memory 1536.0 MiB, cpu_limit 30 s, timeout the server's, max_concurrency 1000, max_queue 1000, max_body_size 61.0 MiB, reuse 1"),
+        "{out}"
+    );
 }
 
 fn temp_dir(name: &str) -> PathBuf {

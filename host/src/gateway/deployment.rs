@@ -40,6 +40,8 @@ pub struct Deployed {
     pub router: Router,
     /// How each component was compiled, a line per app for the log.
     pub compiled: Vec<String>,
+    /// Each app's resulting limits, a line per app (`host check`).
+    pub limits: Vec<String>,
     /// The files it came from, the manifest first: what to watch.
     pub files: Vec<PathBuf>,
     /// The manifest's listeners (none: the command line's).
@@ -129,12 +131,13 @@ impl Deployment {
             Ok(_) => self.resources.keep_asked(),
             Err(_) => self.resources.forget_asked(),
         }
-        let (router, compiled) = loaded.map_err(|e| fault(e.to_string()))?;
+        let loaded = loaded.map_err(|e| fault(e.to_string()))?;
         let mut files = vec![self.path.clone()];
         files.extend(manifest.apps.iter().map(|a| a.component.clone()));
         Ok(Deployed {
-            router,
-            compiled,
+            router: loaded.router,
+            compiled: loaded.compiled,
+            limits: loaded.limits,
             files,
             listeners: manifest.listeners,
         })

@@ -605,7 +605,8 @@ impl AppSpec {
 /// `reuse` above 1 runs with `wsgi.multiprocess` true); `metrics`, if any,
 /// records each app's instantiation times; `resources` holds what the
 /// capabilities open for the apps (kept from an earlier load that asked for
-/// it too). Returns the router and, per app, how it was compiled.
+/// it too). Returns the router and, per app, how it was compiled and the
+/// limits it got.
 pub fn load(
     manifest: &Manifest,
     engine: &wasmtime::Engine,
@@ -613,9 +614,30 @@ pub fn load(
     handler: &HandlerConfig,
     metrics: Option<&Arc<crate::metrics::Metrics>>,
     resources: &capability::Resources,
-) -> Result<(Router, Vec<String>), ManifestError> {
-    let mut tenants = Vec::new();
-    let mut compiled = Vec::new();
+) -> Result<Loaded, ManifestError> {
+    let (mut tenants, mut compiled, mut summaries) = (Vec::new(), Vec::new(), Vec::new());
+    let limits = |options: &AppOptions, app: &AppSpec| {
+        let seconds = |d: Option<Duration>| {
+            d.map_or("none".to_string(), |d| format!("{} s", d.as_secs_f64()))
+        };
+        let mib = |n: usize| format!("{:.1} MiB", n as f64 / f64::from(1 << 20));
+        format!(
+            "{}: max_memory {}, cpu_limit {}, timeout {}, max_concurrency {}, max_queue {}, max_body_size {}, reuse {}",
+            app.name,
+            mib(options.max_memory),
+            seconds(options.cpu_limit),
+            match app.limits.timeout {
+                Some(timeout) => seconds(timeout),
+                None => "the server's".to_string(),
+            },
+            options.max_concurrency,
+            options.max_queue,
+            app.limits
+                .max_body_size
+                .map_or("the server's".to_string(), |n| mib(n as usize)),
+            options.reuse,
+        )
+    };
     for app in &manifest.apps {
         let err = |message: String| ManifestError {
             path: manifest.path.clone(),
@@ -628,6 +650,7 @@ pub fn load(
             .map_or("the manifest".into(), |f| f.to_string_lossy());
         let mut options = app.options(base, &file);
         let options_set_by = options.limits_set_by.clone();
+        let summary = limits(&options, app);
         capability::open(&mut options, resources).map_err(err)?;
         if let Some(metrics) = metrics {
             options.instantiated = Some(metrics.instantiation_hook(&app.name));
@@ -641,6 +664,7 @@ pub fn load(
             app.component.display(),
             loaded.compiled()
         ));
+        summaries.push(summary);
         let service =
             (loaded.into_service(app.validate)).map_err(|e| err(format!("validate = true {e}")))?;
         let mut tenant = Tenant::new(app.name.clone(), app.mount.clone(), service);
@@ -655,7 +679,21 @@ pub fn load(
         line: None,
         message,
     })?;
-    Ok((router, compiled))
+    Ok(Loaded {
+        router,
+        compiled,
+        limits: summaries,
+    })
+}
+
+/// What [`load`] made of a manifest.
+pub struct Loaded {
+    /// The tenants.
+    pub router: Router,
+    /// How each component was compiled, a line per app.
+    pub compiled: Vec<String>,
+    /// Each app's resulting limits, a line per app.
+    pub limits: Vec<String>,
 }
 
 /// Whether an app whose instances serve `reuse` requests each runs its
