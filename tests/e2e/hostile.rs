@@ -517,3 +517,40 @@ fn a_client_that_leaves_while_queued_frees_its_place_in_the_queue() {
     assert_eq!((r.status, r.text().as_str()), (200, "ok"), "{}", host.log());
     assert_eq!(holder.join().unwrap(), 200);
 }
+
+#[test]
+fn tracebacks_show_the_apps_frames_and_read_libc_paths_once() {
+    let app = example("hostile");
+    let host = Host::serve(&[app.to_str().unwrap(), "--max-memory", "32MiB"]);
+    assert_eq!(host.get("/panic-before").status, 500);
+    let log = host.wait_log("\"GET /panic-before HTTP/1.1\" 500");
+    let traceback: Vec<&str> = log
+        .lines()
+        .skip_while(|l| !l.starts_with("Traceback"))
+        .take_while(|l| !l.starts_with("WasmTrap"))
+        .collect();
+    assert!(
+        traceback
+            .iter()
+            .any(|l| l.contains("hostile/src/lib.rs") && l.ends_with(", in hostile")),
+        "{log}"
+    );
+    // The SDK's own frames (its sources, the export glue) are not the app's.
+    assert!(
+        !traceback
+            .iter()
+            .any(|l| l.contains("guest-sdk/src") || l.contains("export_call")),
+        "{log}"
+    );
+    assert_eq!(host.get("/bomb").status, 500);
+    let log = host.wait_log("\"GET /bomb HTTP/1.1\" 500");
+    assert!(
+        log.contains("File \"wasisdk://v30.0/src/wasi-libc/dlmalloc/src/malloc.c\", line"),
+        "{log}"
+    );
+    assert_eq!(
+        log.matches("wasisdk://").count(),
+        log.matches("File \"wasisdk://").count(),
+        "{log}"
+    );
+}

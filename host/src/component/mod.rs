@@ -104,9 +104,10 @@ fn traceback(bt: &wasmtime::WasmBacktrace, name: &str) -> Vec<String> {
                 .collect()
         };
         for (func, file, line) in calls {
-            if is_runtime(&func, file) {
+            if is_runtime(&func, file) || is_sdk(&func, file) {
                 continue;
             }
+            let file = file.map(source_path);
             lines.push(match (file, line) {
                 (Some(file), Some(line)) => format!("  File \"{file}\", line {line}, in {func}"),
                 _ => format!("  File \"{name}\", in {func}"),
@@ -164,6 +165,35 @@ fn collapse_repeats(lines: Vec<String>) -> Vec<String> {
     out
 }
 
+/// Whether a frame is the guest SDK's (its sources, or the export glue
+/// `wasgi::export!` expands to), not the app's: the traceback shows the
+/// app's own frames.
+fn is_sdk(func: &str, file: Option<&str>) -> bool {
+    let sdk_file = file.is_some_and(|f| {
+        f.contains("/guest-sdk/src/")
+            || f.split('/').any(|dir| {
+                dir.strip_prefix("guest-sdk-")
+                    .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+            })
+    });
+    sdk_file || func == "export_call" || func.starts_with("_export_")
+}
+
+/// A source path as its line tables give it, without a build directory in
+/// front of an absolute one: wasi-libc's read
+/// `wasisdk://v30.0/build/.../wasisdk://v30.0/src/wasi-libc/...`.
+fn source_path(file: &str) -> &str {
+    match file.rfind("://") {
+        Some(at) if file[..at].contains("://") => {
+            let scheme = file[..at]
+                .rfind(|c: char| !c.is_ascii_alphanumeric())
+                .map_or(0, |i| i + 1);
+            &file[scheme..]
+        }
+        _ => file,
+    }
+}
+
 /// Whether a frame belongs to the Rust runtime rather than to the app.
 fn is_runtime(func: &str, file: Option<&str>) -> bool {
     if file.is_some_and(|f| f.starts_with("/rustc/") || f.contains("/library/std/")) {
@@ -185,6 +215,27 @@ fn is_runtime(func: &str, file: Option<&str>) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn sdk_frames_are_left_out_and_libc_paths_read_once() {
+        let libc = "wasisdk://v30.0/build/sysroot/wasi-libc-wasm32-wasip2-build-prefix/src/wasi-libc-wasm32-wasip2-build-build/wasisdk://v30.0/src/wasi-libc/dlmalloc/src/malloc.c";
+        assert_eq!(
+            super::source_path(libc),
+            "wasisdk://v30.0/src/wasi-libc/dlmalloc/src/malloc.c"
+        );
+        assert_eq!(super::source_path("/src/app/lib.rs"), "/src/app/lib.rs");
+        assert!(super::is_sdk("call", Some("/w/guest-sdk/src/guest/mod.rs")));
+        assert!(super::is_sdk(
+            "call",
+            Some("/c/registry/src/x/guest-sdk-0.1.0/src/app.rs")
+        ));
+        assert!(super::is_sdk("export_call", Some("/w/app/src/lib.rs")));
+        assert!(super::is_sdk("_export_call_cabi<app::X>", None));
+        assert!(!super::is_sdk(
+            "hostile",
+            Some("/w/examples/hostile/src/lib.rs")
+        ));
+    }
+
     #[test]
     fn repeated_frames_collapse_as_in_python() {
         let lines = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
