@@ -55,6 +55,11 @@ soak:
     mkdir -p target/bench
     WASGI_HOST_BIN="$PWD/target/release/host" WASGI_SOAK_SECS=60 WASGI_SOAK_REPORT="$PWD/target/bench/soak.md" cargo test -p host --test e2e soak -- --nocapture
 
+# The container image of deploy/Dockerfile (docker, or podman where that
+# is what there is); .dockerignore keeps target/ out of the context
+docker tag="wasgi:latest":
+    if command -v docker >/dev/null && docker info >/dev/null 2>&1; then docker build -f deploy/Dockerfile -t {{tag}} .; else podman build -f deploy/Dockerfile -t {{tag}} .; fi
+
 # The one-run benchmark (installs wrk, wasmtime-cli 48.0.8 and gunicorn into
 # caches once): writes BENCHMARKS.md and benchmarks.svg
 bench:

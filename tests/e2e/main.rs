@@ -9,6 +9,7 @@ mod cgi;
 mod cli;
 mod clients;
 mod config;
+mod deploy;
 mod environ;
 mod files;
 mod fuzz_regressions;
