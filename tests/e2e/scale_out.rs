@@ -116,3 +116,77 @@ fn nginx_fails_over_when_one_process_dies_and_no_get_is_lost() {
         "nginx saw no failed upstream: {errors}"
     );
 }
+
+#[test]
+fn a_draining_process_loses_no_post_of_a_load_on_its_port() {
+    let port = free_port().to_string();
+    let app = example("conformance");
+    let args = [
+        app.to_str().unwrap(),
+        "--reuse-port",
+        "--port",
+        port.as_str(),
+    ];
+    let mut draining = Host::serve(&args);
+    let other = Host::serve(&args);
+    let addr = other.addr;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Eight clients POST one after another on keep-alive connections,
+    // opening a new one when the server ends theirs; none retries.
+    let clients: Vec<_> = (0..8)
+        .map(|c| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let (mut sent, mut open) = (0, None::<Conn>);
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let body = format!("client {c} post {sent}");
+                    let conn = open.get_or_insert_with(|| Conn::open(addr));
+                    conn.send(
+                        format!(
+                            "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n{body}",
+                            body.len()
+                        )
+                        .as_bytes(),
+                    );
+                    let r = conn.response(false);
+                    assert!(
+                        r.status == 200 && r.complete && r.text() == body,
+                        "{body}: lost ({})",
+                        r.head
+                    );
+                    sent += 1;
+                    if r.header("Connection") == Some("close") {
+                        // The server ends this connection: the next POST
+                        // goes on a new one.
+                        open = None;
+                    }
+                }
+                sent
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(800));
+    draining.signal("TERM");
+    assert_eq!(draining.wait_exit(Duration::from_secs(15)), Some(0));
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let sent: usize = clients
+        .into_iter()
+        .map(|c| c.join().expect("no POST lost"))
+        .sum();
+    // Each POST was answered, and counted once, by one of the two.
+    let counted = |host: &Host| host.log().matches("\"POST /echo HTTP/1.1\" 200 ").count();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while counted(&draining) + counted(&other) < sent && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(counted(&draining) + counted(&other), sent);
+    assert!(
+        counted(&draining) > 0 && counted(&other) > 0,
+        "one process took every connection"
+    );
+    println!(
+        "drain under POST load: {sent} POSTs, {} by the draining process",
+        counted(&draining)
+    );
+}

@@ -2,7 +2,7 @@
 //! HTTP (spec §3.3, §4).
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::common::{Conn, Host, example, is_http_date, source_line};
 
@@ -463,7 +463,7 @@ fn a_guest_over_its_cpu_limit_is_stopped_but_waiting_is_free() {
         "--cpu-limit",
         "0.5",
     ]);
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let r = host.get("/spin?ms=20000");
     assert_eq!(r.status, 500);
     assert!(
@@ -810,8 +810,8 @@ fn reuse_port_lets_processes_share_a_port_and_one_stop_while_the_other_serves() 
     }
     let served = |host: &Host| host.log().matches("\"GET / HTTP/1.1\" 200").count();
     // Access lines are written as responses complete: wait for all 40.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while served(&first) + served(&second) < 40 && std::time::Instant::now() < deadline {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while served(&first) + served(&second) < 40 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(
@@ -831,4 +831,42 @@ fn reuse_port_lets_processes_share_a_port_and_one_stop_while_the_other_serves() 
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("in use"), "{err}");
+}
+
+#[test]
+fn a_draining_server_refuses_new_connections_and_ends_keep_alive_ones() {
+    let mut host = conformance();
+    let addr = host.addr;
+    // A keep-alive connection with a request in flight when the drain
+    // starts, and an idle one.
+    let mut busy = Conn::open(addr);
+    busy.send(b"GET /spin?ms=1500&id=busy HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut idle = Conn::open(addr);
+    idle.send(b"GET /spin?ms=1&id=idle HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(idle.response(false).status, 200);
+    host.wait_log("spin busy start");
+    host.signal("TERM");
+    host.wait_log("Shutting down on SIGTERM");
+    // New connections are refused at once, not accepted and then reset.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match std::net::TcpStream::connect(addr) {
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => break,
+            Err(e) => panic!("connect: {e}"),
+            Ok(_) => assert!(Instant::now() < deadline, "still accepting while draining"),
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The request in flight is answered, and told the connection ends.
+    let r = busy.response(false);
+    assert_eq!(
+        (r.status, r.header("Connection")),
+        (200, Some("close")),
+        "{}",
+        r.head
+    );
+    assert!(busy.is_closed(Duration::from_secs(5)));
+    // The idle one is closed once its grace is over.
+    assert!(idle.is_closed(Duration::from_secs(5)));
+    assert_eq!(host.wait_exit(Duration::from_secs(10)), Some(0));
 }

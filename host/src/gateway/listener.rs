@@ -13,6 +13,12 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 
 use super::body::ResponseBody;
+
+/// How long an idle HTTP/1 connection stays open once the server drains,
+/// for a request its client may be sending.
+const IDLE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+const CLOSE: http::HeaderValue = http::HeaderValue::from_static("close");
 use super::half_close;
 use crate::simple_server::{Shared, WSGIRequestHandler};
 
@@ -75,8 +81,14 @@ fn connection_service(
         // Counted from the moment hyper has the head, before it can read
         // the client's end of stream.
         let in_flight = handler.client.enter();
+        let http2 = req.version() == http::Version::HTTP_2;
         async move {
-            let response = handler.handle(req).await;
+            let mut response = handler.handle(req).await;
+            // Once the server drains, a keep-alive connection ends with the
+            // response it is answering (HTTP/2 has GOAWAY for that).
+            if !http2 && *handler.shared.shutdown.borrow() {
+                (response.headers_mut()).insert(http::header::CONNECTION, CLOSE);
+            }
             Ok::<_, Infallible>(response.map(|body| body.in_flight(in_flight)))
         }
     });
@@ -101,6 +113,7 @@ where
         &shared,
         peer,
         builder.serve_connection(TokioIo::new(stream), service),
+        false,
     )
     .await;
     tasks.wait().await;
@@ -110,7 +123,7 @@ where
 /// gracefully: requests in flight finish, idle keep-alive is closed). A
 /// failed connection (bad request, client gone) concerns that client only;
 /// a request hyper refused is logged like wsgiref's.
-async fn drive<C>(shared: &Shared, peer: SocketAddr, conn: C)
+async fn drive<C>(shared: &Shared, peer: SocketAddr, conn: C, http1: bool)
 where
     C: hyper_util::server::graceful::GracefulConnection<Error = hyper::Error>,
 {
@@ -119,8 +132,22 @@ where
     let served = tokio::select! {
         served = conn.as_mut() => served,
         _ = async { let _ = stop.wait_for(|s| *s).await; } => {
-            conn.as_mut().graceful_shutdown();
-            conn.await
+            // An HTTP/1 connection is given a moment for a request its
+            // client may be sending right now (closed at once, that request
+            // would be lost, and a POST cannot be retried): it gets its
+            // answer and `Connection: close`. One that stays idle is closed.
+            if http1 {
+                tokio::select! {
+                    served = conn.as_mut() => served,
+                    _ = tokio::time::sleep(IDLE_GRACE) => {
+                        conn.as_mut().graceful_shutdown();
+                        conn.await
+                    }
+                }
+            } else {
+                conn.as_mut().graceful_shutdown();
+                conn.await
+            }
         }
     };
     if let Err(e) = served {
@@ -148,7 +175,7 @@ where
         .timer(TokioTimer::new())
         .header_read_timeout(shared.config.header_read_timeout);
     let io = TokioIo::new(half_close::HalfClose::new(stream, client));
-    drive(&shared, peer, builder.serve_connection(io, service)).await;
+    drive(&shared, peer, builder.serve_connection(io, service), true).await;
     // A response can be complete on the wire before its handler has logged
     // it and closed the app's iterable: the connection is done after that.
     tasks.wait().await;

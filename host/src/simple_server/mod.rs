@@ -25,7 +25,7 @@ use std::net::{IpAddr, SocketAddr, TcpListener as StdListener, ToSocketAddrs};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use wasgi::Vars;
@@ -310,6 +310,31 @@ impl WSGIServer {
                 _ = stop.changed() => {}
             }
         }
+        // Stop listening at once: what the kernel already queued is
+        // accepted and served, then the socket is shut, so new connections
+        // are refused (or, with --reuse-port, go to the other processes)
+        // instead of waiting in a backlog nobody accepts from.
+        loop {
+            match self.listener.accept() {
+                Ok((stream, peer)) => {
+                    let stream = stream
+                        .set_nonblocking(true)
+                        .and_then(|()| TcpStream::from_std(stream));
+                    if let Ok(stream) = stream {
+                        connections.spawn(listener::accept(
+                            self.shared.clone(),
+                            stream,
+                            peer,
+                            true,
+                        ));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        let _ = socket2::SockRef::from(&self.listener).shutdown(std::net::Shutdown::Read);
+        drop(listener);
         async fn join_all(connections: &mut JoinSet<()>) {
             while connections.join_next().await.is_some() {}
         }
