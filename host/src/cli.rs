@@ -392,9 +392,14 @@ impl AppArgs {
 
     /// The app as a service, a WSGI app wrapped in the validator when asked.
     fn wrap(&self, app: Loaded, file: &str) -> Result<Service, String> {
-        app.into_service(self.validate)
-            .map_err(|e| format!("--validate {}", e.replace("this is", &format!("{file} is"))))
+        wrap(self.validate, app, file)
     }
+}
+
+/// `app` as a service, a WSGI app under the validator when `validate`.
+fn wrap(validate: bool, app: Loaded, file: &str) -> Result<Service, String> {
+    app.into_service(validate)
+        .map_err(|e| format!("--validate {}", e.replace("this is", &format!("{file} is"))))
 }
 
 pub fn main() -> ExitCode {
@@ -658,16 +663,25 @@ fn serve(args: ServeArgs) -> ExitCode {
     if let Err(e) = capability::open(&mut options, &capability::Resources::default()) {
         return fail(2, e);
     }
-    let loaded = load(&engine, args.app.as_ref(), options).map_err(|e| e.to_string());
-    if let Ok(app) = &loaded {
-        eprintln!("{what}: {}", app.compiled());
-    }
-    let app = match loaded.and_then(|app| args.app_args.wrap(app, &what)) {
-        Ok(app) => app,
+    // The app, loaded now and again on SIGHUP or when its file changes.
+    let single: Arc<host::gateway::reload::Load> = {
+        let (path, validate, what) = (args.app.clone(), args.app_args.validate, what.clone());
+        Arc::new(move || {
+            let loaded =
+                load(&engine, path.as_ref(), options.clone()).map_err(|e| e.to_string())?;
+            eprintln!("{what}: {}", loaded.compiled());
+            let app = wrap(validate, loaded, &what)?;
+            Ok((host::Router::single(app), path.iter().cloned().collect()))
+        })
+    };
+    let (router, files) = match single() {
+        Ok(loaded) => loaded,
         Err(e) => return fail(2, e),
     };
-    let router = host::Router::single(app);
-    run_server(&runtime, &args, listen, router, config, what, None)
+    let (log, metrics) = (config.log.clone(), config.metrics.clone());
+    let reload: OnStart =
+        Box::new(move |servers| host::gateway::reload::watch(servers, single, files, log, metrics));
+    run_server(&runtime, &args, listen, router, config, what, Some(reload))
 }
 
 /// Serves `router` on `listen` until a signal (the library's

@@ -215,6 +215,31 @@ fn manifest_errors_say_what_is_wrong_in_the_manifests_words() {
     );
 }
 
+#[test]
+fn a_reload_that_changes_the_listeners_is_refused_with_a_line_saying_why() {
+    let dir = temp_dir("listeners");
+    let manifest = dir.join("wasgi.toml");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let write = |port: u16| {
+        let text = format!(
+            "[[app]]\nname = \"a\"\ncomponent = {:?}\n\n[[listener]]\naddress = \"127.0.0.1:{port}\"\n",
+            example("hello")
+        );
+        std::fs::write(dir.join("wasgi.toml.new"), text).unwrap();
+        std::fs::rename(dir.join("wasgi.toml.new"), &manifest).unwrap();
+    };
+    write(port);
+    let host = Host::serve(&["--config", manifest.to_str().unwrap()]);
+    assert_eq!(host.addr.port(), port);
+    write(port + 1);
+    host.wait_log("its [[listener]] tables changed; listeners change only with a restart");
+    assert_eq!(host.get("/").text(), "Hello World");
+}
+
 fn temp_dir(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("manifest-{name}"));
     let _ = std::fs::remove_dir_all(&dir);

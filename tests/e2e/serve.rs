@@ -870,3 +870,34 @@ fn a_draining_server_refuses_new_connections_and_ends_keep_alive_ones() {
     assert!(idle.is_closed(Duration::from_secs(5)));
     assert_eq!(host.wait_exit(Duration::from_secs(10)), Some(0));
 }
+
+#[test]
+fn sighup_reloads_a_single_app_as_gunicorn_does_and_so_does_a_changed_file() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("single-reload");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let app = dir.join("app.wasm");
+    // A deploy writes the new file beside the old and renames it.
+    let deploy = |from: &std::path::Path| {
+        std::fs::copy(from, dir.join("app.wasm.new")).unwrap();
+        std::fs::rename(dir.join("app.wasm.new"), &app).unwrap();
+    };
+    deploy(&example("hello"));
+    let host = Host::serve(&[app.to_str().unwrap()]);
+    assert_eq!(host.get("/").text(), "Hello World");
+    host.signal("HUP");
+    host.wait_log("reloaded: 1 app now serving");
+    assert_eq!(host.get("/").text(), "Hello World");
+    // A new component in its place is served once it is seen.
+    deploy(&example("environ-echo"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !host.get("/x").text().contains("\"PATH_INFO\": \"/x\"") {
+        assert!(Instant::now() < deadline, "not reloaded: {}", host.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A broken one keeps the one serving.
+    std::fs::write(dir.join("app.wasm.new"), b"not wasm").unwrap();
+    std::fs::rename(dir.join("app.wasm.new"), &app).unwrap();
+    host.wait_log("reload failed; the apps loaded before keep serving: ");
+    assert!(host.get("/x").text().contains("\"PATH_INFO\": \"/x\""));
+}

@@ -32,6 +32,16 @@ pub struct Deployment {
     metrics: Option<Arc<Metrics>>,
     /// What the capabilities opened for the apps, kept across reloads.
     resources: Resources,
+    /// The listeners of the first load: where the servers listen.
+    listening: std::sync::OnceLock<Vec<ListenKey>>,
+}
+
+/// What a listener is, for telling whether the listeners changed.
+type ListenKey = (String, Option<(PathBuf, PathBuf)>);
+
+fn listen_keys(listeners: &[ListenerSpec]) -> Vec<ListenKey> {
+    let keys = listeners.iter().map(|l| (l.address.clone(), l.tls.clone()));
+    keys.collect()
 }
 
 /// What one load of a manifest made.
@@ -85,6 +95,7 @@ impl Deployment {
             current: Mutex::new(None),
             metrics: None,
             resources: Resources::default(),
+            listening: std::sync::OnceLock::new(),
         }
     }
 
@@ -132,6 +143,7 @@ impl Deployment {
             Err(_) => self.resources.forget_asked(),
         }
         let loaded = loaded.map_err(|e| fault(e.to_string()))?;
+        let _ = self.listening.set(listen_keys(&manifest.listeners));
         let mut files = vec![self.path.clone()];
         files.extend(manifest.apps.iter().map(|a| a.component.clone()));
         Ok(Deployed {
@@ -178,6 +190,14 @@ impl Deployment {
         let metrics = self.metrics.clone();
         let load: Arc<super::reload::Load> = Arc::new(move || {
             let deployed = self.load().map_err(|e| e.message)?;
+            // The servers listen where the manifest said when they
+            // started; a reload cannot move them.
+            if self.listening.get() != Some(&listen_keys(&deployed.listeners)) {
+                return Err(format!(
+                    "{}: its [[listener]] tables changed; listeners change only with a restart",
+                    self.path.display()
+                ));
+            }
             Ok((deployed.router, deployed.files))
         });
         super::reload::watch(servers, load, files, log, metrics);

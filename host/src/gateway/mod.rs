@@ -28,7 +28,7 @@ pub(crate) mod listener;
 pub mod manifest;
 pub mod metrics;
 pub(crate) mod pipeline;
-mod reload;
+pub mod reload;
 pub(crate) mod reply;
 pub mod router;
 pub mod serving;

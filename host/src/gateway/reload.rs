@@ -1,6 +1,7 @@
-//! Hot reload of a [`Deployment`](super::deployment::Deployment): when the
-//! manifest or one of its components changes (a file watch), or on SIGHUP,
-//! the manifest is loaded
+//! Hot reload, of a [`Deployment`](super::deployment::Deployment) or of
+//! a single app (`host serve app.wasm`, as gunicorn reloads on HUP): when
+//! the manifest or one of its components changes (a file watch), or on
+//! SIGHUP, the apps are loaded
 //! again in the background and its tenants swapped in atomically. Requests
 //! in flight finish on the old tenants. A manifest or component that does
 //! not load leaves the old tenants serving, and the log says why.
@@ -21,11 +22,11 @@ use tokio::sync::mpsc;
 const SETTLE: Duration = Duration::from_millis(300);
 
 /// What a reload does: the new tenants, and the files to watch next.
-pub(crate) type Load = dyn Fn() -> Result<(Router, Vec<PathBuf>), String> + Send + Sync;
+pub type Load = dyn Fn() -> Result<(Router, Vec<PathBuf>), String> + Send + Sync;
 
 /// Reloads the `servers`' tenants with `load` whenever one of `files` changes
 /// or the process gets SIGHUP, until the process ends.
-pub(crate) fn watch(
+pub fn watch(
     servers: Vec<Arc<WSGIServer>>,
     load: Arc<Load>,
     files: Vec<PathBuf>,
