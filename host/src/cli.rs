@@ -609,9 +609,6 @@ fn serve(args: ServeArgs) -> ExitCode {
     let options = match args.app_args.app_options(config.log.clone()) {
         Ok(options) => AppOptions {
             reuse: args.reuse,
-            // A single app is the tenant "app" (a manifest's apps get
-            // hooks of their own).
-            instantiated: (config.metrics.as_ref()).map(|m| m.instantiation_hook("app")),
             ..options
         },
         Err(e) => return fail(2, e),
@@ -663,6 +660,9 @@ fn serve(args: ServeArgs) -> ExitCode {
     if let Err(e) = capability::open(&mut options, &capability::Resources::default()) {
         return fail(2, e);
     }
+    // A single app is the tenant "app" (a manifest's apps get hooks of
+    // their own, and no "app" series).
+    options.instantiated = (config.metrics.as_ref()).map(|m| m.instantiation_hook("app"));
     // The app, loaded now and again on SIGHUP or when its file changes.
     let single: Arc<host::gateway::reload::Load> = {
         let (path, validate, what) = (args.app.clone(), args.app_args.validate, what.clone());

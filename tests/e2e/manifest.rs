@@ -240,6 +240,104 @@ fn a_reload_that_changes_the_listeners_is_refused_with_a_line_saying_why() {
     assert_eq!(host.get("/").text(), "Hello World");
 }
 
+#[test]
+fn metrics_speak_both_formats_cover_the_limits_and_forget_removed_apps() {
+    let dir = temp_dir("metrics");
+    let manifest = dir.join("wasgi.toml");
+    let write = |apps: &[&str]| {
+        let text: String = apps
+            .iter()
+            .map(|name| {
+                format!(
+                    "[[app]]\nname = \"{name}\"\ncomponent = {:?}\nroute = \"/{name}\"\n\n",
+                    example("hello")
+                )
+            })
+            .collect();
+        std::fs::write(dir.join("wasgi.toml.new"), text).unwrap();
+        std::fs::rename(dir.join("wasgi.toml.new"), &manifest).unwrap();
+    };
+    write(&["one", "two"]);
+    let host = Host::serve(&[
+        "--config",
+        manifest.to_str().unwrap(),
+        "--admin",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(host.get("/one/").status, 200);
+    assert_eq!(host.get("/two/").status, 200);
+    let metrics = |accept: &str| {
+        let line = host.wait_log("Admin endpoints on http://");
+        let admin = line
+            .split("Admin endpoints on http://")
+            .nth(1)
+            .and_then(|r| r.split('/').next())
+            .unwrap();
+        let mut conn = crate::common::Conn::open(admin.parse().unwrap());
+        conn.send(
+            format!(
+                "GET /metrics HTTP/1.1\r\nHost: a\r\nAccept: {accept}\r\nConnection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        conn.response(false)
+    };
+    // OpenMetrics by default; Prometheus's text format when it asks.
+    let open = metrics("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5");
+    assert!(
+        open.header("Content-Type")
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
+    assert!(open.text().ends_with("# EOF\n"));
+    assert!(
+        open.text().contains("# TYPE wasgi_requests counter\n"),
+        "{}",
+        open.text()
+    );
+    let text = metrics("text/plain;version=0.0.4;q=1,*/*;q=0.1");
+    assert_eq!(
+        text.header("Content-Type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    let body = text.text();
+    assert!(
+        !body.contains("# EOF") && !body.contains("# UNIT"),
+        "{body}"
+    );
+    assert!(
+        body.contains("# TYPE wasgi_requests_total counter\n"),
+        "{body}"
+    );
+    assert!(
+        body.contains("wasgi_requests_total{app=\"one\",status=\"2xx\"} 1\n"),
+        "{body}"
+    );
+    // The process's own metrics.
+    for name in [
+        "process_cpu_seconds_total ",
+        "process_resident_memory_bytes ",
+        "process_open_fds ",
+        "process_start_time_seconds ",
+    ] {
+        assert!(
+            body.lines().any(|l| l.starts_with(name)),
+            "{name} not in:\n{body}"
+        );
+    }
+    // Round bounds, past the 30 s CPU limit.
+    assert!(body.contains("le=\"30.0\""), "{body}");
+    assert!(!body.contains("14.9"), "{body}");
+    // No series for an app nobody configured.
+    assert!(!body.contains("app=\"app\""), "{body}");
+    // A reload that removes an app takes its series along.
+    write(&["one"]);
+    host.wait_log("reloaded: 1 app now serving");
+    let body = metrics("text/plain").text();
+    assert!(body.contains("app=\"one\""), "{body}");
+    assert!(!body.contains("app=\"two\""), "{body}");
+}
+
 fn temp_dir(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("manifest-{name}"));
     let _ = std::fs::remove_dir_all(&dir);

@@ -16,10 +16,27 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 use wasgi::ExcInfo;
+
+/// The bounds of the request duration histogram, in seconds.
+const LATENCY_BUCKETS: [f64; 17] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    60.0, 120.0,
+];
+
+/// The bounds of the instantiation histogram, in seconds.
+const INSTANTIATION_BUCKETS: [f64; 13] = [
+    0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1,
+    1.0,
+];
+
+/// The status classes and failure causes a series can have, for removing
+/// an app's series.
+const STATUSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+const CAUSES: [&str; 5] = ["cpu_limit", "memory_limit", "timeout", "trap", "exception"];
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct App {
@@ -54,6 +71,8 @@ pub struct Metrics {
     failures: Family<AppFailure, Counter>,
     reloads: Family<Outcome, Counter>,
     instantiation: Family<App, Histogram>,
+    /// The apps that have series, for removing them.
+    apps: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl Default for Metrics {
@@ -67,14 +86,16 @@ impl Metrics {
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("wasgi");
         let requests = Family::<AppStatus, Counter>::default();
+        // Round bounds, up past the longest limits (a 30 s CPU limit, a
+        // minute's timeout).
         let latency = Family::<App, Histogram>::new_with_constructor(|| {
-            Histogram::new(exponential_buckets(0.0001, 2.5, 14))
+            Histogram::new(LATENCY_BUCKETS.iter().copied())
         });
         let in_flight = Family::<App, Gauge>::default();
         let failures = Family::<AppFailure, Counter>::default();
         let reloads = Family::<Outcome, Counter>::default();
         let instantiation = Family::<App, Histogram>::new_with_constructor(|| {
-            Histogram::new(exponential_buckets(0.00001, 2.5, 14))
+            Histogram::new(INSTANTIATION_BUCKETS.iter().copied())
         });
         registry.register(
             "requests",
@@ -114,12 +135,22 @@ impl Metrics {
             failures,
             reloads,
             instantiation,
+            apps: Default::default(),
+        }
+    }
+
+    /// Notes that `app` has series.
+    fn known(&self, app: &str) {
+        let mut known = self.apps.lock().unwrap_or_else(|p| p.into_inner());
+        if !known.contains(app) {
+            known.insert(app.to_string());
         }
     }
 
     /// The hook that records `app`'s instantiation times
     /// ([`AppOptions::instantiated`](crate::component::AppOptions::instantiated)).
     pub fn instantiation_hook(self: &Arc<Self>, app: &str) -> crate::component::Instantiated {
+        self.known(app);
         let histogram = self
             .instantiation
             .get_or_create(&App {
@@ -131,13 +162,18 @@ impl Metrics {
 
     /// A request to `app` starts; the guard ends it.
     pub fn start(self: &Arc<Self>, app: &str) -> InFlight {
+        self.known(app);
         let labels = App {
             app: app.to_string(),
         };
-        self.in_flight.get_or_create(&labels).inc();
+        // The guard holds the gauge itself: a reload may remove the app's
+        // series while its last requests finish.
+        let gauge = self.in_flight.get_or_create(&labels).clone();
+        gauge.inc();
         InFlight {
             metrics: self.clone(),
             labels,
+            gauge,
             started: std::time::Instant::now(),
         }
     }
@@ -169,12 +205,63 @@ impl Metrics {
             .inc();
     }
 
-    /// The Prometheus text exposition of every metric.
+    /// Only `apps` are served now (after a reload): the series of the
+    /// others go away.
+    pub fn retain_apps(&self, apps: &[&str]) {
+        let mut known = self.apps.lock().unwrap_or_else(|p| p.into_inner());
+        for gone in known.iter().filter(|a| !apps.contains(&a.as_str())) {
+            let app = App { app: gone.clone() };
+            self.latency.remove(&app);
+            self.in_flight.remove(&app);
+            self.instantiation.remove(&app);
+            for status in STATUSES {
+                let status = status.to_string();
+                self.requests.remove(&AppStatus {
+                    app: gone.clone(),
+                    status,
+                });
+            }
+            for cause in CAUSES {
+                let cause = cause.to_string();
+                self.failures.remove(&AppFailure {
+                    app: gone.clone(),
+                    cause,
+                });
+            }
+        }
+        *known = apps.iter().map(|a| a.to_string()).collect();
+    }
+
+    /// Every metric in the OpenMetrics text format, the process's own
+    /// (`process_*`) included.
     pub fn encode(&self) -> String {
         let mut out = String::new();
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
-        out
+        let process = process_metrics();
+        match out.strip_suffix("# EOF\n") {
+            Some(metrics) => format!("{metrics}{process}# EOF\n"),
+            None => out + &process,
+        }
+    }
+
+    /// Every metric in the format `accept` asks for: Prometheus's text
+    /// format 0.0.4 for `text/plain` (what a Prometheus server asks for
+    /// when it does not offer OpenMetrics), OpenMetrics otherwise; and its
+    /// content type.
+    pub fn encode_for(&self, accept: &str) -> (String, &'static str) {
+        let openmetrics = accept.contains("application/openmetrics-text");
+        let text = self.encode();
+        if openmetrics || !accept.contains("text/plain") {
+            return (
+                text,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            );
+        }
+        (
+            to_text_format(&text),
+            "text/plain; version=0.0.4; charset=utf-8",
+        )
     }
 }
 
@@ -182,6 +269,7 @@ impl Metrics {
 pub struct InFlight {
     metrics: Arc<Metrics>,
     labels: App,
+    gauge: Gauge,
     started: std::time::Instant,
 }
 
@@ -202,7 +290,7 @@ impl InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.metrics.in_flight.get_or_create(&self.labels).dec();
+        self.gauge.dec();
     }
 }
 
@@ -230,11 +318,13 @@ pub async fn serve_admin(
                         "draining\n".to_string(),
                     ),
                     "/readyz" => (StatusCode::OK, "text/plain", "ready\n".to_string()),
-                    "/metrics" => (
-                        StatusCode::OK,
-                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                        metrics.encode(),
-                    ),
+                    "/metrics" => {
+                        let accept = (req.headers().get(http::header::ACCEPT))
+                            .and_then(|a| a.to_str().ok())
+                            .unwrap_or("");
+                        let (text, ctype) = metrics.encode_for(accept);
+                        (StatusCode::OK, ctype, text)
+                    }
                     _ => (
                         StatusCode::NOT_FOUND,
                         "text/plain",
@@ -260,4 +350,92 @@ pub fn bind_admin(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> 
     let listener = std::net::TcpListener::bind(addr)?;
     listener.set_nonblocking(true)?;
     tokio::net::TcpListener::from_std(listener)
+}
+
+/// The process's own metrics, as Prometheus's client libraries name them:
+/// CPU seconds, resident memory, open descriptors, start time.
+fn process_metrics() -> String {
+    let mut out = String::new();
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command (which may hold spaces) in parentheses.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    // SAFETY: sysconf has no preconditions.
+    let (ticks, page) = unsafe {
+        (
+            libc::sysconf(libc::_SC_CLK_TCK) as f64,
+            libc::sysconf(libc::_SC_PAGESIZE) as f64,
+        )
+    };
+    let field = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+    // utime, stime (fields 14 and 15 of stat; 0-based 11, 12 after the
+    // command), starttime (22: 19), rss pages (24: 21).
+    let mut metric = |name: &str, kind: &str, help: &str, value: Option<f64>| {
+        if let Some(value) = value {
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+            let sample = if kind == "counter" {
+                format!("{name}_total")
+            } else {
+                name.to_string()
+            };
+            out.push_str(&format!("{sample} {value}\n"));
+        }
+    };
+    let cpu = field(11).zip(field(12)).map(|(u, s)| (u + s) / ticks);
+    metric(
+        "process_cpu_seconds",
+        "counter",
+        "CPU time the process used, in seconds.",
+        cpu,
+    );
+    metric(
+        "process_resident_memory_bytes",
+        "gauge",
+        "Resident memory, in bytes.",
+        field(21).map(|pages| pages * page),
+    );
+    let fds = std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count() as f64)
+        .ok();
+    metric("process_open_fds", "gauge", "Open file descriptors.", fds);
+    let boot = std::fs::read_to_string("/proc/stat").ok().and_then(|s| {
+        let line = s.lines().find(|l| l.starts_with("btime "))?;
+        line[6..].trim().parse::<f64>().ok()
+    });
+    let start = boot.zip(field(19)).map(|(boot, at)| boot + at / ticks);
+    metric(
+        "process_start_time_seconds",
+        "gauge",
+        "When the process started, in seconds since the epoch.",
+        start,
+    );
+    out
+}
+
+/// OpenMetrics text as Prometheus's text format 0.0.4: no `# EOF` or
+/// `# UNIT` lines, and a counter's family named as its samples
+/// (`_total`).
+fn to_text_format(openmetrics: &str) -> String {
+    let counters: std::collections::BTreeSet<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let renamed = ["# TYPE ", "# HELP "].iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters
+                .contains(name)
+                .then(|| format!("{prefix}{name}_total {tail}"))
+        });
+        out.push_str(renamed.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    out
 }

@@ -54,6 +54,9 @@ pub fn watch(
                 Ok(Ok((router, files))) => {
                     if let Some(m) = &metrics {
                         m.reloaded(true);
+                        // Apps the reload removed take their series along.
+                        let names: Vec<&str> = router.tenants().iter().map(|t| &*t.name).collect();
+                        m.retain_apps(&names);
                     }
                     let apps = router.tenants().len();
                     for server in &servers {
