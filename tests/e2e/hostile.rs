@@ -554,3 +554,46 @@ fn tracebacks_show_the_apps_frames_and_read_libc_paths_once() {
         "{log}"
     );
 }
+
+#[test]
+fn the_access_line_says_when_a_response_was_cut_and_how_long_it_took() {
+    let app = example("hostile");
+    let host = Host::serve(&[app.to_str().unwrap()]);
+    let mut conn = Conn::open(host.addr);
+    conn.send(b"GET /panic-after HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    assert!(!conn.response(false).complete);
+    host.wait_log("\"GET /panic-after HTTP/1.1\" 200 12 (cut short)\n");
+    assert_eq!(host.get("/ok").text(), "ok");
+    let log = host.wait_log("\"GET /ok HTTP/1.1\" 200 2\n");
+    assert!(!log.contains("/ok HTTP/1.1\" 200 2 (cut"), "{log}");
+
+    let json = Host::serve(&[app.to_str().unwrap(), "--log-format", "json"]);
+    let mut conn = Conn::open(json.addr);
+    conn.send(b"GET /panic-after HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    let _ = conn.response(false);
+    assert_eq!(json.get("/ok").text(), "ok");
+    let log = json.wait_log("\"request\":\"GET /ok HTTP/1.1\"");
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let of = |path: &str| {
+        lines
+            .iter()
+            .find(|v| v["request"] == format!("GET {path} HTTP/1.1"))
+            .unwrap_or_else(|| panic!("no access line for {path}: {log}"))
+    };
+    assert_eq!(
+        (
+            of("/panic-after")["status"].as_u64(),
+            of("/panic-after")["cut"].as_bool()
+        ),
+        (Some(200), Some(true))
+    );
+    assert_eq!(of("/ok")["cut"].as_bool(), Some(false));
+    assert!(
+        of("/ok")["duration_ms"].as_f64().is_some_and(|d| d >= 0.0),
+        "{log}"
+    );
+}

@@ -70,7 +70,7 @@ async fn run(app: &WasiHttpApp, call: Call<'_>) -> Response<ResponseBody> {
                             "the response was cut short after {sent} bytes: {e}\n"
                         ));
                     }
-                    access.write(&code, sent);
+                    access.write(&code, sent, error.is_some());
                 })
             })
         }

@@ -65,6 +65,7 @@ async fn run(application: Arc<dyn Application>, call: Call<'_>) -> Response<Resp
         sent: 0,
         allowed: None,
         logged: false,
+        cut: false,
     };
     let mut handler = BaseHandler::new(handler_config, gateway, input, conn.get_stderr(), environ);
     handler.admitted(admission);
@@ -167,6 +168,8 @@ struct HttpGateway {
     allowed: Option<u64>,
     /// Whether the access line was written.
     logged: bool,
+    /// Whether the response was cut short after its head.
+    cut: bool,
 }
 
 /// A request whose response never completed still gets its access line:
@@ -184,8 +187,9 @@ impl Drop for HttpGateway {
                 "ConnectionAbortedError: the client closed the connection before the response was complete\n",
             );
         }
+        // Past its head, a response that ends here is cut short.
         let code = self.code.map_or("499".to_string(), |c| c.to_string());
-        self.access.write(&code, self.sent);
+        self.access.write(&code, self.sent, self.code.is_some());
     }
 }
 
@@ -250,6 +254,7 @@ impl Gateway for HttpGateway {
 
     fn abort(&mut self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
+            self.cut = true;
             if let Some(tx) = self.body_tx.take() {
                 let _ = tx
                     .send(Err(io::Error::other(
@@ -269,7 +274,10 @@ impl Gateway for HttpGateway {
     fn on_close(&mut self, status: &str, _bytes_sent: u64) {
         self.logged = true;
         let code = status.split(' ').next().unwrap_or_default();
-        self.access.write(code, self.sent);
+        // Failed after its head, or short of its Content-Length: the
+        // client did not get the whole response.
+        let short = self.allowed.is_some_and(|owed| owed > 0);
+        self.access.write(code, self.sent, self.cut || short);
     }
 }
 

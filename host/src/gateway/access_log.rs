@@ -18,6 +18,8 @@ pub(crate) struct AccessLog {
     remote_ip: IpAddr,
     request_line: Arc<str>,
     app: Option<Arc<str>>,
+    /// When the request's head arrived.
+    started: std::time::Instant,
 }
 
 impl AccessLog {
@@ -35,6 +37,7 @@ impl AccessLog {
             remote_ip,
             request_line: request_line.into(),
             app: None,
+            started: std::time::Instant::now(),
         }
     }
 
@@ -51,16 +54,21 @@ impl AccessLog {
         &self.log
     }
 
-    /// The request's access line: `code` (`200`, `499`) and the body bytes
-    /// that went to the connection.
-    pub(crate) fn write(&self, code: &str, bytes: u64) {
+    /// The request's access line: `code` (`200`, `499`), the body bytes
+    /// that went to the connection, and whether the response was `cut`
+    /// short (the client did not get all of it).
+    pub(crate) fn write(&self, code: &str, bytes: u64, cut: bool) {
         self.log.write(&access_line(
             self.format,
-            self.app.as_deref(),
-            self.remote_ip,
-            &self.request_line,
-            code,
-            bytes,
+            Entry {
+                app: self.app.as_deref(),
+                ip: self.remote_ip,
+                request_line: &self.request_line,
+                code,
+                size: bytes,
+                took: self.started.elapsed(),
+                cut,
+            },
         ));
     }
 
@@ -95,32 +103,41 @@ pub(crate) fn log_refused(log: &ErrorStream, format: LogFormat, ip: IpAddr, e: &
     let access = AccessLog::new(log.clone(), format, ip, "-");
     access.refusal(answered, &e.to_string());
     if answered != 408 {
-        access.write(&answered.to_string(), 0);
+        access.write(&answered.to_string(), 0, false);
     }
 }
 
+/// What one access line says.
+struct Entry<'a> {
+    app: Option<&'a str>,
+    ip: IpAddr,
+    request_line: &'a str,
+    code: &'a str,
+    size: u64,
+    took: std::time::Duration,
+    cut: bool,
+}
+
 /// wsgiref's access log line: `127.0.0.1 - - [24/Nov/2026 17:00:00]
-/// "GET / HTTP/1.1" 200 12`, in local time.
+/// "GET / HTTP/1.1" 200 12`, in local time; a response cut short says so
+/// after its bytes (`200 12 (cut short)`).
 ///
 /// With [`LogFormat::Json`], one JSON object per line instead, naming the
-/// app: `{"time": "2026-11-24T17:00:00+01:00", "remote_addr": "127.0.0.1",
-/// "app": "shop", "request": "GET / HTTP/1.1", "status": 200, "bytes": 12}`.
-fn access_line(
-    format: LogFormat,
-    app: Option<&str>,
-    ip: IpAddr,
-    request_line: &str,
-    code: &str,
-    size: u64,
-) -> String {
+/// app, with the time the request took and whether it was cut:
+/// `{"time": "2026-11-24T17:00:00+01:00", "remote_addr": "127.0.0.1",
+/// "app": "shop", "request": "GET / HTTP/1.1", "status": 200, "bytes": 12,
+/// "duration_ms": 0.8, "cut": false}`.
+fn access_line(format: LogFormat, e: Entry<'_>) -> String {
     if format == LogFormat::Json {
         let line = serde_json::json!({
             "time": chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
-            "remote_addr": ip.to_string(),
-            "app": app,
-            "request": request_line,
-            "status": code.parse::<u16>().ok(),
-            "bytes": size,
+            "remote_addr": e.ip.to_string(),
+            "app": e.app,
+            "request": e.request_line,
+            "status": e.code.parse::<u16>().ok(),
+            "bytes": e.size,
+            "duration_ms": (e.took.as_secs_f64() * 1e6).round() / 1e3,
+            "cut": e.cut,
         });
         return format!("{line}\n");
     }
@@ -129,8 +146,10 @@ fn access_line(
     }
     let time = TIME
         .with(|time| time.get(|_| chrono::Local::now().format("%d/%b/%Y %H:%M:%S").to_string()));
-    let request_line = escape_log(request_line);
-    format!("{ip} - - [{time}] \"{request_line}\" {code} {size}\n")
+    let request_line = escape_log(e.request_line);
+    let (ip, code, size) = (e.ip, e.code, e.size);
+    let cut = if e.cut { " (cut short)" } else { "" };
+    format!("{ip} - - [{time}] \"{request_line}\" {code} {size}{cut}\n")
 }
 
 /// `log_message`'s escaping: the bytes as latin-1 characters, control

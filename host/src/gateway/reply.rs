@@ -32,7 +32,7 @@ pub(crate) fn answer(
     text: String,
 ) -> Response<ResponseBody> {
     access.refusal(status.as_u16(), text.trim_end());
-    access.write(status.as_str(), text.len() as u64);
+    access.write(status.as_str(), text.len() as u64, false);
     let mut response = Response::new(ResponseBody::full(Bytes::from(text)));
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -63,7 +63,7 @@ pub(crate) fn error_page(
         .and_then(|c| StatusCode::from_u16(c).ok())
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = config.error_body.clone();
-    access.write(status.as_str(), body.len() as u64);
+    access.write(status.as_str(), body.len() as u64, false);
     let mut response = Response::new(ResponseBody::full(body));
     *response.status_mut() = status;
     for (name, value) in &config.error_headers {
