@@ -387,6 +387,7 @@ impl AppArgs {
             reuse: 1,
             limits_set_by: Arc::from(""),
             instantiated: None,
+            usage: None,
         })
     }
 
@@ -663,6 +664,7 @@ fn serve(args: ServeArgs) -> ExitCode {
     // A single app is the tenant "app" (a manifest's apps get hooks of
     // their own, and no "app" series).
     options.instantiated = (config.metrics.as_ref()).map(|m| m.instantiation_hook("app"));
+    options.usage = (config.metrics.as_ref()).map(|m| m.usage_hook("app"));
     // The app, loaded now and again on SIGHUP or when its file changes.
     let single: Arc<host::gateway::reload::Load> = {
         let (path, validate, what) = (args.app.clone(), args.app_args.validate, what.clone());

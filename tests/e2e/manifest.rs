@@ -328,6 +328,17 @@ fn metrics_speak_both_formats_cover_the_limits_and_forget_removed_apps() {
     // Round bounds, past the 30 s CPU limit.
     assert!(body.contains("le=\"30.0\""), "{body}");
     assert!(!body.contains("14.9"), "{body}");
+    // What each app's guests used: CPU seconds, and memory held now (none:
+    // every request's instance is gone).
+    let cpu = body
+        .lines()
+        .find_map(|l| l.strip_prefix("wasgi_guest_cpu_seconds_total{app=\"one\"} "))
+        .and_then(|v| v.parse::<f64>().ok());
+    assert!(cpu.is_some_and(|c| c > 0.0), "{body}");
+    assert!(
+        body.contains("wasgi_guest_memory_bytes{app=\"one\"} 0\n"),
+        "{body}"
+    );
     // No series for an app nobody configured.
     assert!(!body.contains("app=\"app\""), "{body}");
     // A reload that removes an app takes its series along.

@@ -29,6 +29,8 @@ pub struct RequestCtx {
     /// The heavy lane this guest holds, once it has run for long.
     pub(super) lane: Lane,
     memory: MemoryLimit,
+    /// Told the CPU time each request used (the app's metrics).
+    usage: Option<Arc<dyn super::Usage>>,
     /// This request's concurrency slot, released with the store (or when
     /// the instance goes back to the warm pool).
     slot: Option<OwnedSemaphorePermit>,
@@ -39,9 +41,25 @@ impl RequestCtx {
     /// slot, CPU meter, lane and `wasi:http` state.
     fn renew(&mut self, slot: OwnedSemaphorePermit) {
         self.slot = Some(slot);
+        self.report_cpu();
         self.cpu = Arc::default();
         self.lane = Lane::default();
         self.http = WasiHttpCtx::new();
+    }
+}
+
+impl RequestCtx {
+    /// Tells the app's metrics the CPU time of the request that ends.
+    fn report_cpu(&self) {
+        if let Some(usage) = &self.usage {
+            usage.cpu(self.cpu.used());
+        }
+    }
+}
+
+impl Drop for RequestCtx {
+    fn drop(&mut self) {
+        self.report_cpu();
     }
 }
 
@@ -301,7 +319,9 @@ fn new_store(
                 options.max_memory,
                 options.memory_budget.clone(),
                 options.limits_set_by.clone(),
+                options.usage.clone(),
             ),
+            usage: options.usage.clone(),
             slot: Some(slot),
         },
     );

@@ -243,15 +243,23 @@ pub(super) struct MemoryLimit {
     held: usize,
     budget: Arc<MemoryBudget>,
     set_by: Arc<str>,
+    /// Told what the instance holds, for the app's metrics.
+    usage: Option<Arc<dyn super::Usage>>,
 }
 
 impl MemoryLimit {
-    pub(super) fn new(max: usize, budget: Arc<MemoryBudget>, set_by: Arc<str>) -> Self {
+    pub(super) fn new(
+        max: usize,
+        budget: Arc<MemoryBudget>,
+        set_by: Arc<str>,
+        usage: Option<Arc<dyn super::Usage>>,
+    ) -> Self {
         MemoryLimit {
             max,
             held: 0,
             budget,
             set_by,
+            usage,
         }
     }
 }
@@ -259,6 +267,9 @@ impl MemoryLimit {
 impl Drop for MemoryLimit {
     fn drop(&mut self) {
         self.budget.release(self.held);
+        if let Some(usage) = &self.usage {
+            usage.memory(-(self.held as i64));
+        }
     }
 }
 
@@ -284,6 +295,9 @@ impl ResourceLimiter for MemoryLimit {
             }));
         }
         self.held = total;
+        if let Some(usage) = &self.usage {
+            usage.memory(more as i64);
+        }
         Ok(true)
     }
 

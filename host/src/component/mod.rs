@@ -38,7 +38,7 @@ pub use load::{
     load_component, load_component_bytes, strip_script_line, trim_heap,
 };
 pub use options::{
-    AppOptions, DEFAULT_MAX_MEMORY, DEFAULT_MAX_QUEUE, Instantiated, default_memory_budget,
+    AppOptions, DEFAULT_MAX_MEMORY, DEFAULT_MAX_QUEUE, Instantiated, Usage, default_memory_budget,
     max_concurrency,
 };
 pub use wasgi::WasmApp;

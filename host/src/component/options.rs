@@ -48,10 +48,22 @@ pub struct AppOptions {
     /// Called with the time each fresh instance took to instantiate (the
     /// server's metrics); `None`: not measured.
     pub instantiated: Option<Instantiated>,
+    /// Told the CPU time and memory the app's instances use (the server's
+    /// metrics); `None`: not measured.
+    pub usage: Option<Arc<dyn Usage>>,
 }
 
 /// A hook receiving instantiation times.
 pub type Instantiated = Arc<dyn Fn(Duration) + Send + Sync>;
+
+/// What an app's instances use, as they use it.
+pub trait Usage: Send + Sync {
+    /// A request's guest used `cpu` of CPU time (told when it ends).
+    fn cpu(&self, cpu: Duration);
+    /// The app's instances hold `bytes` more of linear memory (fewer,
+    /// when negative).
+    fn memory(&self, bytes: i64);
+}
 
 /// `max_concurrency` as given: at least one request must be able to run.
 pub fn max_concurrency(n: usize) -> Result<usize, &'static str> {
@@ -95,6 +107,7 @@ impl Default for AppOptions {
             reuse: 1,
             limits_set_by: Arc::from(""),
             instantiated: None,
+            usage: None,
         }
     }
 }

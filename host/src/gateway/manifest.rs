@@ -594,6 +594,7 @@ impl AppSpec {
             reuse: limits.reuse.unwrap_or(base.reuse),
             limits_set_by: Arc::from(format!("app {:?} in {}", self.name, manifest_name)),
             instantiated: None,
+            usage: None,
         }
     }
 }
@@ -654,6 +655,7 @@ pub fn load(
         capability::open(&mut options, resources).map_err(err)?;
         if let Some(metrics) = metrics {
             options.instantiated = Some(metrics.instantiation_hook(&app.name));
+            options.usage = Some(metrics.usage_hook(&app.name));
         }
         let reuse = options.reuse;
         let loaded = component::load_component(engine, &app.component, options)

@@ -71,6 +71,8 @@ pub struct Metrics {
     failures: Family<AppFailure, Counter>,
     reloads: Family<Outcome, Counter>,
     instantiation: Family<App, Histogram>,
+    cpu: Family<App, Counter<f64, std::sync::atomic::AtomicU64>>,
+    memory: Family<App, Gauge>,
     /// The apps that have series, for removing them.
     apps: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
@@ -127,8 +129,22 @@ impl Metrics {
             "Time to instantiate a fresh instance of the app's component, by app",
             instantiation.clone(),
         );
+        let cpu = Family::<App, Counter<f64, std::sync::atomic::AtomicU64>>::default();
+        registry.register(
+            "guest_cpu_seconds",
+            "CPU time the app's guests used, by app",
+            cpu.clone(),
+        );
+        let memory = Family::<App, Gauge>::default();
+        registry.register(
+            "guest_memory_bytes",
+            "Linear memory the app's instances hold now, by app",
+            memory.clone(),
+        );
         Metrics {
             registry,
+            cpu,
+            memory,
             requests,
             latency,
             in_flight,
@@ -158,6 +174,19 @@ impl Metrics {
             })
             .clone();
         Arc::new(move |took: Duration| histogram.observe(took.as_secs_f64()))
+    }
+
+    /// The hook that records what `app`'s instances use
+    /// ([`AppOptions::usage`](crate::component::AppOptions::usage)).
+    pub fn usage_hook(self: &Arc<Self>, app: &str) -> Arc<dyn crate::component::Usage> {
+        self.known(app);
+        let labels = App {
+            app: app.to_string(),
+        };
+        Arc::new(AppUsage {
+            cpu: self.cpu.get_or_create(&labels).clone(),
+            memory: self.memory.get_or_create(&labels).clone(),
+        })
     }
 
     /// A request to `app` starts; the guard ends it.
@@ -214,6 +243,8 @@ impl Metrics {
             self.latency.remove(&app);
             self.in_flight.remove(&app);
             self.instantiation.remove(&app);
+            self.cpu.remove(&app);
+            self.memory.remove(&app);
             for status in STATUSES {
                 let status = status.to_string();
                 self.requests.remove(&AppStatus {
@@ -262,6 +293,22 @@ impl Metrics {
             to_text_format(&text),
             "text/plain; version=0.0.4; charset=utf-8",
         )
+    }
+}
+
+/// An app's CPU and memory series, fed by its instances.
+struct AppUsage {
+    cpu: Counter<f64, std::sync::atomic::AtomicU64>,
+    memory: Gauge,
+}
+
+impl crate::component::Usage for AppUsage {
+    fn cpu(&self, cpu: Duration) {
+        self.cpu.inc_by(cpu.as_secs_f64());
+    }
+
+    fn memory(&self, bytes: i64) {
+        self.memory.inc_by(bytes);
     }
 }
 
