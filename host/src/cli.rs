@@ -12,6 +12,7 @@ use host::component::{
     self, AppOptions, EngineOptions, LoadError, Loaded, MemoryBudget, default_cache_dir,
 };
 use host::gateway::deployment::{Deployed, Deployment};
+use host::gateway::json_log::JsonLog;
 use host::gateway::serving::{self, Listen, OnStart, Serve};
 use host::handlers::{BaseHandler, CGIHandler, IISCGIHandler};
 use host::manifest::parse_size;
@@ -580,6 +581,7 @@ fn serve(args: ServeArgs) -> ExitCode {
     config.metrics = args.admin.map(|_| Arc::new(host::metrics::Metrics::new()));
     if args.log_format == "json" {
         config.log_format = host::simple_server::LogFormat::Json;
+        config.log = ErrorStream::new(Arc::new(JsonLog::new(ErrorStream::stderr())));
     }
     let (host, port) = (args.listen.clone()).unwrap_or_else(|| (args.host.clone(), args.port));
     let mut listen = vec![Listen {
@@ -640,7 +642,7 @@ fn serve(args: ServeArgs) -> ExitCode {
             };
         }
         for line in compiled {
-            eprintln!("{line}");
+            config.log.write(&format!("{line}\n"));
         }
         let apps = serving::apps(router.tenants().len());
         let what = format!("{apps} from {}", path.display());
@@ -665,13 +667,15 @@ fn serve(args: ServeArgs) -> ExitCode {
     // their own, and no "app" series).
     options.instantiated = (config.metrics.as_ref()).map(|m| m.instantiation_hook("app"));
     options.usage = (config.metrics.as_ref()).map(|m| m.usage_hook("app"));
+    options.log = options.log.with_app(&Arc::from("app"));
     // The app, loaded now and again on SIGHUP or when its file changes.
     let single: Arc<host::gateway::reload::Load> = {
         let (path, validate, what) = (args.app.clone(), args.app_args.validate, what.clone());
+        let log = config.log.clone();
         Arc::new(move || {
             let loaded =
                 load(&engine, path.as_ref(), options.clone()).map_err(|e| e.to_string())?;
-            eprintln!("{what}: {}", loaded.compiled());
+            log.write(&format!("{what}: {}\n", loaded.compiled()));
             let app = wrap(validate, loaded, &what)?;
             Ok((host::Router::single(app), path.iter().cloned().collect()))
         })

@@ -246,40 +246,52 @@ pub trait ErrorSink: Send + Sync {
     /// Writes `text` as one unit (lines from concurrent requests do not
     /// interleave within one call).
     fn write(&self, text: &str);
+    /// Writes `text` that the app `app` (its guest, or its requests) wrote
+    /// or caused: a structured log names it; by default, [`write`]
+    /// (Self::write).
+    fn write_from(&self, app: Option<&str>, text: &str) {
+        let _ = app;
+        self.write(text);
+    }
     /// Flushes buffered text.
     fn flush(&self) {}
 }
 
 /// `wsgi.errors`: a text stream into a log. Clones share the log.
 #[derive(Clone)]
-pub struct ErrorStream(Arc<dyn ErrorSink>);
+pub struct ErrorStream(Arc<dyn ErrorSink>, Option<Arc<str>>);
 
 impl ErrorStream {
     /// A stream into `sink`.
     pub fn new(sink: Arc<dyn ErrorSink>) -> Self {
-        ErrorStream(sink)
+        ErrorStream(sink, None)
     }
 
     /// The process's standard error, as wsgiref's `sys.stderr`.
     pub fn stderr() -> Self {
-        ErrorStream(Arc::new(Stderr))
+        ErrorStream(Arc::new(Stderr), None)
     }
 
     /// An in-memory log, and a handle to read what was written.
     pub fn memory() -> (Self, MemoryLog) {
         let log = MemoryLog::default();
-        (ErrorStream(Arc::new(log.clone())), log)
+        (ErrorStream(Arc::new(log.clone()), None), log)
+    }
+
+    /// The same log, its writes said to come from the app `app`.
+    pub fn with_app(&self, app: &Arc<str>) -> Self {
+        ErrorStream(self.0.clone(), Some(app.clone()))
     }
 
     /// `write(s)`.
     pub fn write(&self, s: &str) {
-        self.0.write(s);
+        self.0.write_from(self.1.as_deref(), s);
     }
 
     /// `writelines(seq)`.
     pub fn writelines<S: AsRef<str>>(&self, lines: impl IntoIterator<Item = S>) {
         let text: String = lines.into_iter().map(|l| l.as_ref().to_string()).collect();
-        self.0.write(&text);
+        self.write(&text);
     }
 
     /// `flush()`.

@@ -349,6 +349,82 @@ fn metrics_speak_both_formats_cover_the_limits_and_forget_removed_apps() {
     assert!(!body.contains("app=\"two\""), "{body}");
 }
 
+#[test]
+fn every_line_of_a_json_log_is_a_json_object() {
+    let dir = temp_dir("jsonlog");
+    let manifest = dir.join("wasgi.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "[[app]]\nname = \"h\"\ncomponent = {:?}\n",
+            example("hostile")
+        ),
+    )
+    .unwrap();
+    let mut host = Host::serve(&[
+        "--config",
+        manifest.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "--admin",
+        "127.0.0.1:0",
+    ]);
+    // Refusals, a panic, guest output, a cut response, a reload, a drain.
+    assert_eq!(
+        host.request("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
+            .status,
+        400
+    );
+    assert_eq!(host.get("/panic-before").status, 500);
+    assert_eq!(host.get("/errors-flood?n=2").status, 200);
+    assert_eq!(host.get("/ok").text(), "ok");
+    host.signal("HUP");
+    host.wait_log("reloaded: 1 app now serving");
+    let (code, log) = host.stop();
+    assert_eq!(code, Some(0), "{log}");
+    let mut events = std::collections::BTreeMap::new();
+    for line in log.lines().filter(|l| !l.trim().is_empty()) {
+        let object: Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(object["time"].is_string(), "{line}");
+        let event = match object["event"].as_str() {
+            Some(event) => event.to_string(),
+            // Access lines: a request and a status.
+            None if object["request"].is_string() => "access".to_string(),
+            None => panic!("no event: {line}"),
+        };
+        events.entry(event).or_insert_with(Vec::new).push(object);
+    }
+    for event in [
+        "compiled",
+        "admin",
+        "refused",
+        "exception",
+        "guest_output",
+        "reload",
+        "shutdown",
+        "access",
+    ] {
+        assert!(events.contains_key(event), "no {event} line in:\n{log}");
+    }
+    // A traceback is one object with its frames, naming the app.
+    let exception = &events["exception"][0];
+    assert_eq!(exception["app"], "h", "{exception}");
+    assert!(
+        exception["frames"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty()),
+        "{exception}"
+    );
+    // Guest output and wsgi.errors name their app.
+    let output: Vec<&str> = events["guest_output"]
+        .iter()
+        .filter_map(|o| o["message"].as_str())
+        .collect();
+    assert!(output.contains(&"hostile: flood line 1"), "{output:?}");
+    assert!(events["guest_output"].iter().all(|o| o["app"] == "h"));
+}
+
 fn temp_dir(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("manifest-{name}"));
     let _ = std::fs::remove_dir_all(&dir);

@@ -56,6 +56,8 @@ async fn run(application: Arc<dyn Application>, call: Call<'_>) -> Response<Resp
     let handler_config = handler_config(conn, &routed.tenant);
     let input = InputStream::new(body, length);
     let (head_tx, head_rx) = oneshot::channel();
+    // wsgi.errors and the tracebacks name the app.
+    let stderr = access.stream().clone();
     let gateway = HttpGateway {
         head_tx: Some(head_tx),
         body_tx: None,
@@ -67,7 +69,7 @@ async fn run(application: Arc<dyn Application>, call: Call<'_>) -> Response<Resp
         logged: false,
         cut: false,
     };
-    let mut handler = BaseHandler::new(handler_config, gateway, input, conn.get_stderr(), environ);
+    let mut handler = BaseHandler::new(handler_config, gateway, input, stderr, environ);
     handler.admitted(admission);
     let work: BoxFuture<'static, ()> = Box::pin(async move {
         if let Err(reason) = stop.run(handler.run(&*application)).await {

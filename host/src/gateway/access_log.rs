@@ -45,6 +45,8 @@ impl AccessLog {
     pub(crate) fn for_app(&self, app: &Arc<str>) -> Self {
         AccessLog {
             app: Some(app.clone()),
+            // What the request causes to be logged names the app too.
+            log: self.log.with_app(app),
             ..self.clone()
         }
     }

@@ -650,6 +650,8 @@ pub fn load(
             .file_name()
             .map_or("the manifest".into(), |f| f.to_string_lossy());
         let mut options = app.options(base, &file);
+        // What its guests write names the app.
+        options.log = options.log.with_app(&Arc::from(app.name.as_str()));
         let options_set_by = options.limits_set_by.clone();
         let summary = limits(&options, app);
         capability::open(&mut options, resources).map_err(err)?;

@@ -24,6 +24,7 @@ pub(crate) mod body;
 pub(crate) mod checks;
 pub mod deployment;
 pub(crate) mod half_close;
+pub mod json_log;
 pub(crate) mod listener;
 pub mod manifest;
 pub mod metrics;

@@ -109,6 +109,7 @@ pub async fn serve(serve: Serve) -> Result<(), ServeError> {
         message,
     };
     let metrics = config.metrics.clone();
+    let log = config.log.clone();
     let mut servers = Vec::new();
     for l in &listen {
         let config = ServerConfig {
@@ -126,7 +127,9 @@ pub async fn serve(serve: Serve) -> Result<(), ServeError> {
         let listener = super::metrics::bind_admin(addr)
             .map_err(|e| fail(format!("cannot listen on {addr} (--admin): {e}")))?;
         if let Ok(addr) = listener.local_addr() {
-            eprintln!("Admin endpoints on http://{addr}/ (healthz, readyz, metrics)");
+            log.write(&format!(
+                "Admin endpoints on http://{addr}/ (healthz, readyz, metrics)\n"
+            ));
         }
         tokio::spawn(super::metrics::serve_admin(
             listener,
@@ -160,15 +163,16 @@ pub async fn serve(serve: Serve) -> Result<(), ServeError> {
             other => other,
         };
         if drain.is_zero() {
-            eprintln!(
-                "Shutting down on {signal}: requests in flight are cut now (--drain-timeout 0)"
-            );
+            log.write(&format!(
+                "Shutting down on {signal}: requests in flight are cut now (--drain-timeout 0)\n"
+            ));
         } else {
-            eprintln!(
-                "Shutting down on {signal}: finishing requests in flight for up to {} s (--drain-timeout; {again} again to quit now)",
+            log.write(&format!(
+                "Shutting down on {signal}: finishing requests in flight for up to {} s (--drain-timeout; {again} again to quit now)\n",
                 drain.as_secs_f64()
-            );
+            ));
         }
+        log.flush();
         for s in &stoppers {
             s.shutdown();
         }
