@@ -115,23 +115,23 @@ pub static REGISTRY: &[&dyn Capability] = &[
 pub struct InstanceBuilder {
     /// The WASI context.
     pub(crate) wasi: WasiCtxBuilder,
-    /// The `wasi:http` hooks (outbound requests); by default every
+    /// The `wasi:http` hooks (outbound requests); without them every
     /// outbound request is denied.
-    pub(crate) hooks: OutboundHooks,
+    pub(crate) hooks: Option<OutboundHooks>,
 }
 
 impl InstanceBuilder {
-    /// An instance of an app logging to `app.log`, given nothing yet.
-    pub(crate) fn new(app: &AppOptions) -> Self {
+    /// An instance of an app, given nothing yet.
+    pub(crate) fn new() -> Self {
         InstanceBuilder {
             wasi: WasiCtx::builder(),
-            hooks: OutboundHooks::new(Default::default(), app.log.clone()),
+            hooks: None,
         }
     }
 
     /// Every capability's part of an instance of `app`.
     pub(crate) fn configured(app: &AppOptions) -> Result<Self, ExcInfo> {
-        let mut instance = InstanceBuilder::new(app);
+        let mut instance = InstanceBuilder::new();
         for capability in REGISTRY {
             capability.configure(app, &mut instance)?;
         }

@@ -80,7 +80,10 @@ impl Capability for OutboundHttp {
 
     fn configure(&self, app: &AppOptions, instance: &mut InstanceBuilder) -> Result<(), ExcInfo> {
         let policy = app.capabilities.get::<OutboundPolicy>().cloned();
-        instance.hooks = OutboundHooks::new(policy.unwrap_or_default(), app.log.clone());
+        instance.hooks = Some(OutboundHooks::new(
+            policy.unwrap_or_default(),
+            app.log.clone(),
+        ));
         Ok(())
     }
 }

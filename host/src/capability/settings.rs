@@ -3,7 +3,6 @@
 
 use std::any::{Any, TypeId};
 use std::collections::BTreeMap;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -73,11 +72,6 @@ impl<'a> ManifestKey<'a> {
     /// The key's name.
     pub fn name(&self) -> &str {
         self.name
-    }
-
-    /// Where the value stands in the manifest.
-    pub fn span(&self) -> Range<usize> {
-        self.value.span()
     }
 
     /// The value as a `T`; fields of type [`Spanned`] keep their place in

@@ -312,7 +312,8 @@ fn new_store(
             capabilities: options.capabilities.clone(),
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
-            hooks: instance.hooks,
+            hooks: (instance.hooks)
+                .unwrap_or_else(|| OutboundHooks::new(Default::default(), options.log.clone())),
             cpu: Arc::default(),
             lane: Lane::default(),
             memory: MemoryLimit::new(

@@ -43,11 +43,14 @@ impl AccessLog {
 
     /// The same request, once routed to `app`.
     pub(crate) fn for_app(&self, app: &Arc<str>) -> Self {
+        // What the request causes to be logged names the app too.
         AccessLog {
-            app: Some(app.clone()),
-            // What the request causes to be logged names the app too.
             log: self.log.with_app(app),
-            ..self.clone()
+            format: self.format,
+            remote_ip: self.remote_ip,
+            request_line: self.request_line.clone(),
+            app: Some(app.clone()),
+            started: self.started,
         }
     }
 

@@ -111,11 +111,6 @@ impl Deployment {
         self
     }
 
-    /// The manifest's file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Reads the manifest and compiles its apps (with the compile cache,
     /// when the engine has one).
     pub fn load(&self) -> Result<Deployed, DeploymentError> {
