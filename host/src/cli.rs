@@ -642,7 +642,9 @@ fn serve(args: ServeArgs) -> ExitCode {
             };
         }
         for line in compiled {
-            config.log.write(&format!("{line}\n"));
+            config
+                .log
+                .event(host::streams::Event::Compiled, &format!("{line}\n"));
         }
         let apps = serving::apps(router.tenants().len());
         let what = format!("{apps} from {}", path.display());
@@ -675,7 +677,10 @@ fn serve(args: ServeArgs) -> ExitCode {
         Arc::new(move || {
             let loaded =
                 load(&engine, path.as_ref(), options.clone()).map_err(|e| e.to_string())?;
-            log.write(&format!("{what}: {}\n", loaded.compiled()));
+            log.event(
+                host::streams::Event::Compiled,
+                &format!("{what}: {}\n", loaded.compiled()),
+            );
             let app = wrap(validate, loaded, &what)?;
             Ok((host::Router::single(app), path.iter().cloned().collect()))
         })

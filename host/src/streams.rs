@@ -241,51 +241,162 @@ impl<R: AsyncRead + Send + Unpin> ChunkSource for ReaderSource<R> {
     }
 }
 
+/// What a log line is about: a structured log (`--log-format json`)
+/// names it, a plain log writes the text alone. Whoever writes a line
+/// says what it is; nothing is guessed from its text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A line of the server's own, of no other kind.
+    Log,
+    /// What a guest wrote: its stdout, stderr or `wsgi.errors`.
+    GuestOutput,
+    /// A traceback: an exception an app raised or a trap.
+    Exception,
+    /// An access line (a structured log gets it formed already).
+    Access,
+    /// A request refused before any app saw it (`code 400, message ...`).
+    Refused,
+    /// A reload that took effect.
+    Reload,
+    /// A reload that did not; the apps loaded before keep serving.
+    ReloadFailed,
+    /// A component compiled, or loaded from the compile cache.
+    Compiled,
+    /// The admin endpoints listening.
+    Admin,
+    /// The server shutting down.
+    Shutdown,
+    /// A guest's outbound request or connection that its policy denied.
+    OutboundDenied,
+    /// A guest's store call refused: a label it was not granted, a quota.
+    StoreDenied,
+    /// A store's backend failing (a database down, a full disk).
+    StoreError,
+}
+
+impl Event {
+    /// Its name in a structured log's `event` field.
+    pub fn name(self) -> &'static str {
+        match self {
+            Event::Log => "log",
+            Event::GuestOutput => "guest_output",
+            Event::Exception => "exception",
+            Event::Access => "access",
+            Event::Refused => "refused",
+            Event::Reload => "reload",
+            Event::ReloadFailed => "reload_failed",
+            Event::Compiled => "compiled",
+            Event::Admin => "admin",
+            Event::Shutdown => "shutdown",
+            Event::OutboundDenied => "outbound_denied",
+            Event::StoreDenied => "store_denied",
+            Event::StoreError => "store_error",
+        }
+    }
+
+    /// Its level in a structured log's `level` field.
+    pub fn level(self) -> &'static str {
+        match self {
+            Event::Exception | Event::ReloadFailed | Event::StoreError => "error",
+            Event::Refused | Event::OutboundDenied | Event::StoreDenied => "warning",
+            _ => "info",
+        }
+    }
+}
+
+/// One write to the log: its text, what it is, and the app and request it
+/// came from, where it came from one.
+#[derive(Clone, Copy, Debug)]
+pub struct Record<'a> {
+    /// What it is.
+    pub event: Event,
+    /// The app that wrote or caused it.
+    pub app: Option<&'a str>,
+    /// The request it was written during: its request line.
+    pub request: Option<&'a str>,
+    /// The text, one or more whole lines.
+    pub text: &'a str,
+}
+
 /// Where `wsgi.errors` text and the server's log lines go.
 pub trait ErrorSink: Send + Sync {
     /// Writes `text` as one unit (lines from concurrent requests do not
     /// interleave within one call).
     fn write(&self, text: &str);
-    /// Writes `text` that the app `app` (its guest, or its requests) wrote
-    /// or caused: a structured log names it; by default, [`write`]
-    /// (Self::write).
-    fn write_from(&self, app: Option<&str>, text: &str) {
-        let _ = app;
-        self.write(text);
+    /// Writes `record`: a structured log keeps what it says about the
+    /// text; by default, its text alone ([`write`](Self::write)).
+    fn record(&self, record: &Record<'_>) {
+        self.write(record.text);
     }
     /// Flushes buffered text.
     fn flush(&self) {}
 }
 
-/// `wsgi.errors`: a text stream into a log. Clones share the log.
+/// `wsgi.errors`: a text stream into a log. Clones share the log; a
+/// stream may say which app, and which of its requests, writes through it.
 #[derive(Clone)]
-pub struct ErrorStream(Arc<dyn ErrorSink>, Option<Arc<str>>);
+pub struct ErrorStream {
+    sink: Arc<dyn ErrorSink>,
+    app: Option<Arc<str>>,
+    request: Option<Arc<str>>,
+}
 
 impl ErrorStream {
     /// A stream into `sink`.
     pub fn new(sink: Arc<dyn ErrorSink>) -> Self {
-        ErrorStream(sink, None)
+        ErrorStream {
+            sink,
+            app: None,
+            request: None,
+        }
     }
 
     /// The process's standard error, as wsgiref's `sys.stderr`.
     pub fn stderr() -> Self {
-        ErrorStream(Arc::new(Stderr), None)
+        ErrorStream::new(Arc::new(Stderr))
     }
 
     /// An in-memory log, and a handle to read what was written.
     pub fn memory() -> (Self, MemoryLog) {
         let log = MemoryLog::default();
-        (ErrorStream(Arc::new(log.clone()), None), log)
+        (ErrorStream::new(Arc::new(log.clone())), log)
     }
 
     /// The same log, its writes said to come from the app `app`.
     pub fn with_app(&self, app: &Arc<str>) -> Self {
-        ErrorStream(self.0.clone(), Some(app.clone()))
+        ErrorStream {
+            app: Some(app.clone()),
+            ..self.clone()
+        }
     }
 
-    /// `write(s)`.
+    /// The same log, its writes said to come during the request
+    /// `request_line` (`GET / HTTP/1.1`).
+    pub fn with_request(&self, request_line: Option<Arc<str>>) -> Self {
+        ErrorStream {
+            request: request_line,
+            ..self.clone()
+        }
+    }
+
+    /// The request its writes are said to come during.
+    pub fn request(&self) -> Option<&Arc<str>> {
+        self.request.as_ref()
+    }
+
+    /// `write(s)`: a line of the kind [`Event::Log`].
     pub fn write(&self, s: &str) {
-        self.0.write_from(self.1.as_deref(), s);
+        self.event(Event::Log, s);
+    }
+
+    /// Writes `text`, saying it is an `event`.
+    pub fn event(&self, event: Event, text: &str) {
+        self.sink.record(&Record {
+            event,
+            app: self.app.as_deref(),
+            request: self.request.as_deref(),
+            text,
+        });
     }
 
     /// `writelines(seq)`.
@@ -296,7 +407,7 @@ impl ErrorStream {
 
     /// `flush()`.
     pub fn flush(&self) {
-        self.0.flush();
+        self.sink.flush();
     }
 }
 

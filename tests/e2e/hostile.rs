@@ -581,7 +581,7 @@ fn the_access_line_says_when_a_response_was_cut_and_how_long_it_took() {
     let of = |path: &str| {
         lines
             .iter()
-            .find(|v| v["request"] == format!("GET {path} HTTP/1.1"))
+            .find(|v| v["event"] == "access" && v["request"] == format!("GET {path} HTTP/1.1"))
             .unwrap_or_else(|| panic!("no access line for {path}: {log}"))
     };
     assert_eq!(

@@ -356,8 +356,9 @@ fn every_line_of_a_json_log_is_a_json_object() {
     std::fs::write(
         &manifest,
         format!(
-            "[[app]]\nname = \"h\"\ncomponent = {:?}\n",
-            example("hostile")
+            "[[app]]\nname = \"h\"\ncomponent = {:?}\n\n[[app]]\nname = \"w\"\nroute = \"/w\"\ncomponent = {:?}\n",
+            example("hostile"),
+            example("wasi-http-hello")
         ),
     )
     .unwrap();
@@ -378,8 +379,9 @@ fn every_line_of_a_json_log_is_a_json_object() {
     assert_eq!(host.get("/panic-before").status, 500);
     assert_eq!(host.get("/errors-flood?n=2").status, 200);
     assert_eq!(host.get("/ok").text(), "ok");
+    assert_eq!(host.get("/w/x?y=1").status, 200);
     host.signal("HUP");
-    host.wait_log("reloaded: 1 app now serving");
+    host.wait_log("reloaded: 2 apps now serving");
     let (code, log) = host.stop();
     assert_eq!(code, Some(0), "{log}");
     let mut events = std::collections::BTreeMap::new();
@@ -387,10 +389,9 @@ fn every_line_of_a_json_log_is_a_json_object() {
         let object: Value =
             serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
         assert!(object["time"].is_string(), "{line}");
+        assert!(object["level"].is_string(), "{line}");
         let event = match object["event"].as_str() {
             Some(event) => event.to_string(),
-            // Access lines: a request and a status.
-            None if object["request"].is_string() => "access".to_string(),
             None => panic!("no event: {line}"),
         };
         events.entry(event).or_insert_with(Vec::new).push(object);
@@ -416,13 +417,29 @@ fn every_line_of_a_json_log_is_a_json_object() {
             .is_some_and(|f| !f.is_empty()),
         "{exception}"
     );
-    // Guest output and wsgi.errors name their app.
-    let output: Vec<&str> = events["guest_output"]
-        .iter()
-        .filter_map(|o| o["message"].as_str())
-        .collect();
-    assert!(output.contains(&"hostile: flood line 1"), "{output:?}");
-    assert!(events["guest_output"].iter().all(|o| o["app"] == "h"));
+    // Guest output (wsgi.errors, a wasi:http guest's stderr) names its
+    // app and its request, as the request's access line does.
+    let said = |message: &str| {
+        let found = events["guest_output"]
+            .iter()
+            .find(|o| o["message"] == message);
+        found.unwrap_or_else(|| panic!("no {message:?} in:\n{log}"))
+    };
+    let flood = said("hostile: flood line 1");
+    assert_eq!(flood["app"], "h", "{flood}");
+    assert_eq!(
+        flood["request"], "GET /errors-flood?n=2 HTTP/1.1",
+        "{flood}"
+    );
+    let printed = said("wasi-http-hello: GET /w/x?y=1");
+    assert_eq!(printed["app"], "w", "{printed}");
+    assert_eq!(printed["request"], "GET /w/x?y=1 HTTP/1.1", "{printed}");
+    let access = events["access"].iter().find(|a| a["app"] == "w");
+    assert_eq!(
+        access.map(|a| &a["request"]),
+        Some(&printed["request"]),
+        "{log}"
+    );
 }
 
 fn temp_dir(name: &str) -> PathBuf {

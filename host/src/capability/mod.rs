@@ -38,7 +38,7 @@ pub use settings::{CapabilitySettings, KeyError, ManifestKey};
 use wasmtime::component::Linker;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder};
 
-use crate::component::{AppOptions, RequestCtx};
+use crate::component::{AppOptions, CurrentRequest, RequestCtx};
 use outbound::OutboundHooks;
 use wasgi::ExcInfo;
 
@@ -118,6 +118,8 @@ pub struct InstanceBuilder {
     /// The `wasi:http` hooks (outbound requests); without them every
     /// outbound request is denied.
     pub(crate) hooks: Option<OutboundHooks>,
+    /// The request the instance is serving, for what it logs.
+    pub(crate) request: CurrentRequest,
 }
 
 impl InstanceBuilder {
@@ -126,6 +128,7 @@ impl InstanceBuilder {
         InstanceBuilder {
             wasi: WasiCtx::builder(),
             hooks: None,
+            request: CurrentRequest::default(),
         }
     }
 

@@ -213,7 +213,7 @@ impl WasiHttpHooks for OutboundHooks {
         let host = uri.host().unwrap_or_default().to_string();
         let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
         if !self.policy.allows(&host, port) {
-            self.log.write(&format!(
+            self.log.event(crate::streams::Event::OutboundDenied, &format!(
                 "outbound request denied: {} {} ({host}:{port} is not allowed; see --allow-outbound)\n",
                 request.method(),
                 uri

@@ -1,5 +1,6 @@
 //! A guest's stdout and stderr go to the server log, a whole line at a
-//! time ([`LogOutput`](crate::component::LogOutput)).
+//! time ([`LogOutput`](crate::component::LogOutput)), each naming the
+//! request it was written during.
 
 use super::{Capability, InstanceBuilder};
 use crate::component::{AppOptions, LogOutput};
@@ -14,10 +15,9 @@ impl Capability for Stdio {
     }
 
     fn configure(&self, app: &AppOptions, instance: &mut InstanceBuilder) -> Result<(), ExcInfo> {
-        instance
-            .wasi
-            .stdout(LogOutput(app.log.clone()))
-            .stderr(LogOutput(app.log.clone()));
+        let output = || LogOutput::new(app.log.clone(), instance.request.clone());
+        let (stdout, stderr) = (output(), output());
+        instance.wasi.stdout(stdout).stderr(stderr);
         Ok(())
     }
 }

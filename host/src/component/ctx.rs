@@ -31,6 +31,8 @@ pub struct RequestCtx {
     memory: MemoryLimit,
     /// Told the CPU time each request used (the app's metrics).
     usage: Option<Arc<dyn super::Usage>>,
+    /// The request the instance serves, for the log lines of its output.
+    request: super::CurrentRequest,
     /// This request's concurrency slot, released with the store (or when
     /// the instance goes back to the warm pool).
     slot: Option<OwnedSemaphorePermit>,
@@ -234,26 +236,33 @@ impl Instances {
         slot.map_err(|e| ExcInfo::new("RuntimeError", e.to_string()))
     }
 
-    /// A fresh store for one request, holding its concurrency slot until
+    /// A fresh store for one request (`request_line`, for the log lines of
+    /// the guest's output), holding its concurrency slot until
     /// it is dropped.
     pub(super) async fn fresh_store(
         &self,
         admission: Admission,
+        request_line: Option<Arc<str>>,
     ) -> Result<Store<RequestCtx>, ExcInfo> {
-        new_store(&self.engine, &self.options, self.slot(admission).await?)
+        let store = new_store(&self.engine, &self.options, self.slot(admission).await?)?;
+        store.data().request.set(request_line);
+        Ok(store)
     }
 
-    /// A store for one request, holding its concurrency slot until it is
+    /// A store for one request (`request_line`, for the log lines of the
+    /// guest's output), holding its concurrency slot until it is
     /// dropped or given back: a warm instance's from `pool` if one is
     /// idle, else a fresh one.
     pub(super) async fn checkout<I>(
         &self,
         pool: &Pool<I>,
         admission: Admission,
+        request_line: Option<Arc<str>>,
     ) -> Result<Checkout<I>, ExcInfo> {
         let slot = self.slot(admission).await?;
         if let Some(mut warm) = pool.take() {
             warm.store.data_mut().renew(slot);
+            warm.store.data().request.set(request_line);
             warm.store.set_epoch_deadline(1);
             return Ok(Checkout {
                 store: warm.store,
@@ -261,8 +270,10 @@ impl Instances {
                 uses: warm.uses + 1,
             });
         }
+        let store = new_store(&self.engine, &self.options, slot)?;
+        store.data().request.set(request_line);
         Ok(Checkout {
-            store: new_store(&self.engine, &self.options, slot)?,
+            store,
             instance: None,
             uses: 1,
         })
@@ -323,6 +334,7 @@ fn new_store(
                 options.usage.clone(),
             ),
             usage: options.usage.clone(),
+            request: instance.request,
             slot: Some(slot),
         },
     );

@@ -2,6 +2,7 @@
 //! `wsgi.errors` and `start_response` as resources the guest calls.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tokio::io::AsyncWrite;
@@ -13,7 +14,7 @@ use super::bindings::wasgi::wsgi::types::{
     ExcInfo as WitExcInfo, Host, HostErrorStream, HostInputStream, HostStartResponse,
 };
 use crate::app::StartResponse;
-use crate::streams::{ErrorStream, InputStream};
+use crate::streams::{ErrorStream, Event, InputStream};
 use wasgi::ExcInfo;
 
 pub fn exc_from_wit(e: WitExcInfo) -> ExcInfo {
@@ -86,7 +87,7 @@ impl HostInputStream for RequestCtx {
 
 impl HostErrorStream for RequestCtx {
     async fn write(&mut self, this: Resource<ErrorStream>, s: String) -> wasmtime::Result<()> {
-        self.table.get(&this)?.write(&s);
+        self.table.get(&this)?.event(Event::GuestOutput, &s);
         Ok(())
     }
 
@@ -95,7 +96,7 @@ impl HostErrorStream for RequestCtx {
         this: Resource<ErrorStream>,
         lines: Vec<String>,
     ) -> wasmtime::Result<()> {
-        self.table.get(&this)?.writelines(lines);
+        (self.table.get(&this)?).event(Event::GuestOutput, &lines.concat());
         Ok(())
     }
 
@@ -148,8 +149,35 @@ impl HostStartResponse for RequestCtx {
 /// come, the pieces of requests running at the same time would interleave
 /// within a line. A line without its newline goes out when the guest's
 /// stream ends (with its instance), or once it is [`MAX_PARTIAL_LINE`]
-/// bytes long.
-pub struct LogOutput(pub ErrorStream);
+/// bytes long. Each line names the request the instance was serving
+/// when it was written.
+pub struct LogOutput {
+    log: ErrorStream,
+    request: CurrentRequest,
+}
+
+impl LogOutput {
+    /// Output into `log`, during whatever request `request` says.
+    pub fn new(log: ErrorStream, request: CurrentRequest) -> Self {
+        LogOutput { log, request }
+    }
+}
+
+/// The request an instance is serving (its request line), set at each
+/// checkout, for the log lines its output makes.
+#[derive(Clone, Default)]
+pub struct CurrentRequest(Arc<std::sync::Mutex<Option<Arc<str>>>>);
+
+impl CurrentRequest {
+    /// The instance now serves `request_line`.
+    pub fn set(&self, request_line: Option<Arc<str>>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = request_line;
+    }
+
+    fn get(&self) -> Option<Arc<str>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
 
 /// The most a guest's unfinished output line is held before it goes to the
 /// log as it is.
@@ -164,7 +192,8 @@ impl IsTerminal for LogOutput {
 impl LogOutput {
     fn writer(&self) -> LogWriter {
         LogWriter {
-            log: self.0.clone(),
+            log: self.log.clone(),
+            request: self.request.clone(),
             partial: Vec::new(),
         }
     }
@@ -178,6 +207,7 @@ impl StdoutStream for LogOutput {
 
 struct LogWriter {
     log: ErrorStream,
+    request: CurrentRequest,
     /// Output after the last newline.
     partial: Vec<u8>,
 }
@@ -186,7 +216,8 @@ impl LogWriter {
     /// Writes `bytes` to the log as one unit.
     fn emit(&self, bytes: &[u8]) {
         if !bytes.is_empty() {
-            self.log.write(&String::from_utf8_lossy(bytes));
+            (self.log.with_request(self.request.get()))
+                .event(Event::GuestOutput, &String::from_utf8_lossy(bytes));
         }
     }
 
@@ -244,7 +275,7 @@ mod tests {
     #[test]
     fn guest_output_goes_to_the_log_a_line_at_a_time() {
         let (log, read) = ErrorStream::memory();
-        let mut out = LogOutput(log).writer();
+        let mut out = LogOutput::new(log, Default::default()).writer();
         out.take(b"one ");
         assert_eq!(read.contents(), "");
         out.take(b"line\ntwo\nthr");

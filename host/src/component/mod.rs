@@ -31,7 +31,7 @@ pub use ctx::RequestCtx;
 pub use engine::{
     EngineOptions, default_cache_dir, default_tools_dir, new_engine, new_engine_with,
 };
-pub use host::LogOutput;
+pub use host::{CurrentRequest, LogOutput};
 pub use limits::{CpuLimitExceeded, CpuMeter, MemoryBudget, MemoryLimitExceeded, set_heavy_lanes};
 pub use load::{
     APPLICATION_EXPORT, Compiled, LoadError, Loaded, WASI_HTTP_EXPORT, WASI_HTTP_P3_EXPORT,
@@ -42,7 +42,7 @@ pub use options::{
     max_concurrency,
 };
 pub use wasgi::WasmApp;
-pub use wasi_http::{GuestBody, RequestBody, WasiHttpApp};
+pub use wasi_http::{GuestBody, RequestBody, RequestLine, WasiHttpApp};
 
 use ::wasgi::ExcInfo;
 

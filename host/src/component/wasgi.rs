@@ -56,7 +56,9 @@ impl WasmApp {
             mut store,
             instance,
             uses,
-        } = self.instances.checkout(&self.pool, admission).await?;
+        } = (self.instances)
+            .checkout(&self.pool, admission, environ.errors.request().cloned())
+            .await?;
         let trap = |e| self.instances.trap(e);
         let cpu = store.data().cpu.clone();
         let app = match instance {

@@ -83,13 +83,14 @@ impl WasiHttpApp {
         spawn: impl FnOnce(BoxFuture<'static, ()>),
     ) -> Result<http::Response<GuestBody>, ExcInfo> {
         let instances = &self.instances;
+        let line = request_line(&request);
         match &self.pre {
             Pre::P2(pre) => {
-                let checkout = instances.checkout(&self.pool, admission).await?;
+                let checkout = instances.checkout(&self.pool, admission, line).await?;
                 handle_p2(instances, pre.clone(), &self.pool, checkout, request, spawn).await
             }
             Pre::P3(pre) => {
-                let store = instances.fresh_store(admission).await?;
+                let store = instances.fresh_store(admission, line).await?;
                 super::p3::handle(instances, pre.clone(), store, request, spawn).await
             }
         }
@@ -185,11 +186,29 @@ impl Drop for FailIfDropped {
     }
 }
 
+/// The request line a server read (`GET /x?y HTTP/1.1`), carried in a
+/// request's extensions to [`WasiHttpApp::handle`]: the guest's output is
+/// logged as during it, as its access line names it.
+#[derive(Clone)]
+pub struct RequestLine(pub Arc<str>);
+
+/// `request`'s request line: the one the server read, or one made from it.
+fn request_line<B>(request: &http::Request<B>) -> Option<Arc<str>> {
+    if let Some(RequestLine(line)) = request.extensions().get() {
+        return Some(line.clone());
+    }
+    let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
+    Some(format!("{} {target} {:?}", request.method(), request.version()).into())
+}
+
 /// A guest's failure: to the waiting request if it is still waiting for
 /// its head (it logs it with the error page), else to the log.
 pub(super) fn report(instances: &Instances, exc: ExcInfo, waiting: oneshot::Sender<ExcInfo>) {
     if let Err(exc) = waiting.send(exc) {
-        instances.options.log.write(&exc.format_exception(None));
+        instances.options.log.event(
+            crate::streams::Event::Exception,
+            &exc.format_exception(None),
+        );
     }
 }
 

@@ -10,7 +10,7 @@ use http_body_util::BodyExt;
 
 use super::{Call, Executor};
 use crate::app::{Admission, BoxFuture, Busy};
-use crate::component::WasiHttpApp;
+use crate::component::{RequestLine, WasiHttpApp};
 use crate::gateway::body::ResponseBody;
 use crate::gateway::reply;
 use crate::simple_server::WSGIRequestHandler;
@@ -42,6 +42,9 @@ async fn run(app: &WasiHttpApp, call: Call<'_>) -> Response<ResponseBody> {
     } = call;
     crate::router::mount_header(&routed.tenant.mount, &mut parts.headers);
     parts.uri = absolute_uri(conn, &parts);
+    if let Some(line) = access.stream().request() {
+        parts.extensions.insert(RequestLine(line.clone()));
+    }
     let max = body.max;
     let body = body
         .map_err(move |e| match e.kind() {
@@ -83,7 +86,10 @@ async fn run(app: &WasiHttpApp, call: Call<'_>) -> Response<ResponseBody> {
             if let Some(metrics) = &shared.config.metrics {
                 metrics.failed(&routed.tenant.name, &exc);
             }
-            access.stream().write(&exc.format_exception(None));
+            access.stream().event(
+                crate::streams::Event::Exception,
+                &exc.format_exception(None),
+            );
             reply::error_page(&access, &shared.handler_config, status)
         }
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::handlers::date::PerSecond;
 use crate::simple_server::LogFormat;
-use crate::streams::ErrorStream;
+use crate::streams::{ErrorStream, Event};
 
 /// What one request's access line says besides its outcome: who asked,
 /// what, and which app answered. Cheap to clone (the line is shared).
@@ -31,11 +31,13 @@ impl AccessLog {
         remote_ip: IpAddr,
         request_line: impl Into<Arc<str>>,
     ) -> Self {
+        let request_line: Arc<str> = request_line.into();
         AccessLog {
-            log,
+            // What the request causes to be logged names it.
+            log: log.with_request(Some(request_line.clone())),
             format,
             remote_ip,
-            request_line: request_line.into(),
+            request_line,
             app: None,
             started: std::time::Instant::now(),
         }
@@ -63,18 +65,21 @@ impl AccessLog {
     /// that went to the connection, and whether the response was `cut`
     /// short (the client did not get all of it).
     pub(crate) fn write(&self, code: &str, bytes: u64, cut: bool) {
-        self.log.write(&access_line(
-            self.format,
-            Entry {
-                app: self.app.as_deref(),
-                ip: self.remote_ip,
-                request_line: &self.request_line,
-                code,
-                size: bytes,
-                took: self.started.elapsed(),
-                cut,
-            },
-        ));
+        self.log.event(
+            Event::Access,
+            &access_line(
+                self.format,
+                Entry {
+                    app: self.app.as_deref(),
+                    ip: self.remote_ip,
+                    request_line: &self.request_line,
+                    code,
+                    size: bytes,
+                    took: self.started.elapsed(),
+                    cut,
+                },
+            ),
+        );
     }
 
     /// wsgiref's `log_error` line for a request the server answered itself
@@ -82,9 +87,10 @@ impl AccessLog {
     pub(crate) fn refusal(&self, code: u16, message: &str) {
         let time = chrono::Local::now().format("%d/%b/%Y %H:%M:%S");
         let ip = self.remote_ip;
-        self.log.write(&format!(
-            "{ip} - - [{time}] code {code}, message {message}\n"
-        ));
+        self.log.event(
+            Event::Refused,
+            &format!("{ip} - - [{time}] code {code}, message {message}\n"),
+        );
     }
 }
 
@@ -129,13 +135,16 @@ struct Entry<'a> {
 ///
 /// With [`LogFormat::Json`], one JSON object per line instead, naming the
 /// app, with the time the request took and whether it was cut:
-/// `{"time": "2026-11-24T17:00:00+01:00", "remote_addr": "127.0.0.1",
+/// `{"time": "2026-11-24T17:00:00.000+01:00", "level": "info", "event":
+/// "access", "remote_addr": "127.0.0.1",
 /// "app": "shop", "request": "GET / HTTP/1.1", "status": 200, "bytes": 12,
 /// "duration_ms": 0.8, "cut": false}`.
 fn access_line(format: LogFormat, e: Entry<'_>) -> String {
     if format == LogFormat::Json {
         let line = serde_json::json!({
-            "time": chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+            "time": chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false),
+            "level": "info",
+            "event": "access",
             "remote_addr": e.ip.to_string(),
             "app": e.app,
             "request": e.request_line,

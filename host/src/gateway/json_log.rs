@@ -1,12 +1,13 @@
 //! `--log-format json`: every line of the server's log one JSON object,
 //! with `time`, `level`, `event` and, where there is one, `app`. Access
 //! lines come already formed; a traceback is one object with its frames;
-//! every other line (guest output, refusals, reloads, startup) is an
-//! object of its own.
+//! every other line is an object of its own. What kind of line it is
+//! ([`Event`]), and the app and request it came from, are what its writer
+//! said ([`Record`]).
 
 use serde_json::{Value, json};
 
-use crate::streams::{ErrorSink, ErrorStream};
+use crate::streams::{ErrorSink, ErrorStream, Event, Record};
 
 /// A log sink writing JSON objects, one per line, into `inner`.
 pub struct JsonLog {
@@ -22,20 +23,29 @@ impl JsonLog {
 
 impl ErrorSink for JsonLog {
     fn write(&self, text: &str) {
-        self.write_from(None, text);
+        self.record(&Record {
+            event: Event::Log,
+            app: None,
+            request: None,
+            text,
+        });
     }
 
-    fn write_from(&self, app: Option<&str>, text: &str) {
+    fn record(&self, record: &Record<'_>) {
         // Access lines are JSON objects already.
-        if text.starts_with('{') {
-            return self.inner.write(text);
+        if record.event == Event::Access {
+            return self.inner.write(record.text);
         }
         let mut out = String::new();
-        if let Some(traceback) = text.strip_prefix("Traceback (most recent call last):\n") {
-            push(&mut out, exception(app, traceback));
-        } else {
-            for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                push(&mut out, event(app, line));
+        let traceback = record
+            .text
+            .strip_prefix("Traceback (most recent call last):\n");
+        match traceback {
+            Some(traceback) => push(&mut out, record, exception(traceback)),
+            None => {
+                for line in record.text.lines().filter(|l| !l.trim().is_empty()) {
+                    push(&mut out, record, json!({ "message": line }));
+                }
             }
         }
         if !out.is_empty() {
@@ -48,15 +58,28 @@ impl ErrorSink for JsonLog {
     }
 }
 
-fn push(out: &mut String, mut object: Value) {
-    object["time"] =
+/// `fields` with what every object has: time, level, event, and the app
+/// and request where there are.
+fn push(out: &mut String, record: &Record<'_>, mut fields: Value) {
+    // A traceback a guest printed is an exception all the same.
+    let event = match fields.get("frames") {
+        Some(_) => Event::Exception,
+        None => record.event,
+    };
+    fields["time"] =
         json!(chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false));
-    out.push_str(&object.to_string());
+    fields["level"] = json!(event.level());
+    fields["event"] = json!(event.name());
+    fields["app"] = json!(record.app);
+    if let Some(request) = record.request {
+        fields["request"] = json!(request);
+    }
+    out.push_str(&fields.to_string());
     out.push('\n');
 }
 
 /// A traceback: its frames, and the exception on its last line.
-fn exception(app: Option<&str>, traceback: &str) -> Value {
+fn exception(traceback: &str) -> Value {
     let lines: Vec<&str> = traceback.lines().filter(|l| !l.is_empty()).collect();
     let (frames, last) = match lines.split_last() {
         Some((last, frames)) => (frames, *last),
@@ -64,37 +87,8 @@ fn exception(app: Option<&str>, traceback: &str) -> Value {
     };
     let (kind, message) = last.split_once(": ").unwrap_or((last, ""));
     json!({
-        "level": "error",
-        "event": "exception",
-        "app": app,
         "exception": kind,
         "message": message,
         "frames": frames.iter().map(|f| f.trim()).collect::<Vec<_>>(),
     })
-}
-
-/// One line the server or a guest wrote, and what kind of line it is.
-fn event(app: Option<&str>, line: &str) -> Value {
-    let (level, event) = if line.contains("] code ") && line.contains(", message ") {
-        ("warning", "refused")
-    } else if line.starts_with("reloaded: ") {
-        ("info", "reload")
-    } else if line.starts_with("reload failed") {
-        ("error", "reload_failed")
-    } else if line.starts_with("Shutting down") {
-        ("info", "shutdown")
-    } else if line.contains(": loaded from the compile cache in ")
-        || line.contains(": compiled in ")
-    {
-        ("info", "compiled")
-    } else if line.starts_with("Admin endpoints on ") {
-        ("info", "admin")
-    } else if line.starts_with("outbound request denied") {
-        ("warning", "outbound_denied")
-    } else if app.is_some() {
-        ("info", "guest_output")
-    } else {
-        ("info", "log")
-    };
-    json!({ "level": level, "event": event, "app": app, "message": line })
 }

@@ -103,7 +103,10 @@ async fn handle_routed(
             if let Some(metrics) = &shared.config.metrics {
                 metrics.failed(&tenant.name, &exc);
             }
-            access.stream().write(&exc.format_exception(None));
+            access.stream().event(
+                crate::streams::Event::Exception,
+                &exc.format_exception(None),
+            );
             return reply::error_page(&access, &shared.handler_config, reason.status());
         }
     };

@@ -63,18 +63,25 @@ pub fn watch(
                         server.set_router(router.clone());
                     }
                     let apps = super::serving::apps(apps);
-                    log.write(&format!("reloaded: {apps} now serving\n"));
+                    log.event(
+                        crate::streams::Event::Reload,
+                        &format!("reloaded: {apps} now serving\n"),
+                    );
                     watching.update(&files, &log);
                 }
                 Ok(Err(e)) => {
                     if let Some(m) = &metrics {
                         m.reloaded(false);
                     }
-                    log.write(&format!(
-                        "reload failed; the apps loaded before keep serving: {e}\n"
-                    ));
+                    log.event(
+                        crate::streams::Event::ReloadFailed,
+                        &format!("reload failed; the apps loaded before keep serving: {e}\n"),
+                    );
                 }
-                Err(e) => log.write(&format!("reload failed: {e}\n")),
+                Err(e) => log.event(
+                    crate::streams::Event::ReloadFailed,
+                    &format!("reload failed: {e}\n"),
+                ),
             }
             log.flush();
         }

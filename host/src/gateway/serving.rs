@@ -127,9 +127,10 @@ pub async fn serve(serve: Serve) -> Result<(), ServeError> {
         let listener = super::metrics::bind_admin(addr)
             .map_err(|e| fail(format!("cannot listen on {addr} (--admin): {e}")))?;
         if let Ok(addr) = listener.local_addr() {
-            log.write(&format!(
-                "Admin endpoints on http://{addr}/ (healthz, readyz, metrics)\n"
-            ));
+            log.event(
+                crate::streams::Event::Admin,
+                &format!("Admin endpoints on http://{addr}/ (healthz, readyz, metrics)\n"),
+            );
         }
         tokio::spawn(super::metrics::serve_admin(
             listener,
@@ -163,11 +164,11 @@ pub async fn serve(serve: Serve) -> Result<(), ServeError> {
             other => other,
         };
         if drain.is_zero() {
-            log.write(&format!(
+            log.event(crate::streams::Event::Shutdown, &format!(
                 "Shutting down on {signal}: requests in flight are cut now (--drain-timeout 0)\n"
             ));
         } else {
-            log.write(&format!(
+            log.event(crate::streams::Event::Shutdown, &format!(
                 "Shutting down on {signal}: finishing requests in flight for up to {} s (--drain-timeout; {again} again to quit now)\n",
                 drain.as_secs_f64()
             ));

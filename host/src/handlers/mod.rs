@@ -89,7 +89,10 @@ impl HandlerConfig {
         match &self.log_exception {
             Some(log) => log(e, stderr),
             None => {
-                stderr.write(&e.format_exception(self.traceback_limit));
+                stderr.event(
+                    crate::streams::Event::Exception,
+                    &e.format_exception(self.traceback_limit),
+                );
                 stderr.flush();
             }
         }
