@@ -662,14 +662,14 @@ fn serve(args: ServeArgs) -> ExitCode {
         None => "the demo app".to_string(),
     };
     let mut options = options;
-    if let Err(e) = capability::open(&mut options, &capability::Resources::default()) {
-        return fail(2, e);
-    }
     // A single app is the tenant "app" (a manifest's apps get hooks of
     // their own, and no "app" series).
     options.instantiated = (config.metrics.as_ref()).map(|m| m.instantiation_hook("app"));
     options.usage = (config.metrics.as_ref()).map(|m| m.usage_hook("app"));
     options.log = options.log.with_app(&Arc::from("app"));
+    if let Err(e) = capability::open("app", &mut options, &capability::Resources::default()) {
+        return fail(2, e);
+    }
     // The app, loaded now and again on SIGHUP or when its file changes.
     let single: Arc<host::gateway::reload::Load> = {
         let (path, validate, what) = (args.app.clone(), args.app_args.validate, what.clone());
@@ -738,7 +738,7 @@ fn cgi(args: CgiArgs) -> ExitCode {
         .app_args
         .app_options(ErrorStream::stderr())
         .and_then(|mut options| {
-            capability::open(&mut options, &capability::Resources::default())?;
+            capability::open("app", &mut options, &capability::Resources::default())?;
             Ok((options, args.app_args.engine(false)?))
         })
         .and_then(|(options, engine)| {

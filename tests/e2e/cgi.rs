@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
-use crate::common::{Conn, Response, example, host_bin, installed};
+use crate::common::{Conn, Response, example, free_port, host_bin, installed};
 
 /// The lighttpd binary, installed on first use.
 fn lighttpd_bin() -> &'static Path {
@@ -112,14 +112,6 @@ fn log(dir: &Path) -> String {
         .iter()
         .map(|f| std::fs::read_to_string(dir.join(f)).unwrap_or_default())
         .collect()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// `#!<host> cgi` followed by the component.

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::common::{Host, example, host_bin};
+use crate::common::{Host, example, free_port, host_bin};
 
 /// Runs `host serve <file>` and expects it to refuse: exit code 2 and one
 /// line on stderr.
@@ -224,12 +224,6 @@ fn the_readme_cargo_run_command_picks_the_host_binary() {
         .find(|p| p["name"] == "host")
         .unwrap();
     assert_eq!(host["default_run"], "host");
-}
-
-/// A port nothing listens on now.
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 #[test]

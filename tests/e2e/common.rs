@@ -483,6 +483,12 @@ pub fn source_line_in(path: &str, needle: &str) -> usize {
     1 + source.lines().position(|l| l.contains(needle)).unwrap()
 }
 
+/// A port nothing listens on now.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
 /// `COMMAND` from Debian's `PACKAGE`, installed by scripts/install-deb.sh
 /// when missing.
 pub fn installed(package: &str, command: &str) -> PathBuf {

@@ -15,6 +15,7 @@ mod files;
 mod fuzz_regressions;
 mod handlers;
 mod hostile;
+mod keyvalue;
 mod library;
 mod manifest;
 mod new_app;

@@ -3,12 +3,11 @@
 //! balancer. One is killed mid-load; nginx retries idempotent GETs on the
 //! other, and no request is lost.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{Conn, Host, Load, example, installed};
+use crate::common::{Conn, Host, Load, example, free_port, installed};
 
 /// nginx on 127.0.0.1, killed on drop.
 struct Nginx {
@@ -22,14 +21,6 @@ impl Drop for Nginx {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn nginx(upstreams: &[u16]) -> Nginx {

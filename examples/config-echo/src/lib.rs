@@ -2,24 +2,17 @@
 //! /KEY` answers the value of KEY (404 when there is none), `GET /` the
 //! keys there are, one a line.
 
-mod bindings {
-    wit_bindgen::generate!({ path: "wit", world: "config-echo", generate_all });
-}
-
-use bindings::wasi::config::store;
-use wasgi::{Body, Environ, Error, Result, StartResponse};
+use wasgi::{Body, Environ, Result, StartResponse};
 
 const TEXT: [(&str, &str); 1] = [("Content-Type", "text/plain; charset=utf-8")];
 
 fn config_echo(environ: Environ, start_response: StartResponse) -> Result<Body> {
-    let failed = |e: store::Error| Error::new("OSError", format!("wasi:config: {e:?}"));
     let key = environ
         .get("PATH_INFO")
         .unwrap_or("/")
         .trim_start_matches('/');
     if key.is_empty() {
-        let mut keys: Vec<String> = store::get_all()
-            .map_err(failed)?
+        let mut keys: Vec<String> = wasgi::config::get_all()?
             .into_iter()
             .map(|(k, _)| k)
             .collect();
@@ -29,7 +22,7 @@ fn config_echo(environ: Environ, start_response: StartResponse) -> Result<Body> 
             keys.iter().map(|k| format!("{k}\n")).collect::<String>(),
         ));
     }
-    match store::get(key).map_err(failed)? {
+    match wasgi::config::get(key)? {
         Some(value) => {
             start_response.call("200 OK", TEXT, None)?;
             Ok(Body::from(value))

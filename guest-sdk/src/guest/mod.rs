@@ -3,12 +3,15 @@
 mod app;
 mod body;
 pub mod client;
+pub mod config;
 mod environ;
 mod errors;
 pub mod fs;
 mod input;
+pub mod kv;
 mod panic;
 mod start_response;
+mod state;
 pub(crate) mod validator;
 mod wasi_http;
 

@@ -19,12 +19,14 @@
 //! | [`preopens`] | | the app's directories (`--dir`, `--dir-rw`, `dirs`) |
 //! | [`outbound`] | `wasi:http` | the outbound policy (`--allow-outbound`, `allow_outbound`) |
 //! | [`config`] | `wasi:config` | configuration values (`--config-var`, `config`) |
+//! | [`keyvalue`] | `wasi:keyvalue` | the app's key-value stores (`--state-dir`, `key_value`, `[[store]]`) |
 //!
 //! (The table is the registry's order; flags and keys are the
 //! capability's own.)
 
 pub mod config;
 pub mod env;
+pub mod keyvalue;
 pub mod outbound;
 pub mod preopens;
 mod resources;
@@ -87,11 +89,16 @@ pub trait Capability: Send + Sync {
         Ok(())
     }
 
-    /// Opens what the instances of `app` share for as long as the
-    /// deployment keeps it (a database handle, a connection pool), from
-    /// `resources`, once per load; it may keep a handle in
-    /// `app.capabilities` for [`configure`](Self::configure).
-    fn open(&self, _app: &mut AppOptions, _resources: &Resources) -> Result<(), String> {
+    /// Opens what the instances of the app `app` share for as long as
+    /// the deployment keeps it (a database handle, a connection pool),
+    /// from `resources`, once per load; it may keep a handle in
+    /// `options.capabilities` for its host functions.
+    fn open(
+        &self,
+        _app: &str,
+        _options: &mut AppOptions,
+        _resources: &Resources,
+    ) -> Result<(), String> {
         Ok(())
     }
 
@@ -109,6 +116,7 @@ pub static REGISTRY: &[&dyn Capability] = &[
     &preopens::Preopens,
     &outbound::OutboundHttp,
     &config::Config,
+    &keyvalue::KeyValue,
 ];
 
 /// One instance's store being set up by the capabilities.
@@ -142,10 +150,11 @@ impl InstanceBuilder {
     }
 }
 
-/// Every capability's long-lived part of `app` (see [`Capability::open`]).
-pub fn open(app: &mut AppOptions, resources: &Resources) -> Result<(), String> {
+/// Every capability's long-lived part of the app `app` (see
+/// [`Capability::open`]).
+pub fn open(app: &str, options: &mut AppOptions, resources: &Resources) -> Result<(), String> {
     for capability in REGISTRY {
-        capability.open(app, resources)?;
+        capability.open(app, options, resources)?;
     }
     Ok(())
 }

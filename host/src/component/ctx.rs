@@ -18,7 +18,7 @@ use wasgi::ExcInfo;
 /// What one request's `Store` holds: the resource table, the WASI and
 /// `wasi:http` contexts, and the request's concurrency slot.
 pub struct RequestCtx {
-    pub(super) table: ResourceTable,
+    pub(crate) table: ResourceTable,
     /// The app's capability settings, for host functions that read them.
     pub capabilities: crate::capability::CapabilitySettings,
     wasi: WasiCtx,

@@ -63,6 +63,11 @@ pub trait Usage: Send + Sync {
     /// The app's instances hold `bytes` more of linear memory (fewer,
     /// when negative).
     fn memory(&self, bytes: i64);
+    /// A guest's call `op` (`get`, `set`) on its key-value store `store`
+    /// ended, failing when `failed`.
+    fn store_call(&self, store: &str, op: &'static str, failed: bool) {
+        let _ = (store, op, failed);
+    }
 }
 
 /// `max_concurrency` as given: at least one request must be able to run.

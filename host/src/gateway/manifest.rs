@@ -21,6 +21,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeString, DeTable, DeValue, ValueDeserializer};
 
+use crate::capability::keyvalue::catalog::Catalog;
 use crate::capability::{self, CapabilitySettings, KeyError, ManifestKey};
 use crate::component::{self, AppOptions};
 use crate::handlers::HandlerConfig;
@@ -121,15 +122,25 @@ struct ListenerTable {
 }
 
 /// A size: bytes, or a string such as `64MiB`.
-#[derive(Deserialize, Clone)]
+#[derive(Deserialize, Clone, Debug)]
 #[serde(untagged)]
-enum Size {
+pub(crate) enum Size {
     Bytes(u64),
     Text(String),
 }
 
+impl Size {
+    /// The number of bytes it says.
+    pub(crate) fn bytes(&self) -> Result<u64, String> {
+        match self {
+            Size::Bytes(n) => Ok(*n),
+            Size::Text(t) => parse_size(t).map(|n| n as u64),
+        }
+    }
+}
+
 /// The keys of the file itself.
-const FILE_KEYS: [&str; 3] = ["defaults", "app", "listener"];
+const FILE_KEYS: [&str; 5] = ["defaults", "app", "listener", "store", "state_dir"];
 
 /// An app's own keys (the others are limits and capabilities').
 const APP_KEYS: [&str; 5] = ["name", "component", "route", "hosts", "validate"];
@@ -354,6 +365,7 @@ impl Manifest {
             if p.is_absolute() { p } else { base.join(p) }
         };
         let (mut defaults_table, mut app_tables, mut listener_value) = (None, Vec::new(), None);
+        let (mut state_dir, mut stores) = (None, None);
         for (key, value) in entries(doc.get_ref()) {
             match &**key.get_ref() {
                 "defaults" => match value.get_ref().as_table() {
@@ -382,6 +394,8 @@ impl Manifest {
                     }
                 }
                 "listener" => listener_value = Some(value),
+                "state_dir" => state_dir = Some(ManifestKey::new("state_dir", value, base)),
+                "store" => stores = Some(ManifestKey::new("store", value, base)),
                 "spin_manifest_version" | "application" | "component" | "trigger" => {
                     return Err(at((
                         key.span().start,
@@ -399,6 +413,10 @@ impl Manifest {
         }
         let (mut defaults, mut defaults_capabilities) =
             (Limits::default(), CapabilitySettings::default());
+        // The stores every app may be granted, and where they live.
+        let catalog = Catalog::read(state_dir.as_ref(), stores.as_ref())
+            .map_err(|e| at((e.offset, e.message)))?;
+        defaults_capabilities.set(catalog);
         if let Some(table) = defaults_table {
             read_layer(
                 table,
@@ -654,11 +672,11 @@ pub fn load(
         options.log = options.log.with_app(&Arc::from(app.name.as_str()));
         let options_set_by = options.limits_set_by.clone();
         let summary = limits(&options, app);
-        capability::open(&mut options, resources).map_err(err)?;
         if let Some(metrics) = metrics {
             options.instantiated = Some(metrics.instantiation_hook(&app.name));
             options.usage = Some(metrics.usage_hook(&app.name));
         }
+        capability::open(&app.name, &mut options, resources).map_err(err)?;
         let reuse = options.reuse;
         let loaded = component::load_component(engine, &app.component, options)
             .map_err(|e| err(e.to_string()))?;

@@ -1,0 +1,281 @@
+//! Key-value stores for guests (`wasi:keyvalue` `store`, `atomics` and
+//! `batch`, at `0.2.0-draft` as wasmtime 48 serves it and `0.2.0-draft2`
+//! as Spin 4 links it): state that outlives the request's instance.
+//!
+//! Every app has its own `default` store, apart from every other app's;
+//! a manifest's `[[store]]` tables declare more, shared with the apps that
+//! list them in `key_value` (which replaces the `default` it grants
+//! otherwise). A guest opening a label it was not granted gets
+//! `access-denied` (one it could never open: `no-such-store`), and the log
+//! a line naming it. SQLite ([`sqlite`]) keeps a store by default, a file
+//! under the state directory (`--state-dir`, `state_dir`, `.wasgi/`);
+//! Redis ([`redis`]) one that spans hosts. Quotas ([`catalog::Quotas`])
+//! are checked on every write, the store unchanged when one would be
+//! exceeded.
+
+pub mod catalog;
+mod common;
+mod draft;
+mod draft2;
+pub mod redis;
+pub mod sqlite;
+pub mod store;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Arg, ArgMatches};
+use wasmtime::component::{HasData, Linker, ResourceTable};
+
+use super::{Capability, CapabilitySettings, KeyError, ManifestKey, Resources};
+use crate::component::{AppOptions, RequestCtx};
+use crate::streams::{ErrorStream, Event};
+use catalog::{Backend, Catalog, DEFAULT_STATE_DIR, Granted, StateDir, StoreSpec};
+use store::{AppStore, OpenStore};
+
+/// `wasi:keyvalue` over the app's stores.
+pub(crate) struct KeyValue;
+
+/// The stores one app may open, by label, as its guests use them.
+pub struct AppStores {
+    granted: BTreeMap<String, Arc<AppStore>>,
+    /// Labels that name a store the app was not granted.
+    others: Vec<String>,
+    app: String,
+    log: ErrorStream,
+}
+
+impl AppStores {
+    /// The stores it may open, with where each lives (for `host check`).
+    pub fn granted(&self) -> impl Iterator<Item = &OpenStore> {
+        self.granted.values().map(|s| &*s.store)
+    }
+
+    /// The store `label`, or why the guest may not open it (logged).
+    pub(crate) fn open(&self, label: &str) -> Result<Arc<AppStore>, Denied> {
+        if let Some(store) = self.granted.get(label) {
+            return Ok(store.clone());
+        }
+        let exists = label == "default" || self.others.iter().any(|o| o == label);
+        let why = match exists {
+            true => "the app was not granted it (key_value in the manifest)",
+            false => "there is no store by that name",
+        };
+        self.log.event(
+            Event::StoreDenied,
+            &format!(
+                "app {:?}: key-value store {label:?} refused: {why}\n",
+                self.app
+            ),
+        );
+        Err(match exists {
+            true => Denied::AccessDenied,
+            false => Denied::NoSuchStore,
+        })
+    }
+}
+
+/// Why a guest may not open a label.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Denied {
+    AccessDenied,
+    NoSuchStore,
+}
+
+/// An open bucket in a guest's resource table.
+pub struct Bucket(pub(crate) Arc<AppStore>);
+
+/// A compare-and-swap's read (`0.2.0-draft2`'s `cas`).
+pub struct Cas {
+    pub(crate) store: Arc<AppStore>,
+    pub(crate) key: String,
+    pub(crate) current: Option<Vec<u8>>,
+}
+
+/// What the host functions see of a request's store.
+pub(crate) struct KvView<'a> {
+    pub(crate) table: &'a mut ResourceTable,
+    pub(crate) stores: Option<&'a AppStores>,
+}
+
+impl KvView<'_> {
+    fn open(&self, label: &str) -> Result<Arc<AppStore>, Denied> {
+        match self.stores {
+            Some(stores) => stores.open(label),
+            None => Err(Denied::NoSuchStore),
+        }
+    }
+}
+
+pub(crate) struct HasKv;
+
+impl HasData for HasKv {
+    type Data<'a> = KvView<'a>;
+}
+
+fn view(ctx: &mut RequestCtx) -> KvView<'_> {
+    KvView {
+        table: &mut ctx.table,
+        stores: ctx.capabilities.get::<AppStores>(),
+    }
+}
+
+impl Capability for KeyValue {
+    fn name(&self) -> &'static str {
+        "key-value stores"
+    }
+
+    fn provides(&self) -> &'static [&'static str] {
+        &["wasi:keyvalue"]
+    }
+
+    fn add_to_linker(&self, linker: &mut Linker<RequestCtx>) -> wasmtime::Result<()> {
+        draft::add_to_linker(linker, view)?;
+        draft2::add_to_linker(linker, view)
+    }
+
+    fn keys(&self) -> &'static [&'static str] {
+        &["key_value"]
+    }
+
+    fn read_key(
+        &self,
+        key: &ManifestKey<'_>,
+        settings: &mut CapabilitySettings,
+    ) -> Result<(), KeyError> {
+        let labels: Vec<String> = key.parse()?;
+        if let Some(bad) = labels.iter().find(|l| !catalog::valid_name(l)) {
+            return Err(key.error(
+                None,
+                format!("{bad:?}: a store's name is letters, digits, '-', '_' or '.'"),
+            ));
+        }
+        settings.set(Granted(labels));
+        Ok(())
+    }
+
+    fn flags(&self) -> Vec<Arg> {
+        vec![
+            Arg::new("state_dir")
+                .long("state-dir")
+                .value_name("DIR")
+                .value_parser(clap::value_parser!(PathBuf))
+                .help(
+                    "Keep the key-value stores' SQLite files in DIR \
+                     (default: .wasgi in the working directory; overrides a \
+                     manifest's state_dir)",
+                ),
+        ]
+    }
+
+    fn read_flags(
+        &self,
+        flags: &ArgMatches,
+        settings: &mut CapabilitySettings,
+    ) -> Result<(), String> {
+        if let Some(dir) = flags.get_one::<PathBuf>("state_dir") {
+            settings.set(StateDir(dir.clone()));
+        }
+        Ok(())
+    }
+
+    fn open(
+        &self,
+        app: &str,
+        options: &mut AppOptions,
+        resources: &Resources,
+    ) -> Result<(), String> {
+        let settings = &options.capabilities;
+        let catalog = settings.get::<Catalog>().cloned().unwrap_or_default();
+        let state_dir = match (settings.get::<StateDir>(), &catalog.state_dir) {
+            (Some(StateDir(dir)), _) => dir.clone(),
+            (None, Some(dir)) => dir.clone(),
+            (None, None) => PathBuf::from(DEFAULT_STATE_DIR),
+        };
+        let labels = match settings.get::<Granted>() {
+            Some(Granted(labels)) => labels.clone(),
+            None => vec!["default".to_string()],
+        };
+        let mut granted = BTreeMap::new();
+        for label in &labels {
+            let (spec, place) = match (label.as_str(), catalog.stores.get(label)) {
+                ("default", spec) => (spec.cloned().unwrap_or_default(), Place::App(app)),
+                (_, Some(spec)) => (spec.clone(), Place::Shared(label)),
+                (_, None) => {
+                    return Err(format!(
+                        "key_value: no [[store]] named {label:?} in the manifest"
+                    ));
+                }
+            };
+            let store = open_store(label, &spec, &place, &state_dir, resources)?;
+            let store = AppStore {
+                app: app.to_string(),
+                store,
+                log: options.log.clone(),
+                count: options.usage.clone(),
+            };
+            granted.insert(label.clone(), Arc::new(store));
+        }
+        let others = catalog
+            .stores
+            .keys()
+            .filter(|name| !granted.contains_key(*name))
+            .cloned()
+            .collect();
+        options.capabilities.set(AppStores {
+            granted,
+            others,
+            app: app.to_string(),
+            log: options.log.clone(),
+        });
+        Ok(())
+    }
+}
+
+/// Whose store a label opens: the app's own (`default`), or one shared.
+enum Place<'a> {
+    App(&'a str),
+    Shared(&'a str),
+}
+
+/// The store `spec` describes for `place`, opened once per deployment.
+fn open_store(
+    label: &str,
+    spec: &StoreSpec,
+    place: &Place<'_>,
+    state_dir: &Path,
+    resources: &Resources,
+) -> Result<Arc<OpenStore>, String> {
+    let (backend, location): (Arc<dyn store::Backend>, String) = match &spec.backend {
+        Backend::Sqlite(path) => {
+            let path = match (path, place) {
+                (Some(path), Place::Shared(_)) => path.clone(),
+                (_, Place::App(app)) => state_dir.join("apps").join(format!("{app}.sqlite")),
+                (None, Place::Shared(name)) => {
+                    state_dir.join("stores").join(format!("{name}.sqlite"))
+                }
+            };
+            let key = format!("sqlite {}", path.display());
+            let opened = resources.get_or_open(&key, || Ok(sqlite::Sqlite::new(&path)));
+            let db = opened.map_err(|e| format!("key-value store {label:?}: {e}"))?;
+            (db, key)
+        }
+        Backend::Redis(url) => {
+            let prefix = match place {
+                Place::App(app) => format!("wasgi:app:{app}:"),
+                Place::Shared(name) => format!("wasgi:store:{name}:"),
+            };
+            let key = format!("redis {url} {prefix}");
+            let opened = resources.get_or_open(&key, || redis::Redis::new(url, prefix.clone()));
+            let db = opened.map_err(|e| format!("key-value store {label:?}: {e}"))?;
+            (db, key)
+        }
+    };
+    Ok(Arc::new(OpenStore {
+        label: label.to_string(),
+        location,
+        backend,
+        quotas: spec.quotas,
+    }))
+}
