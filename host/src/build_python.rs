@@ -68,6 +68,19 @@ const BRIDGE: &[(&str, &str)] = &[
         include_str!("../../wit/deps/filesystem.wit"),
     ),
     ("wit/deps/io.wit", include_str!("../../wit/deps/io.wit")),
+    // (wsgi.wit's `state` world names them.)
+    (
+        "wit/deps/config/store.wit",
+        include_str!("../../wit/deps/config/store.wit"),
+    ),
+    (
+        "wit/deps/keyvalue-draft/keyvalue.wit",
+        include_str!("../../wit/deps/keyvalue-draft/keyvalue.wit"),
+    ),
+    (
+        "wit/deps/keyvalue-draft2/keyvalue.wit",
+        include_str!("../../wit/deps/keyvalue-draft2/keyvalue.wit"),
+    ),
 ];
 
 /// The line `wasgi/build.py` writes when the app cannot be loaded.
