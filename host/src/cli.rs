@@ -451,6 +451,7 @@ fn check(args: CheckArgs) -> ExitCode {
             router,
             compiled,
             limits,
+            stores,
             listeners,
             ..
         }) => {
@@ -478,6 +479,10 @@ fn check(args: CheckArgs) -> ExitCode {
             }
             println!("limits:");
             for line in limits {
+                println!("  {line}");
+            }
+            println!("key-value stores:");
+            for line in stores {
                 println!("  {line}");
             }
             ExitCode::SUCCESS

@@ -171,6 +171,15 @@ fn put_once(addr: SocketAddr, key: &str) -> Option<bool> {
     }
 }
 
+/// `host check --config manifest`.
+fn check(manifest: &std::path::Path) -> std::process::Output {
+    Command::new(crate::common::host_bin())
+        .args(["check", "--config", manifest.to_str().unwrap()])
+        .env("WASGI_CACHE_DIR", crate::common::test_cache_dir())
+        .output()
+        .unwrap()
+}
+
 fn manifest(dir: &std::path::Path, text: &str) -> PathBuf {
     let path = dir.join("wasgi.toml");
     std::fs::write(&path, text).unwrap();
@@ -225,16 +234,29 @@ fn a_tenant_reads_only_its_own_default_and_the_stores_it_was_granted() {
         assert!(dir.join(file).is_file(), "{file}");
     }
     assert!(!dir.join("state/apps/c.sqlite").exists());
+    // `host check` says what each app may open, and where it lives.
+    let out = check(&path);
+    let said = String::from_utf8_lossy(&out.stdout);
+    let state = dir.join("state");
+    for line in [
+        format!(
+            "  a: default (sqlite {}), shared (sqlite {})",
+            state.join("apps/a.sqlite").display(),
+            state.join("stores/shared.sqlite").display()
+        ),
+        format!(
+            "  c: shared (sqlite {})",
+            state.join("stores/shared.sqlite").display()
+        ),
+    ] {
+        assert!(said.lines().any(|l| l == line), "no {line:?} in:\n{said}");
+    }
     // Granting a store the manifest does not declare is a load error.
     let bad = manifest(
         &temp_dir("isolation-bad"),
         &format!("[[app]]\nname = \"a\"\ncomponent = {app:?}\nkey_value = [\"sessions\"]\n"),
     );
-    let out = Command::new(crate::common::host_bin())
-        .args(["check", "--config", bad.to_str().unwrap()])
-        .env("WASGI_CACHE_DIR", crate::common::test_cache_dir())
-        .output()
-        .unwrap();
+    let out = check(&bad);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(err.contains("no [[store]] named \"sessions\""), "{err}");
@@ -252,7 +274,7 @@ fn each_quota_refuses_the_write_that_would_exceed_it_and_leaves_the_store_as_it_
              [[app]]\nname = \"q\"\ncomponent = {app:?}\nkey_value = [\"default\", \"small\"]\n"
         ),
     );
-    let host = Host::serve(&["--config", path.to_str().unwrap()]);
+    let host = Host::serve(&["--config", path.to_str().unwrap(), "--admin", "127.0.0.1:0"]);
     let addr = host.addr;
     assert_eq!(once(addr, "PUT", "/set/k?store=small", b"first").0, 200);
     // A key over max_key_size.
@@ -299,6 +321,18 @@ fn each_quota_refuses_the_write_that_would_exceed_it_and_leaves_the_store_as_it_
     assert!(held > 200 - 16, "the store holds only {held} bytes");
     // The app's other store is not affected.
     assert_eq!(once(addr, "PUT", "/set/big", &[b'y'; 4096]).0, 200);
+    // /metrics counts the calls by app, store, operation and result.
+    let metrics = crate::manifest::admin_get(&host, "/metrics").text();
+    let count = |labels: &str| {
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with(&format!("wasgi_kv_operations_total{{{labels}}} ")));
+        line.and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+    };
+    let refused = count("app=\"q\",store=\"small\",op=\"set\",result=\"error\"");
+    assert!(refused.is_some_and(|n| n >= 3), "{metrics}");
+    let stored = count("app=\"q\",store=\"default\",op=\"set\",result=\"ok\"");
+    assert_eq!(stored, Some(1), "{metrics}");
     // A quota that is no size is a manifest error naming the line.
     let bad = manifest(
         &temp_dir("quota-bad"),
@@ -306,11 +340,7 @@ fn each_quota_refuses_the_write_that_would_exceed_it_and_leaves_the_store_as_it_
             "[[store]]\nname = \"s\"\nmax_total_size = \"lots\"\n\n[[app]]\nname = \"a\"\ncomponent = {app:?}\n"
         ),
     );
-    let out = Command::new(crate::common::host_bin())
-        .args(["check", "--config", bad.to_str().unwrap()])
-        .env("WASGI_CACHE_DIR", crate::common::test_cache_dir())
-        .output()
-        .unwrap();
+    let out = check(&bad);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("line 3") && err.contains("max_total_size"),

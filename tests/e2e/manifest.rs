@@ -467,7 +467,7 @@ fn check_lists_the_apps_and_bad_manifests_name_the_line() {
     let manifest = examples_manifest();
     let (code, out, err) = host_cmd(&["check", "--config", manifest.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{err}");
-    assert!(out.contains("wasgi.toml: 5 apps"), "{out}");
+    assert!(out.contains("wasgi.toml: 6 apps"), "{out}");
     assert!(
         out.contains("shop-api") && out.contains("/shop/api") && out.contains("wasi:http"),
         "{out}"
@@ -747,7 +747,7 @@ fn reloads_under_load_lose_no_request_and_a_broken_file_keeps_the_old_app() {
 }
 
 /// A GET to the admin listener `host` logged.
-fn admin_get(host: &Host, path: &str) -> crate::common::Response {
+pub(crate) fn admin_get(host: &Host, path: &str) -> crate::common::Response {
     let line = host.wait_log("Admin endpoints on http://");
     let admin: std::net::SocketAddr = line
         .split("Admin endpoints on http://")

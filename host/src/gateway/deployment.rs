@@ -52,6 +52,8 @@ pub struct Deployed {
     pub compiled: Vec<String>,
     /// Each app's resulting limits, a line per app (`host check`).
     pub limits: Vec<String>,
+    /// The key-value stores each app may open, a line per app (`host check`).
+    pub stores: Vec<String>,
     /// The files it came from, the manifest first: what to watch.
     pub files: Vec<PathBuf>,
     /// The manifest's listeners (none: the command line's).
@@ -145,6 +147,7 @@ impl Deployment {
             router: loaded.router,
             compiled: loaded.compiled,
             limits: loaded.limits,
+            stores: loaded.stores,
             files,
             listeners: manifest.listeners,
         })

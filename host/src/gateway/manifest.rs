@@ -635,6 +635,7 @@ pub fn load(
     resources: &capability::Resources,
 ) -> Result<Loaded, ManifestError> {
     let (mut tenants, mut compiled, mut summaries) = (Vec::new(), Vec::new(), Vec::new());
+    let mut stores = Vec::new();
     let limits = |options: &AppOptions, app: &AppSpec| {
         let seconds = |d: Option<Duration>| {
             d.map_or("none".to_string(), |d| format!("{} s", d.as_secs_f64()))
@@ -677,6 +678,7 @@ pub fn load(
             options.usage = Some(metrics.usage_hook(&app.name));
         }
         capability::open(&app.name, &mut options, resources).map_err(err)?;
+        stores.push(stores_of(&app.name, &options));
         let reuse = options.reuse;
         let loaded = component::load_component(engine, &app.component, options)
             .map_err(|e| err(e.to_string()))?;
@@ -705,7 +707,24 @@ pub fn load(
         router,
         compiled,
         limits: summaries,
+        stores,
     })
+}
+
+/// `shop: default (sqlite .wasgi/apps/shop.sqlite), sessions (redis ...)`.
+fn stores_of(app: &str, options: &AppOptions) -> String {
+    use crate::capability::keyvalue::AppStores;
+    let granted: Vec<String> = (options.capabilities.get::<AppStores>())
+        .map(|s| {
+            s.granted()
+                .map(|s| format!("{} ({})", s.label, s.location))
+                .collect()
+        })
+        .unwrap_or_default();
+    match granted.is_empty() {
+        true => format!("{app}: none"),
+        false => format!("{app}: {}", granted.join(", ")),
+    }
 }
 
 /// What [`load`] made of a manifest.
@@ -716,6 +735,9 @@ pub struct Loaded {
     pub compiled: Vec<String>,
     /// Each app's resulting limits, a line per app.
     pub limits: Vec<String>,
+    /// The key-value stores each app may open, and where each lives, a
+    /// line per app.
+    pub stores: Vec<String>,
 }
 
 /// Whether an app whose instances serve `reuse` requests each runs its

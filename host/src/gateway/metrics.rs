@@ -55,6 +55,14 @@ struct AppFailure {
     cause: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
+struct StoreCall {
+    app: String,
+    store: String,
+    op: String,
+    result: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Outcome {
     result: String,
@@ -73,8 +81,11 @@ pub struct Metrics {
     instantiation: Family<App, Histogram>,
     cpu: Family<App, Counter<f64, std::sync::atomic::AtomicU64>>,
     memory: Family<App, Gauge>,
+    store_calls: Family<StoreCall, Counter>,
     /// The apps that have series, for removing them.
     apps: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    /// The store-call series there are, for removing an app's.
+    store_series: std::sync::Mutex<std::collections::BTreeSet<StoreCall>>,
 }
 
 impl Default for Metrics {
@@ -141,10 +152,18 @@ impl Metrics {
             "Linear memory the app's instances hold now, by app",
             memory.clone(),
         );
+        let store_calls = Family::<StoreCall, Counter>::default();
+        registry.register(
+            "kv_operations",
+            "Guests' calls to their key-value stores, by app, store, operation (get, set, increment, ...) and result (ok, error)",
+            store_calls.clone(),
+        );
         Metrics {
             registry,
             cpu,
             memory,
+            store_calls,
+            store_series: Default::default(),
             requests,
             latency,
             in_flight,
@@ -186,6 +205,8 @@ impl Metrics {
         Arc::new(AppUsage {
             cpu: self.cpu.get_or_create(&labels).clone(),
             memory: self.memory.get_or_create(&labels).clone(),
+            metrics: Arc::downgrade(self),
+            app: app.to_string(),
         })
     }
 
@@ -245,6 +266,14 @@ impl Metrics {
             self.instantiation.remove(&app);
             self.cpu.remove(&app);
             self.memory.remove(&app);
+            let mut series = self.store_series.lock().unwrap_or_else(|p| p.into_inner());
+            series.retain(|call| {
+                let keep = call.app != *gone;
+                if !keep {
+                    self.store_calls.remove(call);
+                }
+                keep
+            });
             for status in STATUSES {
                 let status = status.to_string();
                 self.requests.remove(&AppStatus {
@@ -296,10 +325,13 @@ impl Metrics {
     }
 }
 
-/// An app's CPU and memory series, fed by its instances.
+/// An app's CPU, memory and store-call series, fed by its instances.
 struct AppUsage {
     cpu: Counter<f64, std::sync::atomic::AtomicU64>,
     memory: Gauge,
+    /// (Weak: the metrics own the apps' hooks' series, not the reverse.)
+    metrics: std::sync::Weak<Metrics>,
+    app: String,
 }
 
 impl crate::component::Usage for AppUsage {
@@ -309,6 +341,26 @@ impl crate::component::Usage for AppUsage {
 
     fn memory(&self, bytes: i64) {
         self.memory.inc_by(bytes);
+    }
+
+    fn store_call(&self, store: &str, op: &'static str, failed: bool) {
+        let Some(metrics) = self.metrics.upgrade() else {
+            return;
+        };
+        let call = StoreCall {
+            app: self.app.clone(),
+            store: store.to_string(),
+            op: op.to_string(),
+            result: if failed { "error" } else { "ok" }.to_string(),
+        };
+        metrics.store_calls.get_or_create(&call).inc();
+        let mut series = metrics
+            .store_series
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if !series.contains(&call) {
+            series.insert(call);
+        }
     }
 }
 
