@@ -489,3 +489,88 @@ fn with_redis_down_calls_fail_fast_and_others_are_served_then_it_recovers_withou
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+#[test]
+fn a_spin_sdk_app_with_key_value_and_variables_is_served_unchanged() {
+    let dir = temp_dir("spin");
+    let (spin, counter) = (example("spin-kv"), example("kv-counter"));
+    let path = manifest(
+        &dir,
+        &format!(
+            "state_dir = \"state\"\n\n\
+             [[store]]\nname = \"shared\"\n\n\
+             [[app]]\nname = \"spin\"\ncomponent = {spin:?}\nkey_value = [\"default\", \"shared\"]\n\
+             config = {{ greeting = \"hello from the manifest\" }}\n\n\
+             [[app]]\nname = \"wasgi\"\ncomponent = {counter:?}\nroute = \"/wasgi\"\nkey_value = [\"shared\"]\n"
+        ),
+    );
+    let host = Host::serve(&["--config", path.to_str().unwrap()]);
+    let addr = host.addr;
+    assert_eq!(once(addr, "PUT", "/set/a", b"one").0, 200);
+    assert_eq!(once(addr, "PUT", "/set/b", b"two").0, 200);
+    assert_eq!(once(addr, "GET", "/get/a", b"").1, "one");
+    assert_eq!(once(addr, "GET", "/get/missing", b"").0, 404);
+    assert_eq!(once(addr, "DELETE", "/get/b", b"").0, 200);
+    // get-keys answers a stream.
+    assert_eq!(once(addr, "GET", "/keys", b"").1, "a\n");
+    // spin:variables reads the app's config.
+    assert_eq!(
+        once(addr, "GET", "/var/greeting", b"").1,
+        "hello from the manifest"
+    );
+    let (status, text) = once(addr, "GET", "/var/missing", b"");
+    assert_eq!(status, 404, "{text}");
+    // (A wasi:http app sees the whole path: it is at the root.)
+    // One store, whichever interface: a Spin app writes what a wasgi app reads.
+    assert_eq!(
+        once(addr, "PUT", "/set/both?store=shared", b"shared value").0,
+        200
+    );
+    assert_eq!(
+        once(addr, "GET", "/wasgi/get/both?store=shared", b"").1,
+        "shared value"
+    );
+    // A label it was not granted: access-denied, logged.
+    assert_eq!(once(addr, "GET", "/keys?store=other", b"").0, 403);
+    host.wait_log("app \"spin\": key-value store \"other\" refused");
+}
+
+#[test]
+fn a_component_built_for_wasi_keyvalue_0_2_0_draft_shares_the_store_with_draft2() {
+    let dir = temp_dir("draft");
+    let (draft, draft2) = (example("kv-draft"), example("kv-counter"));
+    let path = manifest(
+        &dir,
+        &format!(
+            "state_dir = \"state\"\n\n\
+             [[store]]\nname = \"default\"\n\n\
+             [[app]]\nname = \"same\"\ncomponent = {draft:?}\nroute = \"/draft\"\n"
+        ),
+    );
+    let host = Host::serve(&["--config", path.to_str().unwrap()]);
+    let addr = host.addr;
+    increment_from(&[addr], "/draft/incr/n", 8, 50);
+    assert_eq!(once(addr, "GET", "/draft/get/n", b"").1, "400");
+    assert_eq!(
+        once(addr, "GET", "/draft/many?k=n&k=nothing", b"").1,
+        "n=400\n-\n"
+    );
+    // More keys than a page holds: the numeric cursor goes through them.
+    let mut conn = Conn::open(addr);
+    for i in 0..1005 {
+        assert_eq!(
+            call(&mut conn, "POST", &format!("/draft/incr/k{i:04}"), b"").0,
+            200
+        );
+    }
+    let keys = once(addr, "GET", "/draft/keys", b"").1;
+    assert_eq!(keys.lines().count(), 1006, "{keys}");
+    drop(host);
+    // The same app's store, read through 0.2.0-draft2 by another component.
+    let path = manifest(
+        &dir,
+        &format!("state_dir = \"state\"\n\n[[app]]\nname = \"same\"\ncomponent = {draft2:?}\n"),
+    );
+    let host = Host::serve(&["--config", path.to_str().unwrap()]);
+    assert_eq!(once(host.addr, "GET", "/get/n", b"").1, "400");
+}

@@ -19,7 +19,12 @@ const TEXT: [(&str, &str); 1] = [("Content-Type", "text/plain; charset=utf-8")];
 
 fn kv_counter(mut environ: Environ, start_response: StartResponse) -> Result<Body> {
     let query = parse_qsl(environ.get("QUERY_STRING").unwrap_or(""), true);
-    let arg = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let arg = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
     let label = arg("store").unwrap_or_else(|| "default".into());
     let store = match wasgi::kv::open(&label) {
         Ok(store) => store,

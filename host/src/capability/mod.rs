@@ -18,8 +18,8 @@
 //! | [`env`] | | the app's environment variables (`--env`, `env`) |
 //! | [`preopens`] | | the app's directories (`--dir`, `--dir-rw`, `dirs`) |
 //! | [`outbound`] | `wasi:http` | the outbound policy (`--allow-outbound`, `allow_outbound`) |
-//! | [`config`] | `wasi:config` | configuration values (`--config-var`, `config`) |
-//! | [`keyvalue`] | `wasi:keyvalue` | the app's key-value stores (`--state-dir`, `key_value`, `[[store]]`) |
+//! | [`config`] | `wasi:config`, `spin:variables` | configuration values (`--config-var`, `config`) |
+//! | [`keyvalue`] | `wasi:keyvalue`, `spin:key-value` | the app's key-value stores (`--state-dir`, `key_value`, `[[store]]`) |
 //!
 //! (The table is the registry's order; flags and keys are the
 //! capability's own.)

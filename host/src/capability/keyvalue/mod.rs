@@ -1,6 +1,7 @@
 //! Key-value stores for guests (`wasi:keyvalue` `store`, `atomics` and
 //! `batch`, at `0.2.0-draft` as wasmtime 48 serves it and `0.2.0-draft2`
-//! as Spin 4 links it): state that outlives the request's instance.
+//! as Spin 4 links it, and Spin SDK 7's `spin:key-value@3.0.0`): state
+//! that outlives the request's instance.
 //!
 //! Every app has its own `default` store, apart from every other app's;
 //! a manifest's `[[store]]` tables declare more, shared with the apps that
@@ -18,6 +19,7 @@ mod common;
 mod draft;
 mod draft2;
 pub mod redis;
+mod spin;
 pub mod sqlite;
 pub mod store;
 
@@ -127,12 +129,13 @@ impl Capability for KeyValue {
     }
 
     fn provides(&self) -> &'static [&'static str] {
-        &["wasi:keyvalue"]
+        &["wasi:keyvalue", "spin:key-value"]
     }
 
     fn add_to_linker(&self, linker: &mut Linker<RequestCtx>) -> wasmtime::Result<()> {
         draft::add_to_linker(linker, view)?;
-        draft2::add_to_linker(linker, view)
+        draft2::add_to_linker(linker, view)?;
+        spin::add_to_linker(linker, view)
     }
 
     fn keys(&self) -> &'static [&'static str] {

@@ -1,5 +1,6 @@
 //! Configuration values for guests (`wasi:config/store@0.2.0-rc.1`, as
-//! wasmtime's `wasi-config` serves it): a manifest app's (or
+//! wasmtime's `wasi-config` serves it, and Spin's `spin:variables@3.0.0`,
+//! [`spin`]): a manifest app's (or
 //! `[defaults]`') `config = { api_base = "https://...", token = { env =
 //! "SHOP_TOKEN" } }`, or `--config-var KEY=VALUE`. A value comes from the
 //! host's environment only by such an explicit reference, and a reference
@@ -17,11 +18,26 @@ use wasmtime_wasi_config::{WasiConfig, WasiConfigVariables};
 use super::{Capability, CapabilitySettings, KeyError, ManifestKey};
 use crate::component::RequestCtx;
 
+mod spin;
+
 /// `wasi:config/store` with the app's values.
 pub(crate) struct Config;
 
 /// An app's configuration values.
-pub struct ConfigVars(WasiConfigVariables);
+pub struct ConfigVars {
+    wasi: WasiConfigVariables,
+    values: BTreeMap<String, String>,
+}
+
+impl ConfigVars {
+    fn new(values: BTreeMap<String, String>) -> Self {
+        let wasi = values
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        ConfigVars { wasi, values }
+    }
+}
 
 /// A value in a manifest: given, or the host's environment variable named.
 #[derive(Deserialize)]
@@ -42,14 +58,15 @@ impl Capability for Config {
     }
 
     fn provides(&self) -> &'static [&'static str] {
-        &["wasi:config"]
+        &["wasi:config", "spin:variables"]
     }
 
     fn add_to_linker(&self, linker: &mut Linker<RequestCtx>) -> wasmtime::Result<()> {
         wasmtime_wasi_config::add_to_linker(linker, |ctx| {
             let vars = ctx.capabilities.get::<ConfigVars>();
-            WasiConfig::new(vars.map_or(&*NONE, |v| &v.0))
-        })
+            WasiConfig::new(vars.map_or(&*NONE, |v| &v.wasi))
+        })?;
+        spin::add_to_linker(linker)
     }
 
     fn keys(&self) -> &'static [&'static str] {
@@ -62,7 +79,7 @@ impl Capability for Config {
         settings: &mut CapabilitySettings,
     ) -> Result<(), KeyError> {
         let values: BTreeMap<String, Value> = key.parse()?;
-        let mut vars = WasiConfigVariables::new();
+        let mut vars = BTreeMap::new();
         for (name, value) in values {
             let value = match value {
                 Value::Text(text) => text,
@@ -75,7 +92,7 @@ impl Capability for Config {
             };
             vars.insert(name, value);
         }
-        settings.set(ConfigVars(vars));
+        settings.set(ConfigVars::new(vars));
         Ok(())
     }
 
@@ -99,7 +116,7 @@ impl Capability for Config {
         settings: &mut CapabilitySettings,
     ) -> Result<(), String> {
         if let Some(vars) = flags.get_many::<(String, String)>("config_var") {
-            settings.set(ConfigVars(vars.cloned().collect()));
+            settings.set(ConfigVars::new(vars.cloned().collect()));
         }
         Ok(())
     }
