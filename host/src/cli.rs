@@ -83,6 +83,14 @@ enum Command {
     /// errors naming the line and the key (exit status 2). Then compiles
     /// every component (filling the compile cache) and lists the apps.
     Check(CheckArgs),
+    /// Look inside a key-value store: list its keys, get, set or delete one
+    ///
+    /// Opens the store a guest of the app sees, as `serve` would: the
+    /// app's `default` or a store the manifest declares, in SQLite or
+    /// Redis, with its quotas. E.g. `host kv get --config wasgi.toml --app
+    /// shop default visits`, or `host kv list default` for the single app
+    /// of `host serve APP.wasm`.
+    Kv(crate::kv_command::KvArgs),
 }
 
 #[derive(Args)]
@@ -416,7 +424,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => Some(&mut args.app_args),
         Command::Cgi(args) => Some(&mut args.app_args),
         Command::Check(args) => Some(&mut args.app_args),
-        Command::New(_) | Command::BuildPython(_) => None,
+        Command::New(_) | Command::BuildPython(_) | Command::Kv(_) => None,
     };
     if let (Some(app_args), Some((_, flags))) = (app_args, matches.subcommand()) {
         match capability::read_flags(flags) {
@@ -430,6 +438,7 @@ pub fn main() -> ExitCode {
         Command::New(args) => new(args),
         Command::BuildPython(args) => build_python(args),
         Command::Check(args) => check(args),
+        Command::Kv(args) => crate::kv_command::run(args),
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod build_python;
 mod cli;
+mod kv_command;
 mod scaffold;
 
 fn main() -> std::process::ExitCode {

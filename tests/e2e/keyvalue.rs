@@ -75,8 +75,20 @@ fn a_counter_counts_every_increment_of_many_concurrent_clients_and_keeps_it_acro
     increment_from(&[host.addr], "/incr/hits", 16, 200);
     assert_eq!(once(host.addr, "GET", "/get/hits", b"").1, "3200");
     host.stop();
-    // The store is a file of the state directory: a new process reads it.
+    // The store is a file of the state directory: a new process reads it,
+    // and so does an operator.
     assert!(state.join("apps/app.sqlite").is_file());
+    let dir = ["--state-dir", state.to_str().unwrap()];
+    assert_eq!(
+        kv(&[&["get"][..], &dir, &["default", "hits"]].concat()),
+        (0, "3200".into())
+    );
+    assert_eq!(
+        kv(&[&["set"][..], &dir, &["default", "note", "by hand"]].concat()).0,
+        0
+    );
+    let (code, _) = kv(&[&["get"][..], &dir, &["default", "nothing"]].concat());
+    assert_eq!(code, 1);
     let host = serve_counter(&state);
     assert_eq!(
         once(host.addr, "GET", "/", b""),
@@ -98,8 +110,24 @@ fn a_counter_counts_every_increment_of_many_concurrent_clients_and_keeps_it_acro
     assert_eq!(once(host.addr, "POST", "/cas/fresh?to=y", b"").0, 200);
     assert_eq!(
         once(host.addr, "GET", "/keys", b"").1,
-        "fresh\nhits\nk\nvisits\n"
+        "fresh\nhits\nk\nnote\nvisits\n"
     );
+    assert_eq!(once(host.addr, "GET", "/get/note", b"").1, "by hand");
+    assert_eq!(
+        kv(&[&["list"][..], &dir, &["default"]].concat()).1,
+        "fresh\nhits\nk\nnote\nvisits\n"
+    );
+}
+
+/// `host kv ARGS`: its exit status and stdout.
+fn kv(args: &[&str]) -> (i32, String) {
+    let out = Command::new(crate::common::host_bin())
+        .arg("kv")
+        .args(args)
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    (code, String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 #[test]
@@ -435,6 +463,12 @@ fn two_hosts_on_one_port_share_one_redis_counter_exactly() {
     drop((a, b));
     let c = Host::serve(&["--config", path.to_str().unwrap()]);
     assert_eq!(once(c.addr, "GET", "/get/hits", b"").1, "3200");
+    // An operator reads the same Redis store.
+    let config = ["--config", path.to_str().unwrap()];
+    assert_eq!(
+        kv(&[&["get"][..], &config, &["default", "hits"]].concat()),
+        (0, "3200".into())
+    );
 }
 
 #[test]

@@ -5,6 +5,8 @@
 mod build_python;
 #[path = "../cli.rs"]
 mod cli;
+#[path = "../kv_command.rs"]
+mod kv_command;
 #[path = "../scaffold.rs"]
 mod scaffold;
 

@@ -191,26 +191,15 @@ impl Capability for KeyValue {
     ) -> Result<(), String> {
         let settings = &options.capabilities;
         let catalog = settings.get::<Catalog>().cloned().unwrap_or_default();
-        let state_dir = match (settings.get::<StateDir>(), &catalog.state_dir) {
-            (Some(StateDir(dir)), _) => dir.clone(),
-            (None, Some(dir)) => dir.clone(),
-            (None, None) => PathBuf::from(DEFAULT_STATE_DIR),
-        };
+        let state_dir = state_dir(settings);
         let labels = match settings.get::<Granted>() {
             Some(Granted(labels)) => labels.clone(),
             None => vec!["default".to_string()],
         };
         let mut granted = BTreeMap::new();
         for label in &labels {
-            let (spec, place) = match (label.as_str(), catalog.stores.get(label)) {
-                ("default", spec) => (spec.cloned().unwrap_or_default(), Place::App(app)),
-                (_, Some(spec)) => (spec.clone(), Place::Shared(label)),
-                (_, None) => {
-                    return Err(format!(
-                        "key_value: no [[store]] named {label:?} in the manifest"
-                    ));
-                }
-            };
+            let (spec, place) = locate(&catalog, app, label)
+                .map_err(|e| format!("key_value: {e} in the manifest"))?;
             let store = open_store(label, &spec, &place, &state_dir, resources)?;
             let store = AppStore {
                 app: app.to_string(),
@@ -233,6 +222,59 @@ impl Capability for KeyValue {
             log: options.log.clone(),
         });
         Ok(())
+    }
+}
+
+/// Where the app's SQLite stores live: `--state-dir`, else the manifest's
+/// `state_dir`, else `.wasgi`.
+fn state_dir(settings: &CapabilitySettings) -> PathBuf {
+    let catalog = settings.get::<Catalog>();
+    match (
+        settings.get::<StateDir>(),
+        catalog.and_then(|c| c.state_dir.as_ref()),
+    ) {
+        (Some(StateDir(dir)), _) => dir.clone(),
+        (None, Some(dir)) => dir.clone(),
+        (None, None) => PathBuf::from(DEFAULT_STATE_DIR),
+    }
+}
+
+/// The store `label` as the app `app` with `settings` opens it (its own
+/// `default`, or a declared one, granted or not): for an operator looking
+/// inside (`host kv`), not for guests.
+pub fn open_for_operator(
+    app: &str,
+    settings: &CapabilitySettings,
+    label: &str,
+    log: ErrorStream,
+) -> Result<AppStore, String> {
+    let catalog = settings.get::<Catalog>().cloned().unwrap_or_default();
+    let (spec, place) = locate(&catalog, app, label)?;
+    let store = open_store(
+        label,
+        &spec,
+        &place,
+        &state_dir(settings),
+        &Resources::default(),
+    )?;
+    Ok(AppStore {
+        app: app.to_string(),
+        store,
+        log,
+        count: None,
+    })
+}
+
+/// How the store `label` of the app `app` is kept, and whose it is.
+fn locate<'a>(
+    catalog: &Catalog,
+    app: &'a str,
+    label: &'a str,
+) -> Result<(StoreSpec, Place<'a>), String> {
+    match (label, catalog.stores.get(label)) {
+        ("default", spec) => Ok((spec.cloned().unwrap_or_default(), Place::App(app))),
+        (_, Some(spec)) => Ok((spec.clone(), Place::Shared(label))),
+        (_, None) => Err(format!("no [[store]] named {label:?}")),
     }
 }
 
