@@ -54,6 +54,18 @@ const BRIDGE: &[(&str, &str)] = &[
         "wasgi/streams.py",
         include_str!("../../guest-sdk/python/wasgi/streams.py"),
     ),
+    (
+        "wasgi/kv.py",
+        include_str!("../../guest-sdk/python/wasgi/kv.py"),
+    ),
+    (
+        "wasgi/config.py",
+        include_str!("../../guest-sdk/python/wasgi/config.py"),
+    ),
+    (
+        "wasgi/sessions.py",
+        include_str!("../../guest-sdk/python/wasgi/sessions.py"),
+    ),
     ("wit/wsgi.wit", include_str!("../../wit/wsgi.wit")),
     (
         "wit/python.wit",

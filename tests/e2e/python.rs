@@ -668,3 +668,76 @@ fn an_app_from_pypi_builds_and_serves_under_the_validator() {
         assert!(!log.contains(complaint), "{log}");
     }
 }
+
+/// A Flask app with state: `wasgi.kv` (a counter exact under concurrent
+/// clients, a mapping of bytes), server-side sessions in a store
+/// (`wasgi.sessions.FlaskSessions`) and `wasgi.config`.
+#[test]
+fn a_flask_app_keeps_counters_data_and_sessions_in_the_hosts_stores() {
+    let dir = repo().join("tests/e2e/python");
+    let flask = repo().join("examples/python-flask");
+    let (dir_s, requirements) = (dir.to_str().unwrap(), flask.join("requirements.txt"));
+    let component = build(
+        "python-kv",
+        &[
+            "kv_app:application",
+            "--path",
+            dir_s,
+            "--requirements",
+            requirements.to_str().unwrap(),
+        ],
+        &[&dir],
+    );
+    let state = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("python-kv-state");
+    let _ = std::fs::remove_dir_all(&state);
+    let host = Host::serve(&[
+        component.to_str().unwrap(),
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--config-var",
+        "region=eu",
+    ]);
+    let addr = host.addr;
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut conn = Conn::open(addr);
+                for _ in 0..25 {
+                    conn.send(b"GET /count HTTP/1.1\r\nHost: t\r\n\r\n");
+                    assert_eq!(conn.response(false).status, 200);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(host.get("/count").text(), "201");
+    let put = "PUT /kv/greeting HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello";
+    assert_eq!(host.request(put).text(), "stored");
+    assert_eq!(host.get("/kv/greeting").text(), "hello");
+    assert_eq!(host.get("/keys").text(), "greeting\nvisits\n");
+    assert_eq!(host.get("/kv/nothing").status, 404);
+    let denied = host.get("/kv/x?store=other");
+    assert_eq!(denied.status, 403, "{}", denied.text());
+    assert_eq!(host.get("/config/region").text(), "eu");
+    // A session survives across requests, each in a fresh instance: the
+    // cookie holds only its id.
+    let first = host.request("POST /cart/apple HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(first.text(), "apple");
+    let cookie = first
+        .header("Set-Cookie")
+        .expect("a session cookie")
+        .to_string();
+    let sid = cookie.split(';').next().unwrap().to_string();
+    assert!(!cookie.contains("apple"), "{cookie}");
+    let second = host.request(&format!(
+        "POST /cart/pear HTTP/1.1\r\nHost: t\r\nCookie: {sid}\r\nContent-Length: 0\r\n\r\n"
+    ));
+    assert_eq!(second.text(), "apple,pear");
+    let read = host.request(&format!(
+        "GET /cart HTTP/1.1\r\nHost: t\r\nCookie: {sid}\r\n\r\n"
+    ));
+    assert_eq!(read.text(), "apple,pear");
+    assert_eq!(host.get("/cart").text(), "");
+}
