@@ -361,6 +361,14 @@ fn each_quota_refuses_the_write_that_would_exceed_it_and_leaves_the_store_as_it_
     assert!(refused.is_some_and(|n| n >= 3), "{metrics}");
     let stored = count("app=\"q\",store=\"default\",op=\"set\",result=\"ok\"");
     assert_eq!(stored, Some(1), "{metrics}");
+    // And what each store holds, against its quota.
+    let gauge = |name: &str| {
+        let prefix = format!("{name}{{app=\"q\",store=\"small\"}} ");
+        let line = metrics.lines().find(|l| l.starts_with(&prefix));
+        line.and_then(|l| l.rsplit(' ').next()?.parse::<usize>().ok())
+    };
+    assert_eq!(gauge("wasgi_kv_store_bytes"), Some(held), "{metrics}");
+    assert_eq!(gauge("wasgi_kv_store_quota_bytes"), Some(200), "{metrics}");
     // A quota that is no size is a manifest error naming the line.
     let bad = manifest(
         &temp_dir("quota-bad"),

@@ -68,6 +68,10 @@ pub trait Usage: Send + Sync {
     fn store_call(&self, store: &str, op: &'static str, failed: bool) {
         let _ = (store, op, failed);
     }
+    /// The app may open `store` (its bytes and quota are in `/metrics`).
+    fn store_opened(&self, store: &Arc<crate::capability::keyvalue::store::OpenStore>) {
+        let _ = store;
+    }
 }
 
 /// `max_concurrency` as given: at least one request must be able to run.

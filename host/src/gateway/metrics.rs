@@ -21,6 +21,8 @@ use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 use wasgi::ExcInfo;
 
+use crate::capability::keyvalue::store::OpenStore;
+
 /// The bounds of the request duration histogram, in seconds.
 const LATENCY_BUCKETS: [f64; 17] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -64,6 +66,12 @@ struct StoreCall {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AppStore {
+    app: String,
+    store: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Outcome {
     result: String,
 }
@@ -82,6 +90,10 @@ pub struct Metrics {
     cpu: Family<App, Counter<f64, std::sync::atomic::AtomicU64>>,
     memory: Family<App, Gauge>,
     store_calls: Family<StoreCall, Counter>,
+    store_bytes: Family<AppStore, Gauge>,
+    store_quota: Family<AppStore, Gauge>,
+    /// The stores apps may open, read at each scrape for their bytes.
+    stores: std::sync::Mutex<Vec<(AppStore, std::sync::Weak<OpenStore>)>>,
     /// The apps that have series, for removing them.
     apps: std::sync::Mutex<std::collections::BTreeSet<String>>,
     /// The store-call series there are, for removing an app's.
@@ -158,11 +170,26 @@ impl Metrics {
             "Guests' calls to their key-value stores, by app, store, operation (get, set, increment, ...) and result (ok, error)",
             store_calls.clone(),
         );
+        let store_bytes = Family::<AppStore, Gauge>::default();
+        registry.register(
+            "kv_store_bytes",
+            "Bytes of keys and values a key-value store holds, by app and store (read at each scrape)",
+            store_bytes.clone(),
+        );
+        let store_quota = Family::<AppStore, Gauge>::default();
+        registry.register(
+            "kv_store_quota_bytes",
+            "A key-value store's max_total_size, by app and store",
+            store_quota.clone(),
+        );
         Metrics {
             registry,
             cpu,
             memory,
             store_calls,
+            store_bytes,
+            store_quota,
+            stores: Default::default(),
             store_series: Default::default(),
             requests,
             latency,
@@ -266,6 +293,16 @@ impl Metrics {
             self.instantiation.remove(&app);
             self.cpu.remove(&app);
             self.memory.remove(&app);
+            let mut stores = self.stores.lock().unwrap_or_else(|p| p.into_inner());
+            stores.retain(|(labels, _)| {
+                let keep = labels.app != *gone;
+                if !keep {
+                    self.store_bytes.remove(labels);
+                    self.store_quota.remove(labels);
+                }
+                keep
+            });
+            drop(stores);
             let mut series = self.store_series.lock().unwrap_or_else(|p| p.into_inner());
             series.retain(|call| {
                 let keep = call.app != *gone;
@@ -290,6 +327,27 @@ impl Metrics {
             }
         }
         *known = apps.iter().map(|a| a.to_string()).collect();
+    }
+
+    /// Reads how many bytes each store holds, into its gauge: a store that
+    /// does not answer within half a second keeps its last reading.
+    pub async fn read_stores(&self) {
+        let stores: Vec<(AppStore, Arc<OpenStore>)> = {
+            let mut stores = self.stores.lock().unwrap_or_else(|p| p.into_inner());
+            stores.retain(|(_, store)| store.strong_count() > 0);
+            let live = stores
+                .iter()
+                .filter_map(|(l, s)| Some((l.clone(), s.upgrade()?)));
+            live.collect()
+        };
+        for (labels, store) in stores {
+            let used = tokio::time::timeout(Duration::from_millis(500), store.used()).await;
+            if let Ok(Ok(bytes)) = used {
+                self.store_bytes
+                    .get_or_create(&labels)
+                    .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+            }
+        }
     }
 
     /// Every metric in the OpenMetrics text format, the process's own
@@ -343,6 +401,21 @@ impl crate::component::Usage for AppUsage {
         self.memory.inc_by(bytes);
     }
 
+    fn store_opened(&self, store: &Arc<OpenStore>) {
+        let Some(metrics) = self.metrics.upgrade() else {
+            return;
+        };
+        let labels = AppStore {
+            app: self.app.clone(),
+            store: store.label.clone(),
+        };
+        let quota = i64::try_from(store.quotas.max_total_size).unwrap_or(i64::MAX);
+        metrics.store_quota.get_or_create(&labels).set(quota);
+        let mut stores = metrics.stores.lock().unwrap_or_else(|p| p.into_inner());
+        stores.retain(|(l, _)| *l != labels);
+        stores.push((labels, Arc::downgrade(store)));
+    }
+
     fn store_call(&self, store: &str, op: &'static str, failed: bool) {
         let Some(metrics) = self.metrics.upgrade() else {
             return;
@@ -393,6 +466,42 @@ impl Drop for InFlight {
     }
 }
 
+/// The admin listener's answer to `req`.
+async fn admin_answer(
+    req: &Request<hyper::body::Incoming>,
+    metrics: &Metrics,
+    draining: &watch::Receiver<bool>,
+) -> Response<Full<Bytes>> {
+    let (status, ctype, body) = match req.uri().path() {
+        "/healthz" => (StatusCode::OK, "text/plain", "ok\n".to_string()),
+        "/readyz" if *draining.borrow() => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            "draining\n".to_string(),
+        ),
+        "/readyz" => (StatusCode::OK, "text/plain", "ready\n".to_string()),
+        "/metrics" => {
+            let accept = (req.headers().get(http::header::ACCEPT))
+                .and_then(|a| a.to_str().ok())
+                .unwrap_or("");
+            metrics.read_stores().await;
+            let (text, ctype) = metrics.encode_for(accept);
+            (StatusCode::OK, ctype, text)
+        }
+        _ => (
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "not found\n".to_string(),
+        ),
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    if let Ok(v) = http::HeaderValue::from_str(ctype) {
+        response.headers_mut().insert(http::header::CONTENT_TYPE, v);
+    }
+    response
+}
+
 /// Serves the admin endpoints on `addr` until the process ends:
 /// `/healthz` (200 while the process serves), `/readyz` (200, or 503 once
 /// `draining` turns true) and `/metrics`.
@@ -409,33 +518,8 @@ pub async fn serve_admin(
         let (metrics, draining) = (metrics.clone(), draining.clone());
         tokio::spawn(async move {
             let service = service_fn(move |req: Request<hyper::body::Incoming>| {
-                let (status, ctype, body) = match req.uri().path() {
-                    "/healthz" => (StatusCode::OK, "text/plain", "ok\n".to_string()),
-                    "/readyz" if *draining.borrow() => (
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "text/plain",
-                        "draining\n".to_string(),
-                    ),
-                    "/readyz" => (StatusCode::OK, "text/plain", "ready\n".to_string()),
-                    "/metrics" => {
-                        let accept = (req.headers().get(http::header::ACCEPT))
-                            .and_then(|a| a.to_str().ok())
-                            .unwrap_or("");
-                        let (text, ctype) = metrics.encode_for(accept);
-                        (StatusCode::OK, ctype, text)
-                    }
-                    _ => (
-                        StatusCode::NOT_FOUND,
-                        "text/plain",
-                        "not found\n".to_string(),
-                    ),
-                };
-                let mut response = Response::new(Full::new(Bytes::from(body)));
-                *response.status_mut() = status;
-                if let Ok(v) = http::HeaderValue::from_str(ctype) {
-                    response.headers_mut().insert(http::header::CONTENT_TYPE, v);
-                }
-                async move { Ok::<_, Infallible>(response) }
+                let (metrics, draining) = (metrics.clone(), draining.clone());
+                async move { Ok::<_, Infallible>(admin_answer(&req, &metrics, &draining).await) }
             });
             let _ = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)

@@ -201,6 +201,9 @@ impl Capability for KeyValue {
             let (spec, place) = locate(&catalog, app, label)
                 .map_err(|e| format!("key_value: {e} in the manifest"))?;
             let store = open_store(label, &spec, &place, &state_dir, resources)?;
+            if let Some(usage) = &options.usage {
+                usage.store_opened(&store);
+            }
             let store = AppStore {
                 app: app.to_string(),
                 store,

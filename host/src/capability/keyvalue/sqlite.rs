@@ -263,6 +263,11 @@ impl Backend for Sqlite {
     }
 
     fn used(&self) -> BoxFuture<'_, Result<u64>> {
+        // A store no guest used yet holds nothing, and stays without a file.
+        let unused = self.db.lock().map(|db| db.is_none()).unwrap_or(false);
+        if unused && !self.path.exists() {
+            return Box::pin(std::future::ready(Ok(0)));
+        }
         let used = self.with(|db| {
             db.prepare_cached("SELECT bytes FROM used WHERE id = 0")?
                 .query_row([], |r| r.get::<_, i64>(0))

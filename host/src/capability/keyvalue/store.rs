@@ -88,6 +88,13 @@ pub struct OpenStore {
     pub quotas: Quotas,
 }
 
+impl OpenStore {
+    /// The bytes its keys and values take.
+    pub async fn used(&self) -> Result<u64> {
+        self.backend.used().await
+    }
+}
+
 /// A store as one app's guests use it: calls checked against the quotas,
 /// refusals and failures logged naming the app and the store.
 pub struct AppStore {
