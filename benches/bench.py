@@ -111,8 +111,50 @@ def settled_rss(pid, limit=10.0):
 
 
 class Row:
-    def __init__(self, name, cmd, note="", env=None):
+    """A server to measure: its command, the path wrk asks for, and requests
+    (method, path, body) sent once it listens, before the load."""
+
+    def __init__(self, name, cmd, note="", env=None, path="/", setup=()):
         self.name, self.cmd, self.note, self.env = name, cmd, note, env or {}
+        self.path, self.setup = path, setup
+
+
+def send(port, method, path, body=b""):
+    """One request on a connection of its own; its status."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        head = f"{method} {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\nContent-Length: {len(body)}\r\n\r\n"
+        s.sendall(head.encode() + body)
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    return int(answer.split(b" ", 2)[1])
+
+
+def kv_rows(host, tools):
+    """The key-value rows: a `get` and an `increment` per request (the
+    kv-counter app, a fresh instance each), on SQLite and on Redis."""
+    counter = str(ROOT / "examples/kv-counter.wasm")
+    state = ROOT / "target/bench/state"
+    subprocess.run(["rm", "-rf", str(state)], check=True)
+    sqlite = [host, "serve", counter, "--port", "{port}", "--state-dir", str(state)]
+    put = (("PUT", "/set/k", b"a value of some bytes"),)
+    out = [
+        Row("host: kv get per request (SQLite), fresh instance", sqlite, path="/get/k", setup=put),
+        Row("host: kv increment per request (SQLite), fresh instance", sqlite, path="/"),
+    ]
+    redis = tools.get("redis")
+    if redis:
+        manifest = ROOT / "target/bench/kv-redis.toml"
+        manifest.write_text(
+            f'[[store]]\nname = "default"\ntype = "redis"\nurl = "redis://127.0.0.1:{redis}"\n\n'
+            f'[[app]]\nname = "counter"\ncomponent = "{counter}"\n'
+        )
+        on_redis = [host, "serve", "--config", str(manifest), "--port", "{port}"]
+        out += [
+            Row("host: kv get per request (Redis), fresh instance", on_redis, path="/get/k", setup=put),
+            Row("host: kv increment per request (Redis), fresh instance", on_redis, path="/"),
+        ]
+    return out
 
 
 def rows(tools, reuse):
@@ -123,6 +165,7 @@ def rows(tools, reuse):
         Row("host: wasgi hello, fresh instance", [host, "serve", hello, "--port", "{port}"]),
         Row("host: wasi:http hello, fresh instance", [host, "serve", wasi_hello, "--port", "{port}"]),
     ]
+    out += kv_rows(host, tools)
     if reuse:
         out += [
             Row(f"host: wasgi hello, --reuse {reuse}", [host, "serve", hello, "--port", "{port}", "--reuse", str(reuse)]),
@@ -225,7 +268,11 @@ def measure(row, tools, seconds, connections, logdir):
     proc = start()
     try:
         wait_listening(port, proc)
-        url = f"http://127.0.0.1:{port}/"
+        for method, path, body in row.setup:
+            status = send(port, method, path, body)
+            if status != 200:
+                raise RuntimeError(f"{method} {path} answered {status}")
+        url = f"http://127.0.0.1:{port}{row.path}"
         idle = settled_rss(proc.pid)
         wrk(tools["wrk"], url, 1, connections)  # warm up: caches, pools, JIT
         before = cpu_seconds(proc.pid)
@@ -273,6 +320,8 @@ def install(args):
 
     if wanted("wasmtime"):
         tools["wasmtime"] = run([f"{ROOT}/scripts/install-wasmtime.sh"])
+    if not args.only or any("kv" in o for o in args.only):
+        tools["redis"] = start_redis()
     venv = CACHE / "bench-venv"
     gunicorn = venv / "bin/gunicorn"
     works = gunicorn.exists() and subprocess.run([str(gunicorn), "--version"], capture_output=True).returncode == 0
@@ -296,6 +345,23 @@ def install(args):
             check=True,
         )
     return tools
+
+
+REDIS = []
+
+
+def start_redis():
+    """A throw-away redis-server (Debian's) on a free port, for the Redis
+    rows; stopped when the run ends. Its port."""
+    server = run(["bash", "-c", f"{ROOT}/scripts/install-deb.sh redis-server redis-server >&2 && command -v redis-server || echo /usr/bin/redis-server"])
+    port = free_port()
+    proc = subprocess.Popen(
+        pinned([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], 1),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    REDIS.append(proc)
+    wait_listening(port, proc)
+    return port
 
 
 def machine(tools):
@@ -356,6 +422,9 @@ def targets(results, reuse):
         check("reuse: host CPU µs/request ÷ wasmtime serve's", None, "≤ 0.8", None)
     if host_reuse and native:
         check("reuse: host req/s ÷ native hyper's", ratio(host_reuse["rps"], native["rps"]), "≥ 0.30", lambda v: v >= 0.30)
+    kv_get = get("host: kv get per request (SQLite)")
+    if kv_get and wasgi_fresh:
+        check("SQLite kv get: server CPU µs added to a request (over the wasgi hello)", kv_get["cpu_us"] - wasgi_fresh["cpu_us"], "≤ 10", lambda v: v <= 10)
     if host_fresh:
         check("host p99 at the run's connections (ms)", host_fresh["p99"], "≤ 2", lambda v: v <= 2)
         check("host idle RSS (MB)", host_fresh["idle_mb"], "≤ 25", lambda v: v <= 25)
@@ -452,6 +521,8 @@ def main():
             r = {"skipped": str(e).splitlines()[0]}
         log(f"  {r}")
         results.append((row.name, r))
+    for proc in REDIS:
+        stop(proc)
     info = machine(tools)
     goals = targets(results, args.reuse)
     (out / "BENCHMARKS.md").write_text(report(results, info, args, goals))

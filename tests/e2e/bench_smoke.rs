@@ -29,6 +29,8 @@ fn the_benchmark_harness_runs_every_row() {
     for row in [
         "| host: wasgi hello, fresh instance |",
         "| host: wasi:http hello, fresh instance |",
+        "| host: kv get per request (SQLite), fresh instance |",
+        "| host: kv increment per request (Redis), fresh instance |",
         "| native hyper hello (the ceiling) |",
         "| CPython wsgiref.simple_server: hello |",
         "| gunicorn (1 sync worker): hello |",
