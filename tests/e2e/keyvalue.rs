@@ -5,10 +5,10 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::common::{Conn, Host, example, free_port, installed};
+use crate::common::{Conn, Host, RedisServer, example, free_port};
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("kv-{name}"));
@@ -382,63 +382,6 @@ fn each_quota_refuses_the_write_that_would_exceed_it_and_leaves_the_store_as_it_
         err.contains("line 3") && err.contains("max_total_size"),
         "{err}"
     );
-}
-
-/// A `redis-server` on 127.0.0.1 with a throw-away directory, stopped
-/// when dropped.
-struct RedisServer {
-    child: Option<Child>,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl RedisServer {
-    fn start(name: &str) -> RedisServer {
-        let mut redis = RedisServer {
-            child: None,
-            port: free_port(),
-            dir: temp_dir(&format!("redis-{name}")),
-        };
-        redis.up();
-        redis
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// Starts the server (again) on its port, once it answers.
-    fn up(&mut self) {
-        let bin = installed("redis-server", "redis-server");
-        let child = Command::new(bin)
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .arg("--dir")
-            .arg(&self.dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn down(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.down();
-    }
 }
 
 #[test]

@@ -24,6 +24,7 @@ mod sandbox;
 mod scale_out;
 mod serve;
 mod soak;
+mod sockets;
 mod tls;
 mod validate;
 mod wasi_http;

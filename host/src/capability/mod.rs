@@ -18,6 +18,7 @@
 //! | [`env`] | | the app's environment variables (`--env`, `env`) |
 //! | [`preopens`] | | the app's directories (`--dir`, `--dir-rw`, `dirs`) |
 //! | [`outbound`] | `wasi:http` | the outbound policy (`--allow-outbound`, `allow_outbound`) |
+//! | [`sockets`] | | TCP connections to `tcp://HOST:PORT` entries of that policy |
 //! | [`config`] | `wasi:config`, `spin:variables` | configuration values (`--config-var`, `config`) |
 //! | [`keyvalue`] | `wasi:keyvalue`, `spin:key-value` | the app's key-value stores (`--state-dir`, `key_value`, `[[store]]`) |
 //!
@@ -31,6 +32,7 @@ pub mod outbound;
 pub mod preopens;
 mod resources;
 mod settings;
+pub mod sockets;
 pub mod stdio;
 pub mod wasi;
 
@@ -115,6 +117,7 @@ pub static REGISTRY: &[&dyn Capability] = &[
     &env::Env,
     &preopens::Preopens,
     &outbound::OutboundHttp,
+    &sockets::OutboundTcp,
     &config::Config,
     &keyvalue::KeyValue,
 ];

@@ -1,6 +1,7 @@
 //! Outbound HTTP (`wasi:http`, 0.2 and 0.3): the interfaces in the linker,
 //! and requests denied unless the operator allows the destination
-//! (`--allow-outbound HOST[:PORT]`, `allow_outbound` in a manifest).
+//! (`--allow-outbound HOST[:PORT]`, `allow_outbound` in a manifest). The
+//! same list's `tcp://HOST:PORT` entries are [`super::sockets`]'.
 
 use std::fmt;
 use std::future::Future;
@@ -53,8 +54,9 @@ impl Capability for OutboundHttp {
                 .action(ArgAction::Append)
                 .help(
                     "Let the app make HTTP requests (wasi:http/outgoing-handler) to HOST, on \
-                     any port or only PORT; `*` allows any host. Repeatable. Without it every \
-                     outbound request fails with HttpRequestDenied and a log line",
+                     any port or only PORT; `*` allows any host. tcp://HOST:PORT lets it open \
+                     TCP connections (wasi:sockets) to HOST on PORT instead. Repeatable. \
+                     Without it every outbound request or connection fails, with a log line",
                 ),
         ]
     }
@@ -88,10 +90,13 @@ impl Capability for OutboundHttp {
     }
 }
 
-/// Where a guest may send HTTP requests. Empty (the default): nowhere.
+/// Where a guest may send HTTP requests, and open TCP connections (the
+/// `tcp://HOST:PORT` entries, [`super::sockets`]). Empty (the default):
+/// nowhere.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OutboundPolicy {
     allowed: Arc<Vec<Destination>>,
+    tcp: Arc<Vec<(String, u16)>>,
 }
 
 /// One allowed destination: a host (or `*`) and optionally a port.
@@ -113,7 +118,7 @@ impl fmt::Display for BadDestination {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{:?}: expected HOST, HOST:PORT, [IPV6]:PORT or * (any host)",
+            "{:?}: expected HOST, HOST:PORT, [IPV6]:PORT or * (any host) for HTTP, or tcp://HOST:PORT for a TCP connection",
             self.0
         )
     }
@@ -125,13 +130,30 @@ impl OutboundPolicy {
     /// Allows each of `specs`: `HOST`, `HOST:PORT`, `[IPV6]:PORT`, `*`,
     /// `*:PORT`.
     pub fn allow<S: AsRef<str>>(specs: &[S]) -> Result<Self, BadDestination> {
-        let allowed = specs
-            .iter()
-            .map(|spec| Destination::parse(spec.as_ref()))
-            .collect::<Result<Vec<_>, _>>()?;
+        let (mut allowed, mut tcp) = (Vec::new(), Vec::new());
+        for spec in specs.iter().map(AsRef::as_ref) {
+            match spec.strip_prefix("tcp://") {
+                Some(rest) => {
+                    // A host and a port, nothing wider: no `*`, no port range.
+                    let d =
+                        Destination::parse(rest).map_err(|_| BadDestination(spec.to_string()))?;
+                    match (d.host.as_str(), d.port) {
+                        ("*", _) | (_, None) => return Err(BadDestination(spec.to_string())),
+                        (host, Some(port)) => tcp.push((host.to_string(), port)),
+                    }
+                }
+                None => allowed.push(Destination::parse(spec)?),
+            }
+        }
         Ok(OutboundPolicy {
             allowed: Arc::new(allowed),
+            tcp: Arc::new(tcp),
         })
+    }
+
+    /// The `tcp://HOST:PORT` entries: where TCP connections may go.
+    pub fn tcp(&self) -> &[(String, u16)] {
+        &self.tcp
     }
 
     /// Whether a request to `host:port` may go out.
@@ -248,6 +270,19 @@ mod tests {
         assert!(OutboundPolicy::allow(&["*:80"]).unwrap().allows("x", 80));
         for bad in ["", "a:b", "a b", "[::1", "host:70000", "a/b"] {
             assert!(OutboundPolicy::allow(&[bad]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tcp_entries_name_one_host_and_port_and_allow_no_http() {
+        let policy =
+            OutboundPolicy::allow(&["tcp://DB.internal:5432", "tcp://[::1]:6379"]).unwrap();
+        let tcp: Vec<(&str, u16)> = policy.tcp().iter().map(|(h, p)| (h.as_str(), *p)).collect();
+        assert_eq!(tcp, [("db.internal", 5432), ("::1", 6379)]);
+        assert!(!policy.allows("db.internal", 5432));
+        for bad in ["tcp://db", "tcp://*:5432", "tcp://", "tcp://db:x"] {
+            let e = OutboundPolicy::allow(&[bad]).unwrap_err();
+            assert!(e.to_string().contains(bad), "{e}");
         }
     }
 }

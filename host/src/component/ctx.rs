@@ -33,6 +33,8 @@ pub struct RequestCtx {
     usage: Option<Arc<dyn super::Usage>>,
     /// The request the instance serves, for the log lines of its output.
     request: super::CurrentRequest,
+    /// The app's log.
+    log: crate::streams::ErrorStream,
     /// This request's concurrency slot, released with the store (or when
     /// the instance goes back to the warm pool).
     slot: Option<OwnedSemaphorePermit>,
@@ -51,6 +53,20 @@ impl RequestCtx {
 }
 
 impl RequestCtx {
+    /// What the name lookup sees: the sockets context, the app's outbound
+    /// policy and its log.
+    pub(crate) fn lookup(&mut self) -> crate::capability::sockets::Lookup<'_> {
+        crate::capability::sockets::Lookup {
+            sockets: wasmtime_wasi::sockets::WasiSocketsCtxView {
+                ctx: self.wasi.sockets(),
+                table: &mut self.table,
+            },
+            policy: self.capabilities.get(),
+            log: &self.log,
+            request: &self.request,
+        }
+    }
+
     /// Tells the app's metrics the CPU time of the request that ends.
     fn report_cpu(&self) {
         if let Some(usage) = &self.usage {
@@ -335,6 +351,7 @@ fn new_store(
             ),
             usage: options.usage.clone(),
             request: instance.request,
+            log: options.log.clone(),
             slot: Some(slot),
         },
     );

@@ -174,7 +174,7 @@ impl CurrentRequest {
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = request_line;
     }
 
-    fn get(&self) -> Option<Arc<str>> {
+    pub(crate) fn get(&self) -> Option<Arc<str>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
