@@ -741,3 +741,30 @@ fn a_flask_app_keeps_counters_data_and_sessions_in_the_hosts_stores() {
     assert_eq!(read.text(), "apple,pear");
     assert_eq!(host.get("/cart").text(), "");
 }
+
+/// redis-py in a guest, over outbound TCP to a real redis-server the host
+/// allows (`--allow-outbound tcp://...`); another port is refused.
+#[test]
+fn redis_py_reaches_an_allowed_redis_server_over_outbound_tcp() {
+    let dir = repo().join("tests/e2e/python");
+    let requirements = dir.join("redis-requirements.txt");
+    let component = build(
+        "python-redis",
+        &[
+            "redis_app:application",
+            "--path",
+            dir.to_str().unwrap(),
+            "--requirements",
+            requirements.to_str().unwrap(),
+        ],
+        &[&dir],
+    );
+    let redis = crate::common::RedisServer::start("python-redis");
+    let allowed = format!("tcp://127.0.0.1:{}", redis.port);
+    let host = Host::serve(&[component.to_str().unwrap(), "--allow-outbound", &allowed]);
+    assert_eq!(host.get(&format!("/?{}", redis.port)).text(), "1");
+    assert_eq!(host.get(&format!("/?{}", redis.port)).text(), "2");
+    let denied = host.get("/?1");
+    assert_eq!(denied.status, 502, "{}", denied.text());
+    host.wait_log("outbound connection denied: tcp 127.0.0.1:1 is not allowed");
+}
