@@ -559,3 +559,27 @@ fn a_component_built_for_wasi_keyvalue_0_2_0_draft_shares_the_store_with_draft2(
     let host = Host::serve(&["--config", path.to_str().unwrap()]);
     assert_eq!(once(host.addr, "GET", "/get/n", b"").1, "400");
 }
+
+#[test]
+fn a_guest_opening_stores_in_a_loop_is_stopped_at_the_hosts_bound() {
+    let state = temp_dir("open-many");
+    let app = example("hostile");
+    let host = Host::serve(&[
+        app.to_str().unwrap(),
+        "--state-dir",
+        state.to_str().unwrap(),
+    ]);
+    let addr = host.addr;
+    // More hostile clients than cores at once; a neighbour still answers.
+    let threads: Vec<_> = (0..6)
+        .map(|_| std::thread::spawn(move || once(addr, "GET", "/kv-open?n=100000", b"")))
+        .collect();
+    assert_eq!(once(addr, "GET", "/ok", b"").1, "ok");
+    for t in threads {
+        assert_eq!(t.join().unwrap().0, 500);
+    }
+    host.wait_log(
+        "OSError: key-value store: the instance holds 1024 open stores and reads, the most it may",
+    );
+    assert_eq!(once(addr, "GET", "/kv-open?n=1024", b"").1, "1024 open");
+}

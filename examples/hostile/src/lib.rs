@@ -21,6 +21,7 @@
 //! | `/errors-flood?n=N` | N lines on `wsgi.errors` | 200 |
 //! | `/hold?mb=N&ms=M` | holds N MiB for M ms, then answers | 200 (others may wait for the memory budget) |
 //! | `/read-all` | `wsgi.input.read()` with no size | 200 with the length, or `MemoryError` past `--max-memory` |
+//! | `/kv-open?n=N` | opens its key-value store N times, keeping each | 200, or `OSError` past the host's 1024 open stores: 500 |
 //! | `/huge-blksize` | `wsgi.file_wrapper` over `data.bin` of the first `--dir`, blksize 4 GiB | 200: the file, in blocks of at most 1 MiB |
 
 use wasgi::{Body, Environ, Error, Result, StartResponse};
@@ -141,6 +142,14 @@ fn hostile(mut environ: Environ, start_response: StartResponse) -> Result<Body> 
                 "held {} MiB",
                 std::hint::black_box(held).len() >> 20
             )))
+        }
+        "/kv-open" => {
+            let n = number("n", 100_000);
+            let open = (0..n)
+                .map(|_| wasgi::kv::open("default"))
+                .collect::<Result<Vec<_>>>()?;
+            start_response.call("200 OK", TEXT, None)?;
+            Ok(Body::from(format!("{} open", open.len())))
         }
         "/errors-flood" => {
             let n = number("n", 100_000);

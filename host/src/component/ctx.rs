@@ -35,6 +35,8 @@ pub struct RequestCtx {
     request: super::CurrentRequest,
     /// The app's log.
     log: crate::streams::ErrorStream,
+    /// The key-value stores and reads the instance holds open.
+    pub(crate) kv_open: usize,
     /// This request's concurrency slot, released with the store (or when
     /// the instance goes back to the warm pool).
     slot: Option<OwnedSemaphorePermit>,
@@ -352,6 +354,7 @@ fn new_store(
             usage: options.usage.clone(),
             request: instance.request,
             log: options.log.clone(),
+            kv_open: 0,
             slot: Some(slot),
         },
     );

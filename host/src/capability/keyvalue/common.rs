@@ -7,7 +7,10 @@ macro_rules! open {
     ($store:ident) => {
         async fn open(&mut self, identifier: String) -> Answer<Resource<Bucket>> {
             match KvView::open(self, &identifier) {
-                Ok(store) => Ok(Ok(self.table.push(Bucket(store))?)),
+                Ok(store) => match self.hold(Bucket(store))? {
+                    Some(bucket) => Ok(Ok(bucket)),
+                    None => Ok(Err($store::Error::Other(super::too_many()))),
+                },
                 Err(Denied::AccessDenied) => Ok(Err($store::Error::AccessDenied)),
                 Err(Denied::NoSuchStore) => Ok(Err($store::Error::NoSuchStore)),
             }
@@ -39,7 +42,7 @@ macro_rules! bucket_methods {
         }
 
         async fn drop(&mut self, this: Resource<Bucket>) -> wasmtime::Result<()> {
-            self.table.delete(this)?;
+            self.release(this)?;
             Ok(())
         }
     };

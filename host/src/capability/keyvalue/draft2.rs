@@ -86,7 +86,7 @@ impl atomics::Host for KvView<'_> {
         cas: Resource<Cas>,
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), atomics::CasError>> {
-        let cas = self.table.delete(cas)?;
+        let cas = self.release(cas)?;
         let swapped = cas
             .store
             .swap(&cas.key, cas.current.as_deref(), &value)
@@ -99,8 +99,12 @@ impl atomics::Host for KvView<'_> {
                     Ok(current) => current,
                     Err(e) => return Ok(Err(atomics::CasError::StoreError(error(e)))),
                 };
-                let again = self.table.push(Cas { current, ..cas })?;
-                Ok(Err(atomics::CasError::CasFailed(again)))
+                match self.hold(Cas { current, ..cas })? {
+                    Some(again) => Ok(Err(atomics::CasError::CasFailed(again))),
+                    None => Ok(Err(atomics::CasError::StoreError(store::Error::Other(
+                        super::too_many(),
+                    )))),
+                }
             }
             Err(e) => Ok(Err(atomics::CasError::StoreError(error(e)))),
         }
@@ -114,11 +118,15 @@ impl atomics::HostCas for KvView<'_> {
             Ok(current) => current,
             Err(e) => return Ok(Err(error(e))),
         };
-        Ok(Ok(self.table.push(Cas {
+        let read = Cas {
             store,
             key,
             current,
-        })?))
+        };
+        match self.hold(read)? {
+            Some(cas) => Ok(Ok(cas)),
+            None => Ok(Err(store::Error::Other(super::too_many()))),
+        }
     }
 
     async fn current(&mut self, this: Resource<Cas>) -> Answer<Option<Vec<u8>>> {
@@ -126,7 +134,7 @@ impl atomics::HostCas for KvView<'_> {
     }
 
     async fn drop(&mut self, this: Resource<Cas>) -> wasmtime::Result<()> {
-        self.table.delete(this)?;
+        self.release(this)?;
         Ok(())
     }
 }

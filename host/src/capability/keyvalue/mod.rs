@@ -85,6 +85,11 @@ pub(crate) enum Denied {
     NoSuchStore,
 }
 
+/// What a guest holding [`MAX_OPEN`] stores is told.
+pub(crate) fn too_many() -> String {
+    format!("the instance holds {MAX_OPEN} open stores and reads, the most it may")
+}
+
 /// An open bucket in a guest's resource table.
 pub struct Bucket(pub(crate) Arc<AppStore>);
 
@@ -95,13 +100,44 @@ pub struct Cas {
     pub(crate) current: Option<Vec<u8>>,
 }
 
+/// The most stores and compare-and-swap reads one instance holds open at
+/// once: past it, opening another fails (`store-table-full` for Spin's
+/// interface), so a guest opening in a loop does not grow the host's
+/// memory without bound.
+pub const MAX_OPEN: usize = 1024;
+
 /// What the host functions see of a request's store.
 pub(crate) struct KvView<'a> {
     pub(crate) table: &'a mut ResourceTable,
     pub(crate) stores: Option<&'a AppStores>,
+    /// How many buckets and reads the instance holds (of [`MAX_OPEN`]).
+    pub(crate) open: &'a mut usize,
 }
 
 impl KvView<'_> {
+    /// `value` in the table, counted; `None` when the instance holds
+    /// [`MAX_OPEN`] already.
+    pub(crate) fn hold<T: Send + 'static>(
+        &mut self,
+        value: T,
+    ) -> wasmtime::Result<Option<wasmtime::component::Resource<T>>> {
+        if *self.open >= MAX_OPEN {
+            return Ok(None);
+        }
+        *self.open += 1;
+        Ok(Some(self.table.push(value)?))
+    }
+
+    /// Takes `resource` out of the table, uncounted.
+    pub(crate) fn release<T: 'static>(
+        &mut self,
+        resource: wasmtime::component::Resource<T>,
+    ) -> wasmtime::Result<T> {
+        let value = self.table.delete(resource)?;
+        *self.open = self.open.saturating_sub(1);
+        Ok(value)
+    }
+
     fn open(&self, label: &str) -> Result<Arc<AppStore>, Denied> {
         match self.stores {
             Some(stores) => stores.open(label),
@@ -120,6 +156,7 @@ fn view(ctx: &mut RequestCtx) -> KvView<'_> {
     KvView {
         table: &mut ctx.table,
         stores: ctx.capabilities.get::<AppStores>(),
+        open: &mut ctx.kv_open,
     }
 }
 

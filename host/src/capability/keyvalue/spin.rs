@@ -47,7 +47,7 @@ impl kv::Host for KvView<'_> {}
 
 impl kv::HostStore for KvView<'_> {
     fn drop(&mut self, this: Resource<Bucket>) -> wasmtime::Result<()> {
-        self.table.delete(this)?;
+        self.release(this)?;
         Ok(())
     }
 }
@@ -55,9 +55,12 @@ impl kv::HostStore for KvView<'_> {
 impl<T> kv::HostStoreWithStore<T> for HasKv {
     async fn open(accessor: &Accessor<T, Self>, label: String) -> Answer<Resource<Bucket>> {
         accessor.with(|mut access| {
-            let view = access.get();
+            let mut view = access.get();
             match view.open(&label) {
-                Ok(store) => Ok(Ok(view.table.push(Bucket(store))?)),
+                Ok(store) => match view.hold(Bucket(store))? {
+                    Some(bucket) => Ok(Ok(bucket)),
+                    None => Ok(Err(Error::StoreTableFull)),
+                },
                 Err(Denied::AccessDenied) => Ok(Err(Error::AccessDenied)),
                 Err(Denied::NoSuchStore) => Ok(Err(Error::NoSuchStore)),
             }
