@@ -615,3 +615,86 @@ impl Drop for RedisServer {
         self.down();
     }
 }
+
+/// A throw-away PostgreSQL cluster (Debian's `postgresql`, installed by
+/// scripts/install-deb.sh) on 127.0.0.1, trusting local connections as
+/// `postgres`; stopped when dropped. As root, it runs as the `postgres`
+/// user (PostgreSQL refuses root).
+pub struct PgServer {
+    child: Child,
+    dir: PathBuf,
+    pub port: u16,
+}
+
+impl PgServer {
+    pub fn start(name: &str) -> PgServer {
+        installed("postgresql", "pg_ctlcluster");
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("/usr/lib/postgresql")
+            .flatten()
+            .map(|e| e.path().join("bin"))
+            .find(|b| b.join("initdb").exists())
+            .expect("initdb");
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("pg-{name}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+        let as_owner = |program: PathBuf| {
+            let mut cmd = if root {
+                let mut cmd = Command::new("runuser");
+                cmd.args(["-u", "postgres", "--"]).arg(program);
+                cmd
+            } else {
+                Command::new(program)
+            };
+            cmd.stdout(Stdio::null()).stderr(Stdio::null());
+            cmd
+        };
+        if root {
+            let owned = Command::new("chown")
+                .arg("postgres")
+                .arg(&dir)
+                .status()
+                .unwrap();
+            assert!(owned.success());
+        }
+        let init = as_owner(bin.join("initdb"))
+            .args(["-A", "trust", "-U", "postgres", "-D"])
+            .arg(&dir)
+            .status()
+            .expect("initdb");
+        assert!(init.success(), "initdb failed");
+        let port = free_port();
+        let child = as_owner(bin.join("postgres"))
+            .arg("-D")
+            .arg(&dir)
+            .arg("-k")
+            .arg(&dir)
+            .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+            .spawn()
+            .expect("start postgres");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "postgres did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        PgServer { child, dir, port }
+    }
+}
+
+impl Drop for PgServer {
+    fn drop(&mut self) {
+        // SIGINT to the postmaster (not to runuser, which keeps it):
+        // PostgreSQL's fast shutdown.
+        let pid = std::fs::read_to_string(self.dir.join("postmaster.pid")).unwrap_or_default();
+        match pid.lines().next() {
+            Some(pid) => {
+                let _ = Command::new("kill").args(["-INT", pid]).status();
+            }
+            None => {
+                let _ = self.child.kill();
+            }
+        }
+        let _ = self.child.wait();
+    }
+}

@@ -110,3 +110,57 @@ fn binds_listens_udp_and_connection_floods_are_refused_at_once_for_many_at_a_tim
         "connected 64"
     );
 }
+
+#[test]
+fn a_rust_guest_reads_and_writes_postgresql_over_allowed_tcp() {
+    let pg = crate::common::PgServer::start("sockets");
+    let app = example("pg-client");
+    let db = format!("127.0.0.1:{}", pg.port);
+    let host = Host::serve(&[
+        app.to_str().unwrap(),
+        "--allow-outbound",
+        &format!("tcp://{db}"),
+    ]);
+    let addr = host.addr;
+    // The first request makes the table (concurrent CREATE TABLE IF NOT
+    // EXISTS can fail in PostgreSQL itself).
+    let first = host.request(&format!(
+        "POST /notes?db={db} HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nfirst"
+    ));
+    assert_eq!(first.text(), "1\n", "{}", host.log());
+    // Many clients at once, each request its own instance and connection.
+    let threads: Vec<_> = (0..8)
+        .map(|c| {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                let mut conn = crate::common::Conn::open(addr);
+                for i in 0..10 {
+                    let note = format!("client {c} note {i}");
+                    conn.send(
+                        format!(
+                            "POST /notes?db={db} HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n{note}",
+                            note.len()
+                        )
+                        .as_bytes(),
+                    );
+                    let r = conn.response(false);
+                    if r.status != 200 {
+                        return Err(r.text());
+                    }
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for t in threads {
+        let done = t.join().unwrap();
+        assert!(done.is_ok(), "{done:?}: {}", host.log());
+    }
+    let notes = host.get(&format!("/notes?db={db}")).text();
+    assert_eq!(notes.lines().count(), 81, "{notes}");
+    assert!(notes.contains("client 7 note 9\n"), "{notes}");
+    // Another port of the same host is not allowed.
+    let denied = host.get("/notes?db=127.0.0.1:1");
+    assert_eq!(denied.status, 500);
+    host.wait_log("outbound connection denied: tcp 127.0.0.1:1 is not allowed");
+}
