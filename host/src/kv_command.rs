@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use host::capability::CapabilitySettings;
 use host::capability::keyvalue::catalog::StateDir;
-use host::capability::keyvalue::{open_for_operator, store::AppStore};
+use host::capability::keyvalue::open_for_operator;
+use host::capability::keyvalue::store::Call;
 use host::gateway::manifest::Manifest;
 use host::streams::ErrorStream;
 
@@ -75,7 +76,7 @@ pub fn run(args: KvArgs) -> ExitCode {
         Op::Get(key) | Op::Delete(key) | Op::Set { key, .. } => &key.place,
     };
     let store = match open(place) {
-        Ok(store) => store,
+        Ok(store) => Call::new(std::sync::Arc::new(store), None),
         Err(e) => return fail(e),
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -129,7 +130,7 @@ pub fn run(args: KvArgs) -> ExitCode {
 }
 
 /// Every key of `store`.
-async fn list(store: &AppStore) -> Result<Vec<String>, String> {
+async fn list(store: &Call) -> Result<Vec<String>, String> {
     let (mut keys, mut cursor) = (Vec::new(), None);
     loop {
         let (page, next) = store.list_keys(cursor).await.map_err(|e| e.to_string())?;
@@ -144,7 +145,7 @@ async fn list(store: &AppStore) -> Result<Vec<String>, String> {
 }
 
 /// The store `place` names, with the settings its app has.
-fn open(place: &Place) -> Result<AppStore, String> {
+fn open(place: &Place) -> Result<host::capability::keyvalue::store::AppStore, String> {
     let (app, mut settings) = match &place.config {
         None => (
             place.app.clone().unwrap_or_else(|| "app".into()),

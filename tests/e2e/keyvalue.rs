@@ -583,3 +583,34 @@ fn a_guest_opening_stores_in_a_loop_is_stopped_at_the_hosts_bound() {
     );
     assert_eq!(once(addr, "GET", "/kv-open?n=1024", b"").1, "1024 open");
 }
+
+#[test]
+fn a_refused_store_call_is_logged_with_its_app_and_request() {
+    let state = temp_dir("json");
+    let app = example("kv-counter");
+    let host = Host::serve(&[
+        app.to_str().unwrap(),
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--log-format",
+        "json",
+    ]);
+    let key = "k".repeat(300);
+    assert_eq!(once(host.addr, "PUT", &format!("/set/{key}"), b"v").0, 500);
+    let log = host.wait_log("\"event\":\"store_denied\"");
+    let line = log.lines().find(|l| l.contains("store_denied")).unwrap();
+    let object: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(object["app"], "app", "{line}");
+    assert_eq!(object["level"], "warning", "{line}");
+    assert_eq!(
+        object["request"],
+        format!("PUT /set/{key} HTTP/1.1"),
+        "{line}"
+    );
+    assert!(
+        object["message"].as_str().is_some_and(
+            |m| m.contains("a key of 300 bytes is over the store's max_key_size of 256 bytes")
+        ),
+        "{line}"
+    );
+}

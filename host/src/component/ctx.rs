@@ -32,7 +32,7 @@ pub struct RequestCtx {
     /// Told the CPU time each request used (the app's metrics).
     usage: Option<Arc<dyn super::Usage>>,
     /// The request the instance serves, for the log lines of its output.
-    request: super::CurrentRequest,
+    pub(crate) request: super::CurrentRequest,
     /// The app's log.
     log: crate::streams::ErrorStream,
     /// The key-value stores and reads the instance holds open.

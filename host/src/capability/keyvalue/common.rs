@@ -22,22 +22,22 @@ macro_rules! open {
 macro_rules! bucket_methods {
     () => {
         async fn get(&mut self, this: Resource<Bucket>, key: String) -> Answer<Option<Vec<u8>>> {
-            let store = self.table.get(&this)?.0.clone();
+            let store = self.call(&this)?;
             Ok(store.get(&key).await.map_err(error))
         }
 
         async fn set(&mut self, this: Resource<Bucket>, key: String, value: Vec<u8>) -> Answer<()> {
-            let store = self.table.get(&this)?.0.clone();
+            let store = self.call(&this)?;
             Ok(store.set(&key, &value).await.map_err(error))
         }
 
         async fn delete(&mut self, this: Resource<Bucket>, key: String) -> Answer<()> {
-            let store = self.table.get(&this)?.0.clone();
+            let store = self.call(&this)?;
             Ok(store.delete(&key).await.map_err(error))
         }
 
         async fn exists(&mut self, this: Resource<Bucket>, key: String) -> Answer<bool> {
-            let store = self.table.get(&this)?.0.clone();
+            let store = self.call(&this)?;
             Ok(store.exists(&key).await.map_err(error))
         }
 
@@ -56,12 +56,12 @@ macro_rules! batch_methods {
             bucket: Resource<Bucket>,
             key_values: Vec<(String, Vec<u8>)>,
         ) -> Answer<()> {
-            let store = self.table.get(&bucket)?.0.clone();
+            let store = self.call(&bucket)?;
             Ok(store.set_many(&key_values).await.map_err(error))
         }
 
         async fn delete_many(&mut self, bucket: Resource<Bucket>, keys: Vec<String>) -> Answer<()> {
-            let store = self.table.get(&bucket)?.0.clone();
+            let store = self.call(&bucket)?;
             Ok(store.delete_many(&keys).await.map_err(error))
         }
     };

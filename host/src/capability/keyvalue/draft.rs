@@ -49,7 +49,7 @@ impl store::HostBucket for KvView<'_> {
         this: Resource<Bucket>,
         cursor: Option<u64>,
     ) -> Answer<store::KeyResponse> {
-        let store = self.table.get(&this)?.0.clone();
+        let store = self.call(&this)?;
         Ok(store
             .list_keys(cursor)
             .await
@@ -65,7 +65,7 @@ impl atomics::Host for KvView<'_> {
         key: String,
         delta: u64,
     ) -> Answer<u64> {
-        let store = self.table.get(&bucket)?.0.clone();
+        let store = self.call(&bucket)?;
         let Ok(delta) = i64::try_from(delta) else {
             return Ok(Err(store::Error::Other(format!("{delta} is too large"))));
         };
@@ -86,7 +86,7 @@ impl batch::Host for KvView<'_> {
         bucket: Resource<Bucket>,
         keys: Vec<String>,
     ) -> Answer<Vec<Option<(String, Vec<u8>)>>> {
-        let store = self.table.get(&bucket)?.0.clone();
+        let store = self.call(&bucket)?;
         Ok(store
             .get_many(&keys)
             .await

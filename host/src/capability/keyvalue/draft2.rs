@@ -49,7 +49,7 @@ impl store::HostBucket for KvView<'_> {
         this: Resource<Bucket>,
         cursor: Option<String>,
     ) -> Answer<store::KeyResponse> {
-        let store = self.table.get(&this)?.0.clone();
+        let store = self.call(&this)?;
         let cursor = match cursor.map(|c| c.parse::<u64>()) {
             Some(Err(_)) => {
                 return Ok(Err(store::Error::Other(
@@ -77,7 +77,7 @@ impl atomics::Host for KvView<'_> {
         key: String,
         delta: i64,
     ) -> Answer<i64> {
-        let store = self.table.get(&bucket)?.0.clone();
+        let store = self.call(&bucket)?;
         Ok(store.increment(&key, delta).await.map_err(error))
     }
 
@@ -87,15 +87,15 @@ impl atomics::Host for KvView<'_> {
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), atomics::CasError>> {
         let cas = self.release(cas)?;
-        let swapped = cas
-            .store
+        let swapped = self
+            .during(cas.store.clone())
             .swap(&cas.key, cas.current.as_deref(), &value)
             .await;
         match swapped {
             Ok(true) => Ok(Ok(())),
             Ok(false) => {
                 // The value changed: a new read to retry with.
-                let current = match cas.store.get(&cas.key).await {
+                let current = match self.during(cas.store.clone()).get(&cas.key).await {
                     Ok(current) => current,
                     Err(e) => return Ok(Err(atomics::CasError::StoreError(error(e)))),
                 };
@@ -113,13 +113,13 @@ impl atomics::Host for KvView<'_> {
 
 impl atomics::HostCas for KvView<'_> {
     async fn new(&mut self, bucket: Resource<Bucket>, key: String) -> Answer<Resource<Cas>> {
-        let store = self.table.get(&bucket)?.0.clone();
+        let store = self.call(&bucket)?;
         let current = match store.get(&key).await {
             Ok(current) => current,
             Err(e) => return Ok(Err(error(e))),
         };
         let read = Cas {
-            store,
+            store: store.shared(),
             key,
             current,
         };
@@ -147,7 +147,7 @@ impl batch::Host for KvView<'_> {
         bucket: Resource<Bucket>,
         keys: Vec<String>,
     ) -> Answer<Vec<(String, Option<Vec<u8>>)>> {
-        let store = self.table.get(&bucket)?.0.clone();
+        let store = self.call(&bucket)?;
         Ok(store
             .get_many(&keys)
             .await

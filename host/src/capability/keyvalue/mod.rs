@@ -112,9 +112,24 @@ pub(crate) struct KvView<'a> {
     pub(crate) stores: Option<&'a AppStores>,
     /// How many buckets and reads the instance holds (of [`MAX_OPEN`]).
     pub(crate) open: &'a mut usize,
+    /// The request the instance serves, for what its calls log.
+    pub(crate) request: &'a crate::component::CurrentRequest,
 }
 
 impl KvView<'_> {
+    /// Calls to the store of `bucket`, during this request.
+    pub(crate) fn call(
+        &self,
+        bucket: &wasmtime::component::Resource<Bucket>,
+    ) -> wasmtime::Result<store::Call> {
+        Ok(self.during(self.table.get(bucket)?.0.clone()))
+    }
+
+    /// Calls to `store`, during this request.
+    pub(crate) fn during(&self, store: Arc<AppStore>) -> store::Call {
+        store::Call::new(store, self.request.get())
+    }
+
     /// `value` in the table, counted; `None` when the instance holds
     /// [`MAX_OPEN`] already.
     pub(crate) fn hold<T: Send + 'static>(
@@ -157,6 +172,7 @@ fn view(ctx: &mut RequestCtx) -> KvView<'_> {
         table: &mut ctx.table,
         stores: ctx.capabilities.get::<AppStores>(),
         open: &mut ctx.kv_open,
+        request: &ctx.request,
     }
 }
 

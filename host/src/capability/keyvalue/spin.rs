@@ -4,7 +4,7 @@
 
 use wasmtime::component::{Accessor, FutureReader, Linker, Resource, StreamReader};
 
-use super::store::{AppStore, StoreError};
+use super::store::{Call, StoreError};
 use super::{Bucket, Denied, HasKv, KvView};
 use crate::component::RequestCtx;
 
@@ -36,11 +36,8 @@ pub(super) fn add_to_linker(
 }
 
 /// The store behind the bucket `this`.
-fn store_of<T>(
-    accessor: &Accessor<T, HasKv>,
-    this: &Resource<Bucket>,
-) -> wasmtime::Result<std::sync::Arc<AppStore>> {
-    accessor.with(|mut access| Ok(access.get().table.get(this)?.0.clone()))
+fn store_of<T>(accessor: &Accessor<T, HasKv>, this: &Resource<Bucket>) -> wasmtime::Result<Call> {
+    accessor.with(|mut access| access.get().call(this))
 }
 
 impl kv::Host for KvView<'_> {}

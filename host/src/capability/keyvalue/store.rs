@@ -108,7 +108,35 @@ pub struct AppStore {
     pub(crate) count: Option<Arc<dyn crate::component::Usage>>,
 }
 
-impl AppStore {
+/// One request's use of an app's store: its calls, whose refusals and
+/// failures the log says happened during that request.
+pub struct Call {
+    app_store: Arc<AppStore>,
+    request: Option<Arc<str>>,
+}
+
+impl Call {
+    /// `app_store`'s calls during `request` (none: no request, as for
+    /// `host kv`).
+    pub fn new(app_store: Arc<AppStore>, request: Option<Arc<str>>) -> Self {
+        Call { app_store, request }
+    }
+
+    /// The store, to keep beyond this call (a compare-and-swap's read).
+    pub fn shared(&self) -> Arc<AppStore> {
+        self.app_store.clone()
+    }
+}
+
+impl std::ops::Deref for Call {
+    type Target = AppStore;
+
+    fn deref(&self) -> &AppStore {
+        &self.app_store
+    }
+}
+
+impl Call {
     /// Refuses a key or value over the quotas, before the backend sees it.
     fn check(&self, key: &str, value: Option<&[u8]>) -> Result<()> {
         let quotas = &self.store.quotas;
@@ -140,7 +168,7 @@ impl AppStore {
                 StoreError::Backend(_) => Event::StoreError,
                 StoreError::Quota(_) | StoreError::Invalid(_) => Event::StoreDenied,
             };
-            self.log.event(
+            (self.log.with_request(self.request.clone())).event(
                 event,
                 &format!("app {:?}: key-value store {label:?}: {op}: {e}\n", self.app),
             );
