@@ -232,6 +232,8 @@ fn sigterm_under_never_ending_requests_exits_within_the_drain_timeout() {
         "0",
         "--drain-timeout",
         "1",
+        "--admin",
+        "127.0.0.1:0",
     ]);
     let spinners: Vec<TcpStream> = (0..6)
         .map(|_| {
@@ -241,7 +243,16 @@ fn sigterm_under_never_ending_requests_exits_within_the_drain_timeout() {
             s
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(300));
+    // All six in their guests before the signal (on a loaded machine a
+    // fixed pause left one still unread).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !crate::manifest::admin_get(&host, "/metrics")
+        .text()
+        .contains("wasgi_requests_in_flight{app=\"app\"} 6\n")
+    {
+        assert!(Instant::now() < deadline, "the six requests did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let started = Instant::now();
     host.signal("TERM");
     assert_eq!(host.wait_exit(Duration::from_secs(15)), Some(0));
