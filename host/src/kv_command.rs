@@ -76,7 +76,7 @@ pub fn run(args: KvArgs) -> ExitCode {
         Op::Get(key) | Op::Delete(key) | Op::Set { key, .. } => &key.place,
     };
     let store = match open(place) {
-        Ok(store) => Call::new(std::sync::Arc::new(store), None),
+        Ok(store) => Call::new(std::sync::Arc::new(store), Default::default()),
         Err(e) => return fail(e),
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()

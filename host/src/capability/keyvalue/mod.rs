@@ -127,7 +127,7 @@ impl KvView<'_> {
 
     /// Calls to `store`, during this request.
     pub(crate) fn during(&self, store: Arc<AppStore>) -> store::Call {
-        store::Call::new(store, self.request.get())
+        store::Call::new(store, self.request.clone())
     }
 
     /// `value` in the table, counted; `None` when the instance holds

@@ -112,13 +112,14 @@ pub struct AppStore {
 /// failures the log says happened during that request.
 pub struct Call {
     app_store: Arc<AppStore>,
-    request: Option<Arc<str>>,
+    /// Read only when a line is logged: most calls log nothing.
+    request: crate::component::CurrentRequest,
 }
 
 impl Call {
-    /// `app_store`'s calls during `request` (none: no request, as for
-    /// `host kv`).
-    pub fn new(app_store: Arc<AppStore>, request: Option<Arc<str>>) -> Self {
+    /// `app_store`'s calls during whatever request `request` says (a
+    /// default one: none, as for `host kv`).
+    pub fn new(app_store: Arc<AppStore>, request: crate::component::CurrentRequest) -> Self {
         Call { app_store, request }
     }
 
@@ -168,7 +169,7 @@ impl Call {
                 StoreError::Backend(_) => Event::StoreError,
                 StoreError::Quota(_) | StoreError::Invalid(_) => Event::StoreDenied,
             };
-            (self.log.with_request(self.request.clone())).event(
+            (self.log.with_request(self.request.get())).event(
                 event,
                 &format!("app {:?}: key-value store {label:?}: {op}: {e}\n", self.app),
             );
