@@ -146,6 +146,8 @@ pub struct Built {
     /// Native extension files left out of the dependencies (the packages
     /// imported without them).
     pub left_out: Vec<String>,
+    /// The files packed into the component for run time, and their bytes.
+    pub files: (u64, u64),
 }
 
 /// Builds the component `build` describes.
@@ -172,15 +174,23 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
     let tool = componentize_py()?;
     let stage = Staging::new()?;
     for (name, text) in BRIDGE {
-        stage.write(name, text)?;
+        let name = if name.starts_with("wasgi/") {
+            format!("bridge/{name}")
+        } else {
+            name.to_string()
+        };
+        stage.write(&name, text)?;
     }
     // componentize-py mounts each `-p` directory at `/0`, `/1`, ... in
-    // order; tracebacks name them as the user knows them.
+    // order; tracebacks name them as the user knows them. The bridge's
+    // directory is `/0`; the guest copies the standard library into
+    // `/0/.packaged` for the packer.
     let bridge = concat!(env!("CARGO_MANIFEST_DIR"), "/../guest-sdk/python");
     let bridge = Path::new(bridge)
         .canonicalize()
         .unwrap_or_else(|_| bridge.into());
-    let mut mounts = vec![(stage.0.clone(), bridge.display().to_string())];
+    let bridge_dir = stage.0.join("bridge");
+    let mut mounts = vec![(bridge_dir.clone(), bridge.display().to_string())];
     let mut left_out = Vec::new();
     if let Some(requirements) = &build.requirements {
         let site = stage.0.join("site-packages");
@@ -194,12 +204,12 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
         .collect();
     let modules = scan(&tool, module, &mounts);
     stage.write(
-        "wasgi_main.py",
+        "bridge/wasgi_main.py",
         &format!(
             "# Written by `host build-python`: the component's entry module.\n\
              import wasgi.build\n\n\
              MODULES = {modules}\n\n\
-             Application = wasgi.build.load({}, {}, {{{}}}, MODULES)\n",
+             Application = wasgi.build.load({}, {}, {{{}}}, MODULES, '/0/{PACKAGED}')\n",
             py_str(module),
             py_str(callable),
             source_dirs.join(", ")
@@ -224,6 +234,12 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
     if !out.status.success() {
         return Err(explain_failure(&out, &left_out, &paths));
     }
+    let files = pack(&output, &bridge_dir, &mounts, build.requirements.is_some()).map_err(|e| {
+        BuildError::Tool(format!(
+            "cannot pack the app's files into {}: {e}",
+            output.display()
+        ))
+    })?;
     let size = fs::metadata(&output)
         .map_err(|e| BuildError::Tool(format!("{}: {e}", output.display())))?
         .len();
@@ -231,7 +247,68 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
         size,
         seconds: started.elapsed().as_secs_f64(),
         left_out,
+        files,
     })
+}
+
+/// Where in the bridge's directory the guest leaves the standard library
+/// (hidden: the project walk leaves it out of `/0`).
+const PACKAGED: &str = ".packaged";
+
+/// Packs the files the app can read at run time into `output`: the
+/// standard library and componentize-py's modules (copied out by the
+/// guest), the bridge, the dependencies, the `--path` directories, and
+/// the build machine's time zone database for `zoneinfo`. Returns how
+/// many files and bytes.
+fn pack(
+    output: &Path,
+    bridge_dir: &Path,
+    mounts: &[(PathBuf, String)],
+    has_site: bool,
+) -> std::io::Result<(u64, u64)> {
+    use host::capability::packaged::archive::{Mount, Packer, Walk, append_section};
+    let mount = |guest: &str, source: Option<&str>| Mount {
+        guest: guest.into(),
+        source: source.map(str::to_string),
+    };
+    let mut packer = Packer::new()?;
+    let copied = bridge_dir.join(PACKAGED);
+    packer.add(
+        mount("/python", None),
+        &copied.join("python"),
+        Walk::All { skip: &[] },
+    )?;
+    packer.add(
+        mount("/bundled", None),
+        &copied.join("bundled"),
+        Walk::All { skip: &[] },
+    )?;
+    for (i, (dir, shown)) in mounts.iter().enumerate() {
+        let guest = format!("/{i}");
+        let walk = || Walk::Project {
+            except: output.to_path_buf(),
+        };
+        match i {
+            0 => packer.add(mount(&guest, None), dir, walk())?,
+            1 if has_site => packer.add(mount(&guest, None), dir, Walk::All { skip: &[] })?,
+            _ => packer.add(mount(&guest, Some(shown)), dir, walk())?,
+        }
+    }
+    let zoneinfo = Path::new("/usr/share/zoneinfo");
+    if zoneinfo.is_dir() {
+        let skip = &["posix", "right", "localtime", "posixrules"];
+        packer.add(
+            mount("/usr/share/zoneinfo", None),
+            zoneinfo,
+            Walk::All { skip },
+        )?;
+    }
+    let counted = (packer.files, packer.bytes);
+    let payload = packer.finish()?;
+    let mut component = fs::read(output)?;
+    append_section(&mut component, &payload);
+    fs::write(output, component)?;
+    Ok(counted)
 }
 
 /// The modules the app's code can import (`wasgi/scan.py`, run with the

@@ -516,9 +516,11 @@ fn build_python(args: BuildPythonArgs) -> ExitCode {
                 );
             }
             eprintln!(
-                "Built {} ({:.1} MB) from {} in {:.1} s",
+                "Built {} ({:.1} MB, with {} files of {:.1} MB for run time) from {} in {:.1} s",
                 build.output.display(),
                 built.size as f64 / 1e6,
+                built.files.0,
+                built.files.1 as f64 / 1e6,
                 build.target,
                 built.seconds
             );

@@ -1,14 +1,17 @@
 """Build time: what `host build-python` runs inside componentize-py's
 pre-initialization, whose memory snapshot becomes the component.
 
-Only modules imported here exist at run time (the snapshot has no file
-system behind it), so besides the app this imports every module its code
-names anywhere, including imports inside functions (`wasgi.scan` lists
-them)."""
+Modules imported here are in the snapshot, ready at no cost per request:
+besides the app this imports every module its code names anywhere,
+including imports inside functions (`wasgi.scan` lists them). Everything
+else stays importable at run time from the files the component carries
+(`package`), as do the app's own data files."""
 
 import importlib
 import json
 import linecache
+import os
+import shutil
 import sys
 import traceback
 
@@ -119,7 +122,28 @@ def _keep_source_lines(source_dirs):
             linecache.cache[shown] = (sum(map(len, lines)), None, lines, shown)
 
 
-def load(module_name, callable_name, source_dirs, modules):
+# Parts of the standard library no web app can use (a GUI, a REPL, the
+# docs' text), left out of the packaged files.
+_UNPACKAGED = ("idlelib", "tkinter", "turtledemo", "turtle.py", "pydoc_data", "ensurepip",
+               "_pyrepl", "site-packages", "test", "config-3.14-wasm32-wasi", "venv",
+               "lib2to3")
+
+
+def package(dest):
+    """Copies the standard library (`/python`) and componentize-py's own
+    modules (`/bundled`), which only the guest sees, into `dest` on the
+    staging mount: `host build-python` packs them into the component with
+    the app's files, and the host mounts them read-only at the same paths
+    at run time, so that any module can still be imported there. (Copies
+    keep their times, so the `__pycache__` files stay valid.)"""
+    def ignore(directory, names):
+        return _UNPACKAGED if directory.rstrip("/") == "/python" else ()
+
+    for mount in ("python", "bundled"):
+        shutil.copytree("/" + mount, os.path.join(dest, mount), ignore=ignore)
+
+
+def load(module_name, callable_name, source_dirs, modules, packaged=None):
     """Imports `module_name`, finds `callable_name` in it (a dotted path is
     followed attribute by attribute), imports `modules` (see `preimport`)
     and returns the `Application` class componentize-py exports. Failures are reported as one line, then
@@ -148,6 +172,10 @@ def load(module_name, callable_name, source_dirs, modules):
         raise TypeError(message)
     preimport(modules)
     _keep_source_lines(source_dirs)
+    if packaged:
+        package(packaged)
+        # At run time the packaged files are read-only: no `__pycache__`.
+        sys.dont_write_bytecode = True
     from . import metadata
 
     metadata.keep(list(source_dirs)[1:])

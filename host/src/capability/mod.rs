@@ -16,6 +16,7 @@
 //! | [`wasi`] | `wasi:cli`, `wasi:clocks`, `wasi:filesystem`, `wasi:io`, `wasi:random`, `wasi:sockets` | the WASI context |
 //! | [`stdio`] | | stdout and stderr into the server log, a line at a time |
 //! | [`env`] | | the app's environment variables (`--env`, `env`) |
+//! | [`packaged`] | | the files the component carries, read-only |
 //! | [`preopens`] | | the app's directories (`--dir`, `--dir-rw`, `dirs`) |
 //! | [`outbound`] | `wasi:http` | the outbound policy (`--allow-outbound`, `allow_outbound`) |
 //! | [`sockets`] | | TCP connections to `tcp://HOST:PORT` entries of that policy |
@@ -29,6 +30,7 @@ pub mod config;
 pub mod env;
 pub mod keyvalue;
 pub mod outbound;
+pub mod packaged;
 pub mod preopens;
 mod resources;
 mod settings;
@@ -115,6 +117,7 @@ pub static REGISTRY: &[&dyn Capability] = &[
     &wasi::Wasi,
     &stdio::Stdio,
     &env::Env,
+    &packaged::Packaged,
     &preopens::Preopens,
     &outbound::OutboundHttp,
     &sockets::OutboundTcp,

@@ -69,6 +69,7 @@ impl Capability for Preopens {
             }
             dirs.push(Preopen {
                 host,
+                guest_given: d.guest.is_some(),
                 guest,
                 writable: d.rw.unwrap_or(false),
             });
@@ -90,8 +91,9 @@ impl Capability for Preopens {
                 "dirs",
                 "dir",
                 "Let the app read files under HOST_PATH, seen by the guest at GUEST_PATH \
-                 (default: the same path). Read-only; repeatable. Nothing else of the host \
-                 filesystem is visible",
+                 (default: the same path, or, inside a directory packed into the component \
+                 by build-python, its place there). Read-only; repeatable. Nothing else of \
+                 the host filesystem is visible",
             ),
             flag(
                 "dirs_rw",
@@ -159,6 +161,9 @@ pub struct Preopen {
     pub host: PathBuf,
     /// Where the guest sees it.
     pub guest: String,
+    /// Whether the guest path was given (else it is the host path as
+    /// given, or its place in the component's packaged files).
+    pub guest_given: bool,
     /// Whether the guest may create, change and delete files in it.
     pub writable: bool,
 }
@@ -167,6 +172,7 @@ impl Preopen {
     /// Parses `HOST_PATH[::GUEST_PATH]` (the guest path defaults to the host
     /// path as given); an empty host or guest path is an error.
     pub fn parse(spec: &str, writable: bool) -> Result<Preopen, String> {
+        let guest_given = spec.contains("::");
         let (host, guest) = spec.split_once("::").unwrap_or((spec, spec));
         if host.is_empty() || guest.is_empty() {
             return Err(format!(
@@ -176,6 +182,7 @@ impl Preopen {
         Ok(Preopen {
             host: PathBuf::from(host),
             guest: guest.to_string(),
+            guest_given,
             writable,
         })
     }

@@ -73,7 +73,7 @@ pub fn default_tools_dir() -> PathBuf {
 
 /// `$var`, else `wasgi/sub` in the user's cache directory, else `temp`
 /// in the temporary directory.
-fn wasgi_cache(var: &str, sub: &str, temp: &str) -> PathBuf {
+pub(crate) fn wasgi_cache(var: &str, sub: &str, temp: &str) -> PathBuf {
     let env = |k: &str| {
         std::env::var_os(k)
             .filter(|v| !v.is_empty())

@@ -126,6 +126,8 @@ pub enum LoadError {
     MissingImports { file: String, imports: Vec<String> },
     /// The component fails to compile or to link.
     Invalid { file: String, error: String },
+    /// The files the component carries cannot be mounted.
+    Files { file: String, error: String },
 }
 
 impl fmt::Display for LoadError {
@@ -161,6 +163,7 @@ impl fmt::Display for LoadError {
             LoadError::Invalid { file, error } => {
                 write!(f, "{file} cannot run as a wasgi app: {error}")
             }
+            LoadError::Files { file, error } => write!(f, "{file}: {error}"),
         }
     }
 }
@@ -207,7 +210,7 @@ pub fn load_component_bytes(
     bytes: &[u8],
     file: &str,
     name: &str,
-    options: AppOptions,
+    mut options: AppOptions,
 ) -> Result<Loaded, LoadError> {
     let file = file.to_string();
     let bytes = strip_script_line(bytes);
@@ -254,6 +257,12 @@ pub fn load_component_bytes(
     if !imports.is_empty() {
         return Err(LoadError::MissingImports { file, imports });
     }
+    crate::capability::packaged::unpack_into(bytes, &mut options).map_err(|error| {
+        LoadError::Files {
+            file: file.clone(),
+            error,
+        }
+    })?;
     let instances = Instances::new(engine, name, options, compiled);
     let mut linker = Linker::<RequestCtx>::new(engine);
     crate::capability::add_to_linker(&mut linker).map_err(invalid)?;

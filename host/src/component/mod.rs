@@ -16,7 +16,7 @@
 mod bindings;
 mod body;
 mod ctx;
-mod engine;
+pub(crate) mod engine;
 mod host;
 mod limits;
 mod load;
