@@ -66,6 +66,18 @@ const BRIDGE: &[(&str, &str)] = &[
         "wasgi/sessions.py",
         include_str!("../../guest-sdk/python/wasgi/sessions.py"),
     ),
+    (
+        "wasgi/patches.py",
+        include_str!("../../guest-sdk/python/wasgi/patches.py"),
+    ),
+    (
+        "wasgi/hashes.py",
+        include_str!("../../guest-sdk/python/wasgi/hashes.py"),
+    ),
+    (
+        "wasgi/sqlite.py",
+        include_str!("../../guest-sdk/python/wasgi/sqlite.py"),
+    ),
     ("wit/wsgi.wit", include_str!("../../wit/wsgi.wit")),
     (
         "wit/python.wit",

@@ -150,6 +150,9 @@ def load(module_name, callable_name, source_dirs, modules, packaged=None):
     raised, which stops the build."""
     errors.SOURCE_DIRS.update(source_dirs)
     _compile_with_source_paths()
+    from . import patches
+
+    patches.install()
     try:
         module = importlib.import_module(module_name)
     except BaseException as e:

@@ -18,16 +18,21 @@
 //! | [`env`] | | the app's environment variables (`--env`, `env`) |
 //! | [`packaged`] | | the files the component carries, read-only |
 //! | [`preopens`] | | the app's directories (`--dir`, `--dir-rw`, `dirs`) |
+//! | [`tmp`] | | its own `/tmp`, removed with it (packaged components) |
 //! | [`outbound`] | `wasi:http` | the outbound policy (`--allow-outbound`, `allow_outbound`) |
 //! | [`sockets`] | | TCP connections to `tcp://HOST:PORT` entries of that policy |
 //! | [`config`] | `wasi:config`, `spin:variables` | configuration values (`--config-var`, `config`) |
 //! | [`keyvalue`] | `wasi:keyvalue`, `spin:key-value` | the app's key-value stores (`--state-dir`, `key_value`, `[[store]]`) |
+//! | [`kdf`] | `wasgi:wsgi/kdf` | (PBKDF2 and scrypt, done natively) |
+//! | [`file_lock`] | `wasgi:wsgi/file-lock` | the file locks it holds (SQLite's, for Python guests) |
 //!
 //! (The table is the registry's order; flags and keys are the
 //! capability's own.)
 
 pub mod config;
 pub mod env;
+pub mod file_lock;
+pub mod kdf;
 pub mod keyvalue;
 pub mod outbound;
 pub mod packaged;
@@ -36,6 +41,7 @@ mod resources;
 mod settings;
 pub mod sockets;
 pub mod stdio;
+pub mod tmp;
 pub mod wasi;
 
 pub use resources::Resources;
@@ -119,10 +125,13 @@ pub static REGISTRY: &[&dyn Capability] = &[
     &env::Env,
     &packaged::Packaged,
     &preopens::Preopens,
+    &tmp::Tmp,
     &outbound::OutboundHttp,
     &sockets::OutboundTcp,
     &config::Config,
     &keyvalue::KeyValue,
+    &kdf::Kdf,
+    &file_lock::FileLock,
 ];
 
 /// One instance's store being set up by the capabilities.
@@ -134,6 +143,8 @@ pub struct InstanceBuilder {
     pub(crate) hooks: Option<OutboundHooks>,
     /// The request the instance is serving, for what it logs.
     pub(crate) request: CurrentRequest,
+    /// What the instance owns until it ends (its temporary directory).
+    pub(crate) kept: Vec<Box<dyn std::any::Any + Send>>,
 }
 
 impl InstanceBuilder {
@@ -143,6 +154,7 @@ impl InstanceBuilder {
             wasi: WasiCtx::builder(),
             hooks: None,
             request: CurrentRequest::default(),
+            kept: Vec::new(),
         }
     }
 

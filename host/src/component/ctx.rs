@@ -37,6 +37,10 @@ pub struct RequestCtx {
     log: crate::streams::ErrorStream,
     /// The key-value stores and reads the instance holds open.
     pub(crate) kv_open: usize,
+    /// The file locks the instance holds.
+    pub(crate) locks_held: usize,
+    /// What the capabilities gave the instance to own (dropped with it).
+    _kept: Vec<Box<dyn std::any::Any + Send>>,
     /// This request's concurrency slot, released with the store (or when
     /// the instance goes back to the warm pool).
     slot: Option<OwnedSemaphorePermit>,
@@ -355,6 +359,8 @@ fn new_store(
             request: instance.request,
             log: options.log.clone(),
             kv_open: 0,
+            locks_held: 0,
+            _kept: instance.kept,
             slot: Some(slot),
         },
     );

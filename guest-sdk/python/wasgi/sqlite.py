@@ -1,0 +1,106 @@
+"""SQLite made safe between instances: under WASI, SQLite's own file locks
+do nothing, so two instances (or two host processes) writing one database
+at once could corrupt it. `sqlite3.connect` to a database file takes the
+host's exclusive lock on that file (`wasgi:wsgi/file-lock`) for as long as
+the connection is open, waiting up to the connection's `timeout` (5 s by
+default, as SQLite's own busy timeout) before it raises `OperationalError:
+database is locked`, as SQLite would. A connection left open across
+requests holds the database for its instance's life: close it at the end
+of the request (as Flask's tutorial and Django do)."""
+
+import os
+import sqlite3
+import urllib.parse
+
+from componentize_py_types import Err
+from wit_world.imports import file_lock
+
+_connect = sqlite3.connect
+_locking_classes = {}
+
+
+def _file_of(database, uri):
+    """The absolute path of the database file, or None for an in-memory
+    or temporary database."""
+    if isinstance(database, bytes):
+        database = os.fsdecode(database)
+    elif not isinstance(database, str):
+        database = os.fspath(database)
+    if uri and database.startswith("file:"):
+        parts = urllib.parse.urlsplit(database)
+        query = urllib.parse.parse_qs(parts.query)
+        if "memory" in query.get("mode", []):
+            return None
+        database = urllib.parse.unquote(parts.path)
+    if database in ("", ":memory:"):
+        return None
+    return os.path.abspath(database)
+
+
+def _locking(factory):
+    """`factory` (a `sqlite3.Connection` class), releasing its lock when
+    the connection is closed or freed."""
+    cls = _locking_classes.get(factory)
+    if cls is None:
+        class cls(factory):
+            _wasgi_lock = None
+
+            def close(self):
+                try:
+                    super().close()
+                finally:
+                    _release(self)
+
+            def __del__(self):
+                _release(self)
+
+        cls.__name__ = cls.__qualname__ = factory.__name__
+        cls.__module__ = factory.__module__
+        _locking_classes[factory] = cls
+    return cls
+
+
+def _release(connection):
+    lock = connection.__dict__.pop("_wasgi_lock", None)
+    if lock is not None:
+        lock.__exit__(None, None, None)
+
+
+def connect(database, timeout=5.0, detect_types=0, isolation_level="DEFERRED",
+            check_same_thread=True, factory=sqlite3.Connection, cached_statements=128,
+            uri=False, **kwargs):
+    path = _file_of(database, uri)
+    lock = None
+    if path is not None:
+        try:
+            # The host locks files that exist; SQLite would make it anyway.
+            with open(path, "ab"):
+                pass
+        except OSError:
+            pass  # read-only or missing: SQLite says so below
+        else:
+            try:
+                lock = file_lock.acquire(path, max(0, int(timeout * 1000)))
+            except Err as e:
+                if e.value == "timed out":
+                    raise sqlite3.OperationalError("database is locked") from None
+                # Not in a writable directory: nobody else can write it.
+    try:
+        connection = _connect(database, timeout, detect_types, isolation_level,
+                              check_same_thread, _locking(factory), cached_statements, uri,
+                              **kwargs)
+    except BaseException:
+        if lock is not None:
+            lock.__exit__(None, None, None)
+        raise
+    connection._wasgi_lock = lock
+    return connection
+
+
+connect.__doc__ = _connect.__doc__
+
+
+def install():
+    """Replaces `sqlite3.connect` (and `sqlite3.dbapi2.connect`)."""
+    sqlite3.connect = connect
+    sqlite3.dbapi2.connect = connect

@@ -1,0 +1,64 @@
+//! A temporary directory of the instance's own at `/tmp` (Python's
+//! `tempfile`), for components that carry packaged files (those
+//! `host build-python` makes): made empty for each instance under the
+//! host's temporary directory and removed with it, so nothing one request
+//! writes there is seen by another, and nothing is left behind.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::packaged::PackagedFiles;
+use super::{Capability, InstanceBuilder};
+use crate::component::AppOptions;
+use wasgi::ExcInfo;
+
+/// The guest path of the directory.
+pub const GUEST_PATH: &str = "/tmp";
+
+/// The instances' temporary directories.
+pub(crate) struct Tmp;
+
+/// One instance's directory, removed when dropped.
+pub struct TmpDir(PathBuf);
+
+impl Drop for TmpDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl TmpDir {
+    fn new() -> std::io::Result<TmpDir> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let parent = std::env::temp_dir().join(format!("wasgi-tmp-{}", std::process::id()));
+        std::fs::create_dir_all(&parent)?;
+        let dir = parent.join(NEXT.fetch_add(1, Ordering::Relaxed).to_string());
+        std::fs::create_dir(&dir)?;
+        Ok(TmpDir(dir))
+    }
+}
+
+impl Capability for Tmp {
+    fn name(&self) -> &'static str {
+        "temporary directory"
+    }
+
+    fn configure(&self, app: &AppOptions, instance: &mut InstanceBuilder) -> Result<(), ExcInfo> {
+        if app.capabilities.get::<PackagedFiles>().is_none() {
+            return Ok(());
+        }
+        let failed = |e: std::io::Error| {
+            ExcInfo::new(
+                "OSError",
+                format!("cannot make the instance's {GUEST_PATH}: {e}"),
+            )
+        };
+        let dir = TmpDir::new().map_err(failed)?;
+        (instance.wasi)
+            .preopened_dir(&dir.0, GUEST_PATH, wasmtime_wasi::FsPerms::ReadWrite)
+            .map_err(|e| failed(std::io::Error::other(e.to_string())))?;
+        instance.wasi.env("TMPDIR", GUEST_PATH);
+        instance.kept.push(Box::new(dir));
+        Ok(())
+    }
+}
