@@ -127,11 +127,7 @@ fn normal(path: &str) -> Option<PathBuf> {
     for c in path.components() {
         match c {
             Component::Normal(part) => out.push(part),
-            Component::ParentDir => {
-                if !out.pop() {
-                    return None;
-                }
-            }
+            Component::ParentDir if !out.pop() => return None,
             _ => {}
         }
     }
