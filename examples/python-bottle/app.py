@@ -1,34 +1,27 @@
-"""A bottle app, unmodified: routes, a template, a JSON API and static
-files sent with `wsgi.file_wrapper`.
+"""A bottle app, unmodified: routes, a template found on bottle's default
+`TEMPLATE_PATH` (`./views/`), a JSON API and static files from `./static`
+sent with `wsgi.file_wrapper`. Run it from its directory, as bottle apps
+are run; in a component, the working directory is the first `--path`.
 
     host build-python app:app -o bottle.wasm --path examples/python-bottle \
         --requirements examples/python-bottle/requirements.txt
-    host serve bottle.wasm --dir examples/python-bottle/static::/static
-
-The template is read when the app is imported, which `host build-python`
-does at build time: it is built into the component. Static files are read
-at run time, from the preopened `/static` (or `$STATIC_ROOT` when the app
-runs natively, under `python -m wsgiref.simple_server`-style servers).
+    host serve bottle.wasm
 """
 
-import os
-from pathlib import Path
-
 import bottle
-from bottle import Bottle, HTTPResponse, SimpleTemplate, request, static_file
+from bottle import Bottle, HTTPResponse, request, static_file, template
 
 app = Bottle()
-INDEX = SimpleTemplate((Path(__file__).parent / "views" / "index.tpl").read_text())
 
 
 @app.get("/")
 def index():
-    return INDEX.render(name=request.query.name or "world", path=request.path)
+    return template("index", name=request.query.name or "world", path=request.path)
 
 
 @app.get("/hello/<name>")
 def hello(name):
-    return INDEX.render(name=name, path=request.path)
+    return template("index", name=name, path=request.path)
 
 
 @app.post("/api/echo")
@@ -49,7 +42,7 @@ def echo_other():
 
 @app.get("/static/<path:path>")
 def static(path):
-    return static_file(path, root=os.environ.get("STATIC_ROOT") or "/static")
+    return static_file(path, root="static")
 
 
 @app.get("/fail")

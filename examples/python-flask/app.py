@@ -1,25 +1,20 @@
-"""A Flask app, unmodified, with Flask's pure-Python dependencies built in
-(werkzeug, jinja2, itsdangerous, click, blinker, markupsafe without its
-optional C speedups).
+"""A Flask app as Flask's documentation lays one out: templates in
+`templates/` and static files in `static/` beside the module, found by
+Flask's default loader and static route, and Flask's pure-Python
+dependencies (werkzeug, jinja2, itsdangerous, click, blinker, markupsafe
+without its optional C speedups).
 
-    host build-python app:app -o flask.wasm --path examples/python-flask \
+    host build-python app:app -o flask.wasm --path examples/python-flask \\
         --requirements examples/python-flask/requirements.txt
-    host serve flask.wasm --dir examples/python-flask/static::/static
+    host serve flask.wasm
 
-Templates are read when the app is imported, which `host build-python`
-does at build time: they are built into the component. Static files are
-read at run time from the preopened `/static` (or `$STATIC_ROOT` natively).
+`host build-python` packs the templates and static files into the
+component, where the app finds them at run time.
 """
 
-import os
-from pathlib import Path
+from flask import Flask, jsonify, render_template, request
 
-from flask import Flask, jsonify, render_template, request, send_from_directory
-from jinja2 import DictLoader
-
-app = Flask(__name__, static_folder=None)
-TEMPLATES = Path(__file__).parent / "templates"
-app.jinja_loader = DictLoader({p.name: p.read_text() for p in TEMPLATES.glob("*.html")})
+app = Flask(__name__)
 
 
 @app.get("/")
@@ -43,11 +38,6 @@ def echo():
 @app.route("/api/echo", methods=["PUT", "PATCH", "DELETE"])
 def echo_other():
     return jsonify(method=request.method, bytes=len(request.get_data()))
-
-
-@app.get("/static/<path:name>")
-def static_files(name):
-    return send_from_directory(os.environ.get("STATIC_ROOT") or "/static", name)
 
 
 @app.get("/fail")

@@ -221,10 +221,11 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
             "# Written by `host build-python`: the component's entry module.\n\
              import wasgi.build\n\n\
              MODULES = {modules}\n\n\
-             Application = wasgi.build.load({}, {}, {{{}}}, MODULES, '/0/{PACKAGED}')\n",
+             Application = wasgi.build.load({}, {}, {{{}}}, MODULES, '/0/{PACKAGED}', {})\n",
             py_str(module),
             py_str(callable),
-            source_dirs.join(", ")
+            source_dirs.join(", "),
+            py_str(&format!("/{}", mounts.len() - paths.len()))
         ),
     )?;
     if let Some(parent) = output.parent() {
@@ -246,7 +247,14 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
     if !out.status.success() {
         return Err(explain_failure(&out, &left_out, &paths));
     }
-    let files = pack(&output, &bridge_dir, &mounts, build.requirements.is_some()).map_err(|e| {
+    let files = pack(
+        &output,
+        &bridge_dir,
+        &mounts,
+        build.requirements.is_some(),
+        paths.len(),
+    )
+    .map_err(|e| {
         BuildError::Tool(format!(
             "cannot pack the app's files into {}: {e}",
             output.display()
@@ -277,6 +285,7 @@ fn pack(
     bridge_dir: &Path,
     mounts: &[(PathBuf, String)],
     has_site: bool,
+    paths: usize,
 ) -> std::io::Result<(u64, u64)> {
     use host::capability::packaged::archive::{Mount, Packer, Walk, append_section};
     let mount = |guest: &str, source: Option<&str>| Mount {
@@ -306,6 +315,8 @@ fn pack(
             _ => packer.add(mount(&guest, Some(shown)), dir, walk())?,
         }
     }
+    // The first `--path` directory is the guest's working directory.
+    packer.set_workdir(&format!("/{}", mounts.len() - paths));
     let zoneinfo = Path::new("/usr/share/zoneinfo");
     if zoneinfo.is_dir() {
         let skip = &["posix", "right", "localtime", "posixrules"];
@@ -344,9 +355,12 @@ fn scan(tool: &Path, module: &str, mounts: &[(PathBuf, String)]) -> String {
     format!("[{}]", literals.join(", "))
 }
 
-/// `MODULE:CALLABLE`, both dotted Python names.
+/// `MODULE:CALLABLE`, both dotted Python names; `CALLABLE()` (an
+/// application factory, as gunicorn takes it) is called with no arguments
+/// at build time.
 fn parse_target(target: &str) -> Result<(&str, &str), BuildError> {
     let (module, callable) = target.split_once(':').unwrap_or((target, "application"));
+    let name = callable.strip_suffix("()").unwrap_or(callable);
     let dotted = |s: &str| {
         !s.is_empty()
             && s.split('.').all(|part| {
@@ -355,9 +369,10 @@ fn parse_target(target: &str) -> Result<(&str, &str), BuildError> {
                     && chars.all(|c| c == '_' || c.is_alphanumeric())
             })
     };
-    if !dotted(module) || !dotted(callable) {
+    if !dotted(module) || !dotted(name) {
         return Err(BuildError::App(format!(
-            "{target:?} is not MODULE:CALLABLE (e.g. app:application, or myproject.wsgi:app)"
+            "{target:?} is not MODULE:CALLABLE (e.g. app:application, myproject.wsgi:app, or \
+             flaskr:create_app() for an application factory)"
         )));
     }
     Ok((module, callable))
@@ -639,7 +654,13 @@ mod tests {
             parse_target("my.wsgi:app.wsgi_app").unwrap(),
             ("my.wsgi", "app.wsgi_app")
         );
-        for bad in ["", "app:", ":app", "a-b:app", "app:1x", "a..b:c", "app:x y"] {
+        assert_eq!(
+            parse_target("flaskr:create_app()").unwrap(),
+            ("flaskr", "create_app()")
+        );
+        for bad in [
+            "", "app:", ":app", "a-b:app", "app:1x", "a..b:c", "app:x y", "a:f(1)", "a:()",
+        ] {
             assert!(parse_target(bad).is_err(), "{bad:?}");
         }
     }

@@ -20,6 +20,7 @@ mod library;
 mod manifest;
 mod new_app;
 mod python;
+mod python_apps;
 mod sandbox;
 mod scale_out;
 mod serve;

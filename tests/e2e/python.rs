@@ -14,12 +14,12 @@ use std::sync::Mutex;
 
 use crate::common::{Conn, Host, Response, host_bin, source_line_in};
 
-fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 /// The Python that runs componentize-py: also runs the apps natively.
-fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     host::component::default_tools_dir().join("componentize-py-0.25.1/bin/python")
 }
 
@@ -48,7 +48,7 @@ fn hash_tree(dir: &Path, h: &mut DefaultHasher) {
 
 /// Runs `host build-python` with `args` (the target, `--path`s, `-r`),
 /// unless a component built from the same sources is already there.
-fn build(name: &str, args: &[&str], sources: &[&Path]) -> PathBuf {
+pub(crate) fn build(name: &str, args: &[&str], sources: &[&Path]) -> PathBuf {
     let mut h = DefaultHasher::new();
     args.hash(&mut h);
     for dir in [repo().join("guest-sdk/python"), repo().join("wit")] {
@@ -114,7 +114,8 @@ impl Example {
             self.oracle_dir.to_str().unwrap(),
             self.dir.to_str().unwrap(),
         );
-        let mut args = vec!["oracle:application", "--path", oracle, "--path", dir];
+        // The example's directory first: the app's working directory.
+        let mut args = vec!["oracle:application", "--path", dir, "--path", oracle];
         if let Some(r) = &self.requirements {
             args.extend(["--requirements", r.to_str().unwrap()]);
         }
@@ -127,11 +128,7 @@ impl Example {
 
     fn serve(&self, extra: &[&str]) -> Host {
         let component = self.component();
-        let statics = format!("{}::/static", self.dir.join("static").display());
         let mut args = vec![component.to_str().unwrap()];
-        if self.dir.join("static").exists() {
-            args.extend(["--dir", &statics]);
-        }
         args.extend(extra);
         let args: Vec<&str> = args.iter().map(|s| &**s).collect();
         Host::serve(&args)
@@ -142,39 +139,14 @@ impl Example {
     fn serve_natively(&self) -> Native {
         let mut path = vec![self.oracle_dir.clone(), self.dir.clone()];
         if let Some(requirements) = &self.requirements {
-            let site = host::component::default_tools_dir()
-                .join("python-native")
-                .join(self.name);
-            if !site.join(".installed").exists() {
-                let status = Command::new(python())
-                    .args([
-                        "-m",
-                        "pip",
-                        "install",
-                        "-q",
-                        "--disable-pip-version-check",
-                        "--target",
-                    ])
-                    .arg(&site)
-                    .arg("-r")
-                    .arg(requirements)
-                    .status()
-                    .expect("pip");
-                assert!(
-                    status.success(),
-                    "pip install -r {}",
-                    requirements.display()
-                );
-                std::fs::write(site.join(".installed"), "").unwrap();
-            }
-            path.push(site);
+            path.push(native_site(self.name, requirements));
         }
         let mut child = Command::new(python())
             .arg(repo().join("tests/e2e/python/native_server.py"))
             .arg("oracle:application")
             .env("PYTHONPATH", std::env::join_paths(&path).unwrap())
             .env("PYTHONDONTWRITEBYTECODE", "1")
-            .env("STATIC_ROOT", self.dir.join("static"))
+            .current_dir(&self.dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -193,6 +165,37 @@ impl Example {
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
         }
     }
+}
+
+/// `requirements` installed natively (for the tools' Python) into the
+/// tools cache, once: the directory to put on `PYTHONPATH`.
+pub(crate) fn native_site(name: &str, requirements: &Path) -> PathBuf {
+    let site = host::component::default_tools_dir()
+        .join("python-native")
+        .join(name);
+    if !site.join(".installed").exists() {
+        let status = Command::new(python())
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "--target",
+            ])
+            .arg(&site)
+            .arg("-r")
+            .arg(requirements)
+            .status()
+            .expect("pip");
+        assert!(
+            status.success(),
+            "pip install -r {}",
+            requirements.display()
+        );
+        std::fs::write(site.join(".installed"), "").unwrap();
+    }
+    site
 }
 
 /// CPython's wsgiref.simple_server running the app, killed on drop.

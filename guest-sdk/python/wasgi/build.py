@@ -143,12 +143,16 @@ def package(dest):
         shutil.copytree("/" + mount, os.path.join(dest, mount), ignore=ignore)
 
 
-def load(module_name, callable_name, source_dirs, modules, packaged=None):
+def load(module_name, callable_name, source_dirs, modules, packaged=None, cwd=None):
     """Imports `module_name`, finds `callable_name` in it (a dotted path is
     followed attribute by attribute), imports `modules` (see `preimport`)
     and returns the `Application` class componentize-py exports. Failures are reported as one line, then
     raised, which stops the build."""
     errors.SOURCE_DIRS.update(source_dirs)
+    if cwd:
+        # The app's directory, as when it runs from there natively
+        # (bottle's TEMPLATE_PATH, relative paths); the snapshot keeps it.
+        os.chdir(cwd)
     _compile_with_source_paths()
     from . import patches
 
@@ -162,6 +166,8 @@ def load(module_name, callable_name, source_dirs, modules, packaged=None):
             _report_exception(e)
         raise
     app = module
+    factory = callable_name.endswith("()")
+    callable_name = callable_name.removesuffix("()")
     for part in callable_name.split("."):
         try:
             app = getattr(app, part)
@@ -169,6 +175,12 @@ def load(module_name, callable_name, source_dirs, modules, packaged=None):
             message = f"module {module_name!r} has no attribute {callable_name!r}"
             _report("AttributeError", message, getattr(module, "__file__", None))
             raise AttributeError(message) from None
+    if factory:
+        try:
+            app = app()
+        except BaseException as e:
+            _report_exception(e)
+            raise
     if not callable(app):
         message = f"{module_name}:{callable_name} is not callable (it is {type(app).__name__})"
         _report("TypeError", message, getattr(module, "__file__", None))

@@ -5,14 +5,20 @@
 //! no-ops, so two instances writing one database can corrupt it. The
 //! Python bridge takes one of these around each connection to a database
 //! file instead: `flock(2)` on the host's file, which two instances or two
-//! `--reuse-port` processes of one host see alike. A lock lives in the
+//! `--reuse-port` processes of one host see alike. Within a process the
+//! waiters queue first on a fair mutex per file, so they are served in
+//! turn and only processes contend for the `flock`. A lock lives in the
 //! instance's resource table, so a trap or a timeout that ends the
 //! instance releases it.
 
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex, Weak};
 use std::time::{Duration, Instant};
+
+use tokio::sync::OwnedMutexGuard;
 
 use wasmtime::component::{HasSelf, Linker, Resource};
 
@@ -27,8 +33,31 @@ pub const MAX_HELD: usize = 64;
 /// The longest a guest may wait for one.
 const MAX_WAIT: Duration = Duration::from_secs(60);
 
-/// A held lock: the locked file, unlocked when closed.
-pub struct HeldLock(#[allow(dead_code)] File);
+/// A held lock: this process's turn at the file, and the locked file,
+/// unlocked when closed.
+pub struct HeldLock {
+    _file: File,
+    _turn: OwnedMutexGuard<()>,
+}
+
+/// Each file's queue in this process (entries go when no one holds or
+/// waits for them).
+static QUEUES: LazyLock<Mutex<HashMap<PathBuf, Weak<tokio::sync::Mutex<()>>>>> =
+    LazyLock::new(Mutex::default);
+
+/// The queue for the file `path`.
+fn queue(path: &Path) -> Arc<tokio::sync::Mutex<()>> {
+    let mut queues = QUEUES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(queue) = queues.get(path).and_then(Weak::upgrade) {
+        return queue;
+    }
+    if queues.len() >= 256 {
+        queues.retain(|_, q| q.strong_count() > 0);
+    }
+    let queue = Arc::new(tokio::sync::Mutex::new(()));
+    queues.insert(path.to_path_buf(), Arc::downgrade(&queue));
+    queue
+}
 
 /// The host's file locks.
 pub(crate) struct FileLock;
@@ -73,7 +102,12 @@ impl bindings::Host for RequestCtx {
             Ok(file) => file,
             Err(e) => return Ok(Err(format!("{path}: {e}"))),
         };
-        let deadline = Instant::now() + Duration::from_millis(timeout_ms.into()).min(MAX_WAIT);
+        let wait = Duration::from_millis(timeout_ms.into()).min(MAX_WAIT);
+        let deadline = Instant::now() + wait;
+        let turn = match tokio::time::timeout(wait, queue(&host).lock_owned()).await {
+            Ok(turn) => turn,
+            Err(_) => return Ok(Err("timed out".into())),
+        };
         let mut pause = Duration::from_micros(200);
         loop {
             match file.try_lock() {
@@ -89,7 +123,11 @@ impl bindings::Host for RequestCtx {
             }
         }
         self.locks_held += 1;
-        Ok(Ok(self.table.push(HeldLock(file))?))
+        let held = HeldLock {
+            _file: file,
+            _turn: turn,
+        };
+        Ok(Ok(self.table.push(held)?))
     }
 }
 
@@ -111,10 +149,10 @@ fn writable_file(Dirs(dirs): &Dirs, guest: &str) -> Option<PathBuf> {
         .filter(|d| d.writable)
         .filter_map(|d| Some((d, guest.strip_prefix(normal(&d.guest)?).ok()?)))
         .max_by_key(|(d, _)| d.guest.len())?;
-    let host = dir.host.join(rest);
     let root = dir.host.canonicalize().ok()?;
-    let parent = host.parent()?.canonicalize().ok()?;
-    (parent.starts_with(&root) && rest.file_name().is_some()).then_some(host)
+    let parent = root.join(rest).parent()?.canonicalize().ok()?;
+    let name = rest.file_name()?;
+    parent.starts_with(&root).then(|| parent.join(name))
 }
 
 /// `path` absolute, with `.` and `..` resolved (None if `..` leaves `/`).
@@ -153,11 +191,11 @@ mod tests {
         let dirs = Dirs(vec![dir("rw", "/data", true), dir("ro", "/static", false)]);
         assert_eq!(
             writable_file(&dirs, "/data/sub/app.db"),
-            Some(base.join("rw/sub/app.db"))
+            Some(base.canonicalize().unwrap().join("rw/sub/app.db"))
         );
         assert_eq!(
             writable_file(&dirs, "/data/x/../app.db"),
-            Some(base.join("rw/app.db"))
+            Some(base.canonicalize().unwrap().join("rw/app.db"))
         );
         for refused in [
             "/static/app.db",

@@ -31,6 +31,10 @@ const MAX_ENTRIES: u64 = 500_000;
 pub struct Index {
     /// Each mounted directory.
     pub mounts: Vec<Mount>,
+    /// The guest's working directory (the app's directory), which
+    /// relative guest paths of `--dir`s start from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workdir: Option<String>,
 }
 
 /// One directory of the component's files.
@@ -150,6 +154,11 @@ impl Packer {
         Ok(())
     }
 
+    /// Records the guest's working directory.
+    pub fn set_workdir(&mut self, guest: &str) {
+        self.index.workdir = Some(guest.to_string());
+    }
+
     /// The payload of the custom section.
     pub fn finish(mut self) -> io::Result<Vec<u8>> {
         let index = serde_json::to_vec_pretty(&self.index).map_err(io::Error::other)?;
@@ -201,6 +210,8 @@ pub struct Unpacked {
     pub root: PathBuf,
     /// The mounts, each checked to be a directory under `root`.
     pub mounts: Vec<(Mount, PathBuf)>,
+    /// The guest's working directory, if recorded.
+    pub workdir: Option<String>,
     /// The section's size in bytes.
     pub packed: usize,
 }
@@ -212,6 +223,8 @@ pub fn unpack(payload: &[u8], cache: &Path) -> Result<Unpacked, String> {
     let name: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
     let root = cache.join(&name);
     if !root.join(INDEX).is_file() {
+        // Left half-made by hand: made again.
+        let _ = fs::remove_dir_all(&root);
         fs::create_dir_all(cache).map_err(|e| format!("{}: {e}", cache.display()))?;
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -241,6 +254,7 @@ pub fn unpack(payload: &[u8], cache: &Path) -> Result<Unpacked, String> {
     Ok(Unpacked {
         root,
         mounts,
+        workdir: index.workdir,
         packed: payload.len(),
     })
 }

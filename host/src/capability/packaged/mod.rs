@@ -7,7 +7,9 @@
 //!
 //! A `--dir` or `--dir-rw` given without a guest path whose host directory
 //! lies inside a packed project directory is seen at its place in the
-//! packed tree: `--dir-rw instance` in a Flask project is the instance
+//! packed tree, and a relative guest path starts from the app's directory
+//! (the guest's working directory): `--dir-rw instance` run in a Flask
+//! project, or `--dir-rw /srv/data::instance` anywhere, is the instance
 //! folder the app's code computed.
 
 pub mod archive;
@@ -68,19 +70,25 @@ pub fn unpack_into(component: &[u8], options: &mut AppOptions) -> Result<(), Str
     if let Some(Dirs(dirs)) = options.capabilities.get() {
         let mut placed = dirs.clone();
         for dir in &mut placed {
-            if dir.guest_given {
-                if let Some((mount, _)) = files
-                    .mounts
-                    .iter()
-                    .find(|(m, _)| covers(&m.guest, &dir.guest))
-                {
-                    return Err(format!(
-                        "the guest path {} of a --dir is inside its packaged directory {}",
-                        dir.guest, mount.guest
-                    ));
-                }
-            } else if let Some(guest) = placed_in(&files.mounts, &dir.host) {
+            let inside = (!dir.guest_given)
+                .then(|| placed_in(&files.mounts, &dir.host))
+                .flatten();
+            if let Some(guest) = inside {
                 dir.guest = guest;
+            } else if !dir.guest.starts_with('/') {
+                let workdir = files.workdir.as_deref().unwrap_or("");
+                let rest = dir.guest.trim_start_matches("./").trim_end_matches('/');
+                dir.guest = format!("{workdir}/{rest}");
+            } else if let Some((mount, _)) = files
+                .mounts
+                .iter()
+                .find(|(m, _)| covers(&m.guest, &dir.guest))
+            {
+                return Err(format!(
+                    "the guest path {} of a --dir is inside its packaged directory {} \
+                     (give a relative guest path, which starts from the app's directory)",
+                    dir.guest, mount.guest
+                ));
             }
         }
         options.capabilities.set(Dirs(placed));

@@ -1,0 +1,396 @@
+//! Python apps as their authors write them, built with `host build-python`
+//! and served unmodified: Flask's tutorial blog (templates, static files,
+//! SQLite, sessions, password hashes), SQLite written by two host
+//! processes at once, and the probe of the standard library's modules.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::common::{Conn, Host, Response};
+use crate::python::{build, repo};
+
+/// A copy of `tests/e2e/python/<name>` to build from (its build writes
+/// into it, as a native run would: the Flask tutorial makes its instance
+/// folder), made once per test run, at a fixed place: the component
+/// records where its project was.
+fn project(name: &str) -> PathBuf {
+    static MADE: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("python-projects")
+        .join(name);
+    let mut made = MADE.lock().unwrap_or_else(|e| e.into_inner());
+    if !made.iter().any(|m| m == name) {
+        let _ = std::fs::remove_dir_all(&dir);
+        copy_tree(&repo().join("tests/e2e/python").join(name), &dir);
+        made.push(name.to_string());
+    }
+    dir
+}
+
+/// An empty directory of the test's own.
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("python-data")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let path = entry.path();
+        if path.file_name().is_some_and(|n| n == "__pycache__") {
+            continue;
+        }
+        if path.is_dir() {
+            copy_tree(&path, &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(&path, to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+/// The tutorial blog, built from `project`.
+fn flaskr(project: &Path) -> PathBuf {
+    let requirements = repo().join("examples/python-flask/requirements.txt");
+    build(
+        "flaskr",
+        &[
+            "flaskr:create_app()",
+            "--path",
+            project.to_str().unwrap(),
+            "--requirements",
+            requirements.to_str().unwrap(),
+        ],
+        &[project],
+    )
+}
+
+fn form(addr: SocketAddr, target: &str, cookie: &str, body: &str) -> Response {
+    let mut conn = Conn::open(addr);
+    conn.send(
+        format!(
+            "POST {target} HTTP/1.1\r\nHost: t\r\nCookie: {cookie}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    conn.response(false)
+}
+
+fn page(addr: SocketAddr, target: &str, cookie: &str) -> Response {
+    let mut conn = Conn::open(addr);
+    conn.send(
+        format!(
+            "GET {target} HTTP/1.1\r\nHost: t\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    conn.response(false)
+}
+
+/// Registers `user` and logs in: the session cookie.
+fn log_in(addr: SocketAddr, user: &str) -> String {
+    let registered = form(
+        addr,
+        "/auth/register",
+        "",
+        &format!("username={user}&password=pw-{user}"),
+    );
+    assert_eq!(registered.status, 302, "{}", registered.text());
+    assert_eq!(registered.header("Location"), Some("/auth/login"));
+    let wrong = form(
+        addr,
+        "/auth/login",
+        "",
+        &format!("username={user}&password=nope"),
+    );
+    assert!(
+        wrong.text().contains("Incorrect password."),
+        "{}",
+        wrong.text()
+    );
+    let ok = form(
+        addr,
+        "/auth/login",
+        "",
+        &format!("username={user}&password=pw-{user}"),
+    );
+    assert_eq!(ok.status, 302, "{}", ok.text());
+    let cookie = ok.header("Set-Cookie").expect("a session cookie");
+    cookie.split(';').next().unwrap().to_string()
+}
+
+/// `clients` threads each creating `posts` posts as `cookie`, against the
+/// hosts in turn: the titles acknowledged (answered with the redirect).
+fn write_posts(addrs: &[SocketAddr], cookie: &str, clients: usize, posts: usize) -> Vec<String> {
+    let threads: Vec<_> = (0..clients)
+        .map(|c| {
+            let addr = addrs[c % addrs.len()];
+            let cookie = cookie.to_string();
+            std::thread::spawn(move || {
+                let mut acked = Vec::new();
+                for i in 0..posts {
+                    let title = format!("load-{c}-{i}");
+                    let r = form(addr, "/create", &cookie, &format!("title={title}&body=b"));
+                    assert_eq!(r.status, 302, "{title}: {}", r.text());
+                    acked.push(title);
+                }
+                acked
+            })
+        })
+        .collect();
+    threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect()
+}
+
+/// The titles of the posts in the database file, read on the host, after
+/// checking the file's integrity.
+fn titles_in(db: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let mut stmt = conn
+        .prepare("SELECT title FROM post ORDER BY title")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn flasks_tutorial_blog_runs_unmodified_with_its_templates_static_files_and_sqlite() {
+    let project = project("flaskr");
+    let component = flaskr(&project);
+    let instance = project.join("instance");
+    let _ = std::fs::remove_dir_all(&instance);
+    std::fs::create_dir_all(&instance).unwrap();
+    // Given without a guest path, the instance folder is seen where the
+    // app computed it: beside its package in the packed project.
+    let host = Host::serve(&[
+        component.to_str().unwrap(),
+        "--dir-rw",
+        instance.to_str().unwrap(),
+    ]);
+    let addr = host.addr;
+    assert_eq!(host.get("/hello").text(), "Hello, World!");
+    let index = host.get("/");
+    assert_eq!(index.status, 200, "{}", index.text());
+    assert!(
+        index.text().contains("<title>Posts - Flaskr</title>"),
+        "{}",
+        index.text()
+    );
+    let css = host.get("/static/style.css");
+    assert_eq!(css.status, 200);
+    assert_eq!(
+        css.body,
+        std::fs::read(project.join("flaskr/static/style.css")).unwrap()
+    );
+    assert_eq!(host.get("/static/missing.css").status, 404);
+
+    let cookie = log_in(addr, "alice");
+    let again = form(addr, "/auth/register", "", "username=alice&password=x");
+    assert!(
+        again.text().contains("User alice is already registered."),
+        "{}",
+        again.text()
+    );
+    assert_eq!(
+        form(addr, "/create", "", "title=t&body=b").header("Location"),
+        Some("/auth/login")
+    );
+    let created = form(
+        addr,
+        "/create",
+        &cookie,
+        "title=First+post&body=Hello+there",
+    );
+    assert_eq!(created.status, 302, "{}", created.text());
+    let listed = page(addr, "/", &cookie).text();
+    assert!(listed.contains("<h1>First post</h1>"), "{listed}");
+    // The `created` column came back through the timestamp converter.
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert!(listed.contains(&format!("by alice on {today}")), "{listed}");
+    let edit = page(addr, "/1/update", &cookie);
+    assert!(
+        edit.text().contains("value=\"First post\""),
+        "{}",
+        edit.text()
+    );
+    assert_eq!(
+        form(addr, "/1/update", &cookie, "title=Edited&body=b2").status,
+        302
+    );
+    assert!(page(addr, "/", &cookie).text().contains("<h1>Edited</h1>"));
+    let other = log_in(addr, "bob");
+    assert_eq!(form(addr, "/1/delete", &other, "").status, 403);
+    assert_eq!(form(addr, "/1/delete", &cookie, "").status, 302);
+    assert!(!page(addr, "/", &cookie).text().contains("Edited"));
+
+    let acked = write_posts(&[addr], &cookie, 8, 20);
+    assert_eq!(acked.len(), 160);
+    let db = instance.join("flaskr.sqlite");
+    let mut acked = acked;
+    acked.sort();
+    assert_eq!(titles_in(&db), acked);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let hash: String = conn
+        .query_row(
+            "SELECT password FROM user WHERE username = 'alice'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(hash.starts_with("scrypt:32768:8:1$"), "{hash}");
+    assert!(!host.log().contains("database is locked"), "{}", host.log());
+}
+
+#[test]
+fn two_host_processes_write_one_sqlite_database_without_an_error_or_a_lost_row() {
+    let component = flaskr(&project("flaskr"));
+    // Anywhere else, a relative guest path starts from the app's directory.
+    let instance = fresh_dir("flaskr-two-hosts");
+    let dir = format!("{}::instance", instance.display());
+    let serve = || Host::serve(&[component.to_str().unwrap(), "--dir-rw", &dir]);
+    let (a, b) = (serve(), serve());
+    let cookie = log_in(a.addr, "carol");
+    let mut acked = write_posts(&[a.addr, b.addr], &cookie, 32, 8);
+    acked.sort();
+    assert_eq!(acked.len(), 256);
+    assert_eq!(titles_in(&instance.join("flaskr.sqlite")), acked);
+    for host in [&a, &b] {
+        assert!(!host.log().contains("Traceback"), "{}", host.log());
+    }
+}
+
+/// What the probe (`python/probe.py`) reports in a guest: each check's
+/// outcome, as the README's table lists them.
+#[test]
+fn the_probe_of_the_standard_library_passes_what_the_readme_says() {
+    let dir = repo().join("tests/e2e/python");
+    let component = build(
+        "probe",
+        &["probe:application", "--path", dir.to_str().unwrap()],
+        &[&dir],
+    );
+    let host = Host::serve(&[component.to_str().unwrap()]);
+    let report: serde_json::Value = serde_json::from_slice(&host.get("/").body).unwrap();
+    let not_ok = |name: &str| report[name].as_str().unwrap_or("").to_string();
+    let expected_failures = [
+        ("bz2", "ModuleNotFoundError: No module named '_bz2'"),
+        ("lzma", "ModuleNotFoundError: No module named '_lzma'"),
+        ("ssl", "ModuleNotFoundError: No module named '_ssl'"),
+        (
+            "subprocess",
+            "OSError: [Errno 58] wasi does not support processes.",
+        ),
+        ("threading", "RuntimeError: can't start new thread"),
+    ];
+    for (name, outcome) in report.as_object().unwrap() {
+        let expected = expected_failures
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or("ok", |(_, e)| e);
+        assert_eq!(outcome, expected, "{name}: {}", not_ok(name));
+    }
+    assert_eq!(report.as_object().unwrap().len(), 24, "{report}");
+}
+
+/// The value of `name="<field>" value="..."` in a page.
+fn field_value(page: &str, field: &str) -> String {
+    let at = page
+        .find(&format!("name=\"{field}\" value=\""))
+        .unwrap_or_else(|| panic!("{field} in {page}"));
+    let rest = &page[at + field.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+#[test]
+fn a_django_project_serves_its_templates_and_a_form_that_writes_to_sqlite() {
+    let project = project("djsite");
+    let requirements = repo().join("tests/e2e/python/django-requirements.txt");
+    let component = build(
+        "djsite",
+        &[
+            "djsite.wsgi:application",
+            "--path",
+            project.to_str().unwrap(),
+            "--requirements",
+            requirements.to_str().unwrap(),
+        ],
+        &[&project],
+    );
+    // As a Django user deploys: `manage.py migrate`, natively, first.
+    let var = project.join("var");
+    std::fs::create_dir_all(&var).unwrap();
+    let migrated = std::process::Command::new(crate::python::python())
+        .args(["manage.py", "migrate", "--noinput", "-v", "0"])
+        .current_dir(&project)
+        .env(
+            "PYTHONPATH",
+            crate::python::native_site("django", &requirements),
+        )
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap();
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+    let host = Host::serve(&[
+        component.to_str().unwrap(),
+        "--dir-rw",
+        var.to_str().unwrap(),
+    ]);
+    let addr = host.addr;
+    let index = host.get("/");
+    assert_eq!(index.status, 200, "{}", index.text());
+    assert!(
+        index.text().contains("<h1>Notes</h1>") && index.text().contains("No notes yet."),
+        "{}",
+        index.text()
+    );
+    let csrf = index.header("Set-Cookie").expect("a csrftoken cookie");
+    let csrf = csrf.split(';').next().unwrap().to_string();
+    let token = field_value(&index.text(), "csrfmiddlewaretoken");
+    let refused = form(addr, "/", "", "text=no+token");
+    assert_eq!(refused.status, 403);
+    let posted = form(
+        addr,
+        "/",
+        &csrf,
+        &format!("csrfmiddlewaretoken={token}&text=Bonjour+Django"),
+    );
+    assert_eq!(posted.status, 302, "{}", posted.text());
+    let listed = page(addr, "/", "").text();
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert!(listed.contains("Bonjour Django ("), "{listed}");
+    assert!(listed.contains(&today[..7]), "{listed}");
+    // Django's default hasher: PBKDF2-SHA256 with 1,000,000 iterations.
+    assert_eq!(host.get("/hasher/").text().trim(), "pbkdf2_sha256 True");
+    // The admin's templates come from django.contrib.admin's package.
+    let admin = host.get("/admin/login/");
+    assert_eq!(admin.status, 200, "{}", admin.text());
+    assert!(
+        admin.text().contains("Django administration"),
+        "{}",
+        admin.text()
+    );
+    let conn = rusqlite::Connection::open(var.join("db.sqlite3")).unwrap();
+    let text: String = conn
+        .query_row("SELECT text FROM notes_note", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(text, "Bonjour Django");
+}
