@@ -394,3 +394,103 @@ fn a_django_project_serves_its_templates_and_a_form_that_writes_to_sqlite() {
         .unwrap();
     assert_eq!(text, "Bonjour Django");
 }
+
+fn sqlite_app() -> PathBuf {
+    let dir = repo().join("tests/e2e/python");
+    build(
+        "sqlite-app",
+        &["sqlite_app:application", "--path", dir.to_str().unwrap()],
+        &[&dir],
+    )
+}
+
+#[test]
+fn a_request_that_dies_mid_transaction_leaves_no_partial_write() {
+    let data = fresh_dir("sqlite-die");
+    let dirs = format!("{}::data", data.display());
+    let component = sqlite_app();
+    let host = Host::serve(&[
+        component.to_str().unwrap(),
+        "--dir-rw",
+        &dirs,
+        "--cpu-limit",
+        "2",
+    ]);
+    assert_eq!(host.get("/insert?before").text(), "committed");
+    let died = host.get("/die-mid-transaction");
+    assert_eq!(died.status, 500, "{}", died.text());
+    host.wait_log("--cpu-limit");
+    // The next connection finds the hot journal and rolls it back.
+    assert_eq!(host.get("/count").text(), "1");
+    assert_eq!(host.get("/insert?after").text(), "committed");
+    assert_eq!(host.get("/count").text(), "2");
+    let conn = rusqlite::Connection::open(data.join("app.db")).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+}
+
+#[test]
+fn every_committed_row_survives_kill_9_of_the_host() {
+    let data = fresh_dir("sqlite-kill9");
+    let dirs = format!("{}::data", data.display());
+    let component = sqlite_app();
+    let host = Host::serve(&[component.to_str().unwrap(), "--dir-rw", &dirs]);
+    let addr = host.addr;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..8)
+        .map(|c| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut acked = Vec::new();
+                for i in 0.. {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let value = format!("w{c}-{i}");
+                    let r = page(addr, &format!("/insert?{value}"), "");
+                    if r.status != 200 || r.text() != "committed" {
+                        break; // cut by the kill
+                    }
+                    acked.push(value);
+                }
+                acked
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    host.signal("KILL");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let acked: Vec<String> = writers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    assert!(
+        acked.len() > 20,
+        "only {} writes before the kill",
+        acked.len()
+    );
+    drop(host);
+    // A new host rolls back what the killed one left uncommitted.
+    let again = Host::serve(&[component.to_str().unwrap(), "--dir-rw", &dirs]);
+    let count: usize = again.get("/count").text().parse().unwrap();
+    let conn = rusqlite::Connection::open(data.join("app.db")).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let mut stmt = conn.prepare("SELECT v FROM t").unwrap();
+    let stored: std::collections::HashSet<String> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(count >= acked.len());
+    for value in &acked {
+        assert!(
+            stored.contains(value),
+            "{value} was acknowledged and is lost"
+        );
+    }
+}

@@ -1,6 +1,8 @@
-"""SQLite made safe between instances: under WASI, SQLite's own file locks
-do nothing, so two instances (or two host processes) writing one database
-at once could corrupt it. `sqlite3.connect` to a database file takes the
+"""SQLite made safe between instances: under WASI, SQLite locks a database
+with a directory beside it (`app.db.lock`, its dot-file locking), which an
+instance that dies (a trap, a CPU limit) leaves behind, locking the
+database for good, and which makes writers fail at once with `database is
+locked` rather than wait. `sqlite3.connect` to a database file takes the
 host's exclusive lock on that file (`wasgi:wsgi/file-lock`) for as long as
 the connection is open, waiting up to the connection's `timeout` (5 s by
 default, as SQLite's own busy timeout) before it raises `OperationalError:
@@ -85,6 +87,15 @@ def connect(database, timeout=5.0, detect_types=0, isolation_level="DEFERRED",
                 if e.value == "timed out":
                     raise sqlite3.OperationalError("database is locked") from None
                 # Not in a writable directory: nobody else can write it.
+            else:
+                # SQLite's own lock under WASI is a directory beside the
+                # file (its dot-file locking). Holding the host's lock, no
+                # one else is inside SQLite: one left behind is from an
+                # instance that died, and would lock the database forever.
+                try:
+                    os.rmdir(path + ".lock")
+                except OSError:
+                    pass
     try:
         connection = _connect(database, timeout, detect_types, isolation_level,
                               check_same_thread, _locking(factory), cached_statements, uri,

@@ -1,10 +1,13 @@
 //! `wasgi:wsgi/file-lock`: exclusive locks on files in the app's writable
 //! directories, between instances and between host processes.
 //!
-//! SQLite in a guest has no locks at all: under WASI its file locks are
-//! no-ops, so two instances writing one database can corrupt it. The
-//! Python bridge takes one of these around each connection to a database
-//! file instead: `flock(2)` on the host's file, which two instances or two
+//! SQLite under WASI has no `fcntl` locks, only its dot-file lock: a
+//! directory made beside the database, which fails at once when taken
+//! (writers get `database is locked` instead of waiting) and which an
+//! instance that dies holding it leaves behind, locking the database for
+//! good. The Python bridge takes one of these around each connection to a
+//! database file instead (and clears a dot-file lock left behind):
+//! `flock(2)` on the host's file, which two instances or two
 //! `--reuse-port` processes of one host see alike. Within a process the
 //! waiters queue first on a fair mutex per file, so they are served in
 //! turn and only processes contend for the `flock`. A lock lives in the
