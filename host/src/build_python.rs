@@ -4,10 +4,12 @@
 //! The pinned componentize-py is installed into a cache on first use. The
 //! app, the Python bridge (`guest-sdk/python/wasgi`) and the dependencies
 //! (`--path` directories, `--requirements` installed into a staging
-//! directory) are snapshotted after importing the app, so nothing is
-//! imported per request. Errors in the app (a missing module or callable, a
-//! syntax error, a dependency that needs native code) come back as one
-//! message naming the file and line.
+//! directory) are snapshotted after importing the app, so what the app
+//! imports costs nothing per request; their files and the standard library
+//! are packed into the component too ([`host::capability::packaged`]), for
+//! what the code reads or imports at run time. Errors in the app (a
+//! missing module or callable, a syntax error, a dependency that needs
+//! native code) come back as one message naming the file and line.
 
 use std::fmt;
 use std::fs;

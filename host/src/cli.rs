@@ -66,9 +66,12 @@ enum Command {
     /// and its pure-Python dependencies are looked up on the --path
     /// directories; --requirements installs more into the component. The
     /// app is imported at build time and the component starts from that
-    /// snapshot, so files it reads while importing are built in; at run
-    /// time only preopened directories (`serve --dir`) exist. The first
-    /// build installs componentize-py 0.25.1 into the tools cache
+    /// snapshot. The --path directories (less hidden, .gitignore'd and
+    /// .wasgiignore'd files), the dependencies, the standard library and
+    /// the time zones are packed into the component and mounted read-only
+    /// at run time where the code expects them (templates, static files,
+    /// lazy imports); the first --path is the working directory. The
+    /// first build installs componentize-py 0.25.1 into the tools cache
     /// (~/.cache/wasgi/tools, or $WASGI_TOOLS_DIR) with pip.
     ///
     /// Errors in the app (a missing module or callable, a syntax error, a
@@ -106,7 +109,8 @@ struct CheckArgs {
 #[derive(Args)]
 struct BuildPythonArgs {
     /// The WSGI callable: MODULE:CALLABLE, e.g. app:application or
-    /// myproject.wsgi:app
+    /// myproject.wsgi:app; MODULE:FACTORY() calls an application factory
+    /// (flaskr:create_app())
     target: String,
 
     /// The component to write
