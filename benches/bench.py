@@ -14,10 +14,12 @@ requests served): the figure least disturbed by the load generator.
 
 Everything it needs is installed into caches on first use: wrk (Debian,
 scripts/install-deb.sh), wasmtime-cli 48.0.8 (scripts/install-wasmtime.sh,
-not in smoke runs), gunicorn and bottle (pip, into ~/.cache/wasgi/bench-venv).
-The bottle rows (a Python app built with `host build-python`, next to the
-same app under gunicorn) are left out of smoke runs: the e2e tests build
-Python apps already.
+not in smoke runs), gunicorn, bottle and Flask (pip, into
+~/.cache/wasgi/bench-venv). The Python rows (the bottle hello, and the
+index of Flask's tutorial blog, `tests/e2e/python/flaskr`, which renders a
+template over rows read from SQLite; each built with `host build-python`,
+next to the same app under gunicorn) are left out of smoke runs: the e2e
+tests build Python apps already.
 """
 
 import argparse
@@ -37,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "wasgi"
 GUNICORN_VERSION = "23.0.0"
 BOTTLE_VERSION = "0.13.4"
+FLASK_VERSION = "3.1.3"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -205,7 +208,42 @@ def rows(tools, reuse):
                     [gunicorn, "-w", "1", "-b", "127.0.0.1:{port}", "--chdir", str(ROOT / "benches"), "hello_bottle:app"],
                 )
             )
+    flaskr = tools.get("flaskr")
+    if flaskr:
+        wasm, project = flaskr
+        out.append(
+            Row(
+                "host: Flask tutorial index (template + SQLite rows), fresh instance",
+                [host, "serve", wasm, "--port", "{port}", "--dir-rw", str(project / "instance")],
+            )
+        )
+        if gunicorn:
+            out.append(
+                Row(
+                    "gunicorn (1 sync worker): Flask tutorial index",
+                    [gunicorn, "-w", "1", "-b", "127.0.0.1:{port}", "--chdir", str(project), "flaskr:create_app()"],
+                )
+            )
     return out
+
+
+def flaskr_project(venv):
+    """A copy of the tutorial blog with a database of one user and ten
+    posts (made natively, as `flask init-db` would)."""
+    import shutil
+    import sqlite3
+
+    project = CACHE / "bench-flaskr"
+    shutil.rmtree(project, ignore_errors=True)
+    shutil.copytree(ROOT / "tests/e2e/python/flaskr", project)
+    (project / "instance").mkdir()
+    db = sqlite3.connect(project / "instance/flaskr.sqlite")
+    db.executescript((project / "flaskr/schema.sql").read_text())
+    db.execute("INSERT INTO user (username, password) VALUES ('bench', 'x')")
+    db.executemany("INSERT INTO post (author_id, title, body) VALUES (1, ?, ?)",
+                   [(f"Post {i}", "A body of some words. " * 10) for i in range(10)])
+    db.commit()
+    return project
 
 
 def pinned(cmd, core):
@@ -316,7 +354,7 @@ def install(args):
         tools["host"] = str(ROOT / "target/release/host")
         tools["native"] = str(ROOT / "target/release/examples/native_hello")
     def wanted(word):
-        return not args.smoke and (not args.only or any(word in o for o in args.only))
+        return not args.smoke and (not args.only or any(word in o.lower() for o in args.only))
 
     if wanted("wasmtime"):
         tools["wasmtime"] = run([f"{ROOT}/scripts/install-wasmtime.sh"])
@@ -325,12 +363,13 @@ def install(args):
     venv = CACHE / "bench-venv"
     gunicorn = venv / "bin/gunicorn"
     works = gunicorn.exists() and subprocess.run([str(gunicorn), "--version"], capture_output=True).returncode == 0
-    has_bottle = works and subprocess.run([str(venv / "bin/python"), "-c", "import bottle"], capture_output=True).returncode == 0
-    if not works or not has_bottle:
-        log(f"installing gunicorn {GUNICORN_VERSION} and bottle {BOTTLE_VERSION} into {venv} ...")
+    has_apps = works and subprocess.run([str(venv / "bin/python"), "-c", "import bottle, flask"], capture_output=True).returncode == 0
+    if not works or not has_apps:
+        log(f"installing gunicorn {GUNICORN_VERSION}, bottle {BOTTLE_VERSION} and Flask {FLASK_VERSION} into {venv} ...")
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
         subprocess.run(
-            [str(venv / "bin/pip"), "install", "-q", f"gunicorn=={GUNICORN_VERSION}", f"bottle=={BOTTLE_VERSION}"],
+            [str(venv / "bin/pip"), "install", "-q", f"gunicorn=={GUNICORN_VERSION}", f"bottle=={BOTTLE_VERSION}",
+             f"flask=={FLASK_VERSION}"],
             check=True,
         )
     tools["gunicorn"] = str(gunicorn)
@@ -344,6 +383,18 @@ def install(args):
              "--path", str(ROOT / "benches"), "--requirements", str(requirements)],
             check=True,
         )
+    if wanted("flask"):
+        project = flaskr_project(venv)
+        wasm = CACHE / "bench-flaskr.wasm"
+        log("building Flask's tutorial blog with host build-python ...")
+        requirements = CACHE / "bench-flask-requirements.txt"
+        requirements.write_text(f"flask=={FLASK_VERSION}\n")
+        subprocess.run(
+            [tools["host"], "build-python", "flaskr:create_app()", "-o", str(wasm),
+             "--path", str(project), "--requirements", str(requirements)],
+            check=True,
+        )
+        tools["flaskr"] = (str(wasm), project)
     return tools
 
 

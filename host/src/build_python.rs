@@ -336,9 +336,10 @@ fn pack(
     Ok(counted)
 }
 
-/// The modules the app's code can import (`wasgi/scan.py`, run with the
-/// build machine's Python), as a Python list literal; an empty list if the
-/// scan fails (then only what the app imports at load time is built in).
+/// The modules the app's code (and its dependencies' code) can import
+/// (`wasgi/scan.py`, run with the build machine's Python), as a Python
+/// list literal; an empty list if the scan fails (then only what the app
+/// imports at load time is built in).
 fn scan(tool: &Path, module: &str, mounts: &[(PathBuf, String)]) -> String {
     let mut cmd = Command::new(tool.join("bin/python"));
     cmd.args(["-m", "wasgi.scan", module])

@@ -143,6 +143,26 @@ def package(dest):
         shutil.copytree("/" + mount, os.path.join(dest, mount), ignore=ignore)
 
 
+def _warm_templates(app):
+    """Compiles a Flask app's Jinja templates into the snapshot: a fresh
+    instance would otherwise compile each it renders, every request (tens
+    of milliseconds in wasm). Flask does not check them again unless
+    `TEMPLATES_AUTO_RELOAD` is set, and then finds them unchanged."""
+    jinja2 = sys.modules.get("jinja2")
+    env = getattr(app, "jinja_env", None) if jinja2 and hasattr(app, "jinja_loader") else None
+    if not isinstance(env, getattr(jinja2, "Environment", ())) or env.loader is None:
+        return
+    try:
+        names = env.list_templates()
+    except Exception:
+        return
+    for name in names:
+        try:
+            env.get_template(name)
+        except Exception:
+            pass  # one that does not compile fails when rendered, as natively
+
+
 def load(module_name, callable_name, source_dirs, modules, packaged=None, cwd=None):
     """Imports `module_name`, finds `callable_name` in it (a dotted path is
     followed attribute by attribute), imports `modules` (see `preimport`)
@@ -186,6 +206,7 @@ def load(module_name, callable_name, source_dirs, modules, packaged=None, cwd=No
         _report("TypeError", message, getattr(module, "__file__", None))
         raise TypeError(message)
     preimport(modules)
+    _warm_templates(app)
     _keep_source_lines(source_dirs)
     if packaged:
         package(packaged)

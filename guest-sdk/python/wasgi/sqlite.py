@@ -4,9 +4,10 @@ instance that dies (a trap, a CPU limit) leaves behind, locking the
 database for good, and which makes writers fail at once with `database is
 locked` rather than wait. `sqlite3.connect` to a database file takes the
 host's exclusive lock on that file (`wasgi:wsgi/file-lock`) for as long as
-the connection is open, waiting up to the connection's `timeout` (5 s by
-default, as SQLite's own busy timeout) before it raises `OperationalError:
-database is locked`, as SQLite would. A connection left open across
+the connection is open, waiting up to the connection's `timeout` but at
+least 30 s (the lock is held for a connection, not for one write as
+SQLite's) before it raises `OperationalError: database is locked`, as
+SQLite would. A connection left open across
 requests holds the database for its instance's life: close it at the end
 of the request (as Flask's tutorial and Django do)."""
 
@@ -18,6 +19,12 @@ from componentize_py_types import Err
 from wit_world.imports import file_lock
 
 _connect = sqlite3.connect
+
+# The least a connection waits for the lock, whatever its `timeout`: the
+# lock is held for a whole connection (a request), not for one write as
+# SQLite's own, so a queue of requests must not time out where SQLite's
+# busy timeout would not have.
+_LEAST_WAIT = 30.0
 _locking_classes = {}
 
 
@@ -82,7 +89,8 @@ def connect(database, timeout=5.0, detect_types=0, isolation_level="DEFERRED",
             pass  # read-only or missing: SQLite says so below
         else:
             try:
-                lock = file_lock.acquire(path, max(0, int(timeout * 1000)))
+                wait = max(timeout, _LEAST_WAIT)
+                lock = file_lock.acquire(path, int(wait * 1000))
             except Err as e:
                 if e.value == "timed out":
                     raise sqlite3.OperationalError("database is locked") from None
