@@ -79,6 +79,14 @@ enum Command {
     /// and line, with exit status 2.
     #[command(name = "build-python")]
     BuildPython(BuildPythonArgs),
+    /// Pack directories into a component, for it to carry its own files
+    ///
+    /// Writes OUTPUT: APP with each --dir packed in (a `wasgi-files`
+    /// custom section, which other runtimes ignore). `serve` unpacks them
+    /// once into ~/.cache/wasgi/files ($WASGI_FILES_DIR) and mounts them
+    /// read-only at their guest paths, as if given with `--dir`: a static
+    /// site, templates or data deploy as one file.
+    Pack(PackArgs),
     /// Check a manifest without serving it
     ///
     /// Reads wasgi.toml as `serve --config` would: unknown keys, bad
@@ -104,6 +112,22 @@ struct CheckArgs {
 
     #[command(flatten)]
     app_args: AppArgs,
+}
+
+#[derive(Args)]
+struct PackArgs {
+    /// The component
+    app: PathBuf,
+
+    /// The component to write
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
+
+    /// A directory to pack, seen by the guest at GUEST_PATH (default: /
+    /// followed by its name as given); repeatable. Hidden, .gitignore'd
+    /// and .wasgiignore'd files are left out
+    #[arg(long = "dir", value_name = "HOST_PATH[::GUEST_PATH]", required = true)]
+    dirs: Vec<String>,
 }
 
 #[derive(Args)]
@@ -428,7 +452,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => Some(&mut args.app_args),
         Command::Cgi(args) => Some(&mut args.app_args),
         Command::Check(args) => Some(&mut args.app_args),
-        Command::New(_) | Command::BuildPython(_) | Command::Kv(_) => None,
+        Command::New(_) | Command::BuildPython(_) | Command::Pack(_) | Command::Kv(_) => None,
     };
     if let (Some(app_args), Some((_, flags))) = (app_args, matches.subcommand()) {
         match capability::read_flags(flags) {
@@ -441,6 +465,7 @@ pub fn main() -> ExitCode {
         Command::Cgi(args) => cgi(args),
         Command::New(args) => new(args),
         Command::BuildPython(args) => build_python(args),
+        Command::Pack(args) => pack(args),
         Command::Check(args) => check(args),
         Command::Kv(args) => crate::kv_command::run(args),
     }
@@ -555,6 +580,69 @@ fn new(args: NewArgs) -> ExitCode {
         }
         Err(e) => fail(2, e),
     }
+}
+
+fn pack(args: PackArgs) -> ExitCode {
+    use host::capability::packaged::archive::{Mount, Packer, Walk, append_section, find_section};
+    let mut component = match std::fs::read(&args.app) {
+        Ok(bytes) => bytes,
+        Err(e) => return fail(2, format!("cannot read {}: {e}", args.app.display())),
+    };
+    if component.len() < 8 || &component[..4] != b"\0asm" || component[4..8] == [1, 0, 0, 0] {
+        return fail(
+            2,
+            format!("{} is not a WebAssembly component", args.app.display()),
+        );
+    }
+    if find_section(&component).is_some() {
+        return fail(
+            2,
+            format!("{} already carries packed files", args.app.display()),
+        );
+    }
+    let packed = (|| -> Result<(Vec<u8>, u64, u64), String> {
+        let mut packer = Packer::new().map_err(|e| e.to_string())?;
+        for spec in &args.dirs {
+            let (host_dir, guest) = match spec.split_once("::") {
+                Some((h, g)) => (h, g.to_string()),
+                None => {
+                    let name = spec.trim_start_matches("./").trim_matches('/');
+                    (spec.as_str(), format!("/{name}"))
+                }
+            };
+            if !std::path::Path::new(host_dir).is_dir() {
+                return Err(format!("--dir {host_dir}: no such directory"));
+            }
+            let mount = Mount {
+                guest,
+                source: None,
+            };
+            let walk = Walk::Project {
+                except: args.output.clone(),
+            };
+            packer
+                .add(mount, std::path::Path::new(host_dir), walk)
+                .map_err(|e| format!("--dir {spec}: {e} (the guest path must be absolute)"))?;
+        }
+        let counted = (packer.files, packer.bytes);
+        let payload = packer.finish().map_err(|e| e.to_string())?;
+        Ok((payload, counted.0, counted.1))
+    })();
+    let (payload, files, bytes) = match packed {
+        Ok(p) => p,
+        Err(e) => return fail(2, e),
+    };
+    append_section(&mut component, &payload);
+    if let Err(e) = std::fs::write(&args.output, &component) {
+        return fail(1, format!("cannot write {}: {e}", args.output.display()));
+    }
+    eprintln!(
+        "Packed {files} files ({:.1} MB, {:.1} MB compressed) into {}",
+        bytes as f64 / 1e6,
+        payload.len() as f64 / 1e6,
+        args.output.display()
+    );
+    ExitCode::SUCCESS
 }
 
 fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
