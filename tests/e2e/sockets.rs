@@ -164,3 +164,30 @@ fn a_rust_guest_reads_and_writes_postgresql_over_allowed_tcp() {
     assert_eq!(denied.status, 500);
     host.wait_log("outbound connection denied: tcp 127.0.0.1:1 is not allowed");
 }
+
+/// A WASIp3 guest's name lookup (`wasi:sockets/ip-name-lookup@0.3.0`)
+/// goes through the same policy: allowed names and address literals only.
+#[test]
+fn a_wasip3_guest_looks_up_only_the_allowed_names() {
+    let app = example("wasi-http-p3-hello");
+    let host = Host::serve(&[
+        app.to_str().unwrap(),
+        "--allow-outbound",
+        "tcp://localhost:6379",
+    ]);
+    assert_eq!(host.get("/lookup?localhost").text(), "127.0.0.1\n");
+    assert_eq!(host.get("/lookup?127.0.0.1").text(), "127.0.0.1\n");
+    let denied = host.get("/lookup?example.com");
+    assert_eq!(
+        denied.text(),
+        "error: ErrorCode::PermanentResolverFailure\n"
+    );
+    host.wait_log("outbound connection denied: looking up \"example.com\"");
+    // With no tcp:// entry, nothing is looked up.
+    let closed = Host::serve(&[app.to_str().unwrap()]);
+    assert_eq!(
+        closed.get("/lookup?localhost").text(),
+        "error: ErrorCode::PermanentResolverFailure\n"
+    );
+    closed.wait_log("outbound connection denied: looking up \"localhost\"");
+}

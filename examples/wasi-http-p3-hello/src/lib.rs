@@ -6,6 +6,8 @@
 //!   how many body bytes arrived;
 //! * `/stream?n=N`: N lines written by a task of the guest after the
 //!   response head went out;
+//! * `/lookup?NAME`: the addresses WASIp3's `ip-name-lookup` gives for
+//!   NAME, or its error;
 //! * `/panic`: traps before answering;
 //! * `/panic-mid-body`: traps after the head and one line.
 
@@ -32,6 +34,20 @@ impl Guest for Hello {
         let (path, query) = target.split_once('?').unwrap_or((&target, ""));
         let lines: Vec<String> = match path {
             "/panic" => panic!("the p3 guest panicked before answering"),
+            "/lookup" => {
+                use wasi::sockets::types::IpAddress;
+                let answer = match wasi::sockets::ip_name_lookup::resolve_addresses(query.to_string()).await {
+                    Ok(addresses) => addresses
+                        .iter()
+                        .map(|a| match a {
+                            IpAddress::Ipv4((a, b, c, d)) => format!("{a}.{b}.{c}.{d}\n"),
+                            IpAddress::Ipv6(parts) => format!("{parts:?}\n"),
+                        })
+                        .collect(),
+                    Err(e) => format!("error: {e:?}\n"),
+                };
+                vec![answer]
+            }
             "/stream" | "/panic-mid-body" => {
                 let n = query
                     .strip_prefix("n=")

@@ -5,7 +5,8 @@
 //!
 //! A guest may connect to an allowed host and port, at most
 //! [`MAX_CONNECTS`] times per instance, and look up only the allowed
-//! names (WASIp2's `ip-name-lookup` is the host's, filtered here). It may
+//! names (WASIp2's and WASIp3's `ip-name-lookup` are the host's, filtered
+//! here). It may
 //! not bind a port of its own or listen, and has no UDP. A denied connect,
 //! bind or lookup fails at once, with one log line naming the address.
 
@@ -13,13 +14,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use wasmtime::component::{HasData, Linker, Resource};
+use wasmtime::component::{Accessor, HasData, Linker, Resource};
 use wasmtime_wasi::p2::SocketError;
 use wasmtime_wasi::p2::bindings::sockets::ip_name_lookup::{
     self, HostResolveAddressStream, IpAddress, Network,
 };
 use wasmtime_wasi::p2::bindings::sockets::network::{self, ErrorCode};
-use wasmtime_wasi::sockets::{SocketAddrUse, WasiSocketsCtxView};
+use wasmtime_wasi::p3::bindings::sockets::ip_name_lookup as p3_lookup;
+use wasmtime_wasi::sockets::{SocketAddrUse, WasiSockets, WasiSocketsCtxView, WasiSocketsView};
 
 use super::outbound::OutboundPolicy;
 use super::{Capability, InstanceBuilder};
@@ -42,7 +44,8 @@ impl Capability for OutboundTcp {
         // The name lookup WASI linked, replaced by one that first asks the
         // policy.
         linker.allow_shadowing(true);
-        let linked = ip_name_lookup::add_to_linker::<_, HasLookup>(linker, RequestCtx::lookup);
+        let linked = ip_name_lookup::add_to_linker::<_, HasLookup>(linker, RequestCtx::lookup)
+            .and_then(|()| p3_lookup::add_to_linker::<_, HasLookup>(linker, RequestCtx::lookup));
         linker.allow_shadowing(false);
         linked
     }
@@ -130,12 +133,10 @@ impl HasData for HasLookup {
     type Data<'a> = Lookup<'a>;
 }
 
-impl ip_name_lookup::Host for Lookup<'_> {
-    fn resolve_addresses(
-        &mut self,
-        network: Resource<Network>,
-        name: String,
-    ) -> Result<Resource<ip_name_lookup::ResolveAddressStream>, SocketError> {
+impl Lookup<'_> {
+    /// Whether `name` may be looked up (an address literal, or the host of
+    /// a `tcp://` entry); if not, logs the refusal.
+    fn may_look_up(&self, name: &str) -> bool {
         let allowed = self.policy.map_or(&[][..], |p| p.tcp());
         let literal = name
             .trim_start_matches('[')
@@ -144,14 +145,43 @@ impl ip_name_lookup::Host for Lookup<'_> {
         if literal.is_err()
             && !allowed
                 .iter()
-                .any(|(host, _)| host.eq_ignore_ascii_case(&name))
+                .any(|(host, _)| host.eq_ignore_ascii_case(name))
         {
             let why =
                 format!("looking up {name:?}: only the hosts of tcp:// entries may be looked up");
             denied(self.log, self.request, &why);
+            return false;
+        }
+        true
+    }
+}
+
+impl ip_name_lookup::Host for Lookup<'_> {
+    fn resolve_addresses(
+        &mut self,
+        network: Resource<Network>,
+        name: String,
+    ) -> Result<Resource<ip_name_lookup::ResolveAddressStream>, SocketError> {
+        if !self.may_look_up(&name) {
             return Err(ErrorCode::PermanentResolverFailure.into());
         }
         ip_name_lookup::Host::resolve_addresses(&mut self.sockets, network, name)
+    }
+}
+
+impl p3_lookup::Host for Lookup<'_> {}
+
+/// WASIp3's lookup: the same check, then WASI's own.
+impl p3_lookup::HostWithStore<RequestCtx> for HasLookup {
+    async fn resolve_addresses(
+        store: &Accessor<RequestCtx, Self>,
+        name: String,
+    ) -> wasmtime::Result<Result<Vec<p3_lookup::IpAddress>, p3_lookup::ErrorCode>> {
+        if !store.with(|mut view| view.get().may_look_up(&name)) {
+            return Ok(Err(p3_lookup::ErrorCode::PermanentResolverFailure));
+        }
+        let wasi = store.with_getter::<WasiSockets>(<RequestCtx as WasiSocketsView>::sockets);
+        <WasiSockets as p3_lookup::HostWithStore<RequestCtx>>::resolve_addresses(&wasi, name).await
     }
 }
 
