@@ -9,17 +9,31 @@ without its optional C speedups).
     host serve flask.wasm
 
 `host build-python` packs the templates and static files into the
-component, where the app finds them at run time.
+component, where the app finds them at run time. Its sessions live in the
+host's key-value store (`wasgi.sessions`; natively, a SQLite file under
+`.wasgi/`): each request runs in a fresh instance, and the cookie holds
+only the session's id.
 """
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, redirect, render_template, request, session
+
+from wasgi.sessions import FlaskSessions
 
 app = Flask(__name__)
+app.session_interface = FlaskSessions()
 
 
 @app.get("/")
 def index():
-    return render_template("index.html", name=request.args.get("name", "world"), path=request.path)
+    name = request.args.get("name") or session.get("name", "world")
+    return render_template("index.html", name=name, path=request.path)
+
+
+@app.post("/remember")
+def remember():
+    """Keeps the form's `name` in the session: `/` greets it from then on."""
+    session["name"] = request.form.get("name", "world")
+    return redirect("/")
 
 
 @app.get("/hello/<name>")

@@ -137,7 +137,12 @@ impl Example {
     /// The same oracle module under CPython's wsgiref.simple_server, with
     /// the requirements installed natively into the tools cache.
     fn serve_natively(&self) -> Native {
-        let mut path = vec![self.oracle_dir.clone(), self.dir.clone()];
+        // `wasgi` too: natively, `wasgi.kv` is a SQLite file of its own.
+        let mut path = vec![
+            self.oracle_dir.clone(),
+            self.dir.clone(),
+            repo().join("guest-sdk/python"),
+        ];
         if let Some(requirements) = &self.requirements {
             path.push(native_site(self.name, requirements));
         }
@@ -147,6 +152,7 @@ impl Example {
             .env("PYTHONPATH", std::env::join_paths(&path).unwrap())
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .current_dir(&self.dir)
+            .env("WASGI_STATE_DIR", self.oracle_dir.join("native-state"))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -770,4 +776,46 @@ fn redis_py_reaches_an_allowed_redis_server_over_outbound_tcp() {
     let denied = host.get("/?1");
     assert_eq!(denied.status, 502, "{}", denied.text());
     host.wait_log("outbound connection denied: tcp 127.0.0.1:1 is not allowed");
+}
+
+/// The Flask example keeps its sessions in the host's store: the cookie
+/// holds only an id, and the next request, in a fresh instance, finds the
+/// data.
+#[test]
+fn the_flask_example_keeps_its_sessions_in_the_hosts_store() {
+    let flask = repo().join("examples/python-flask");
+    let requirements = flask.join("requirements.txt");
+    let component = build(
+        "python-flask",
+        &[
+            "app:app",
+            "--path",
+            flask.to_str().unwrap(),
+            "--requirements",
+            requirements.to_str().unwrap(),
+        ],
+        &[&flask],
+    );
+    let state = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("python-flask-state");
+    let _ = std::fs::remove_dir_all(&state);
+    let host = Host::serve(&[
+        component.to_str().unwrap(),
+        "--state-dir",
+        state.to_str().unwrap(),
+    ]);
+    assert!(host.get("/").text().contains("Hello, world!"));
+    let remembered = host.request(
+        "POST /remember HTTP/1.1\r\nHost: t\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 8\r\n\r\nname=Ada",
+    );
+    assert_eq!(remembered.status, 302, "{}", remembered.text());
+    let cookie = remembered.header("Set-Cookie").expect("a session cookie");
+    assert!(!cookie.contains("Ada"), "{cookie}");
+    let sid = cookie.split(';').next().unwrap();
+    let greeted = host.request(&format!(
+        "GET / HTTP/1.1\r\nHost: t\r\nCookie: {sid}\r\n\r\n"
+    ));
+    assert!(greeted.text().contains("Hello, Ada!"), "{}", greeted.text());
+    assert!(host.get("/").text().contains("Hello, world!"));
+    assert!(host.get("/static/style.css").status == 200);
 }

@@ -11,15 +11,19 @@ state that outlives the request's instance.
 
 A `Store` is a `MutableMapping` of `str` keys to `bytes` values. Opening
 a store the app may not open raises `PermissionError`; a quota exceeded or
-the backend down raises `OSError` naming it. Import this module at the top
-of the app (modules are those imported when the component is built)."""
+the backend down raises `OSError` naming it. Outside a component (the app
+run natively) a store is a local SQLite file, so the same code runs under
+gunicorn or `python -m wsgiref.simple_server` too."""
 
 from collections.abc import MutableMapping
 
-from componentize_py_types import Err
-from wit_world.imports import atomics as _atomics
-from wit_world.imports import batch as _batch
-from wit_world.imports import wasi_keyvalue_store as _store
+try:
+    from componentize_py_types import Err
+    from wit_world.imports import atomics as _atomics
+    from wit_world.imports import batch as _batch
+    from wit_world.imports import wasi_keyvalue_store as _store
+except ImportError:  # run natively (python app.py, gunicorn): see _native
+    _store = None
 
 
 def _error(e, label=None):
@@ -40,7 +44,13 @@ def _bytes(value):
 
 
 def open(label="default"):
-    """The store `label`: "default" is the app's own."""
+    """The store `label`: "default" is the app's own. Outside a component
+    (the app run natively, for development or tests) it is a SQLite file
+    of its own, `$WASGI_STATE_DIR/LABEL.native.sqlite` (default
+    `.wasgi/`), with the same behaviour but no quotas."""
+    if _store is None:
+        from . import _native
+        return _native.open(label)
     try:
         return Store(_store.open(label))
     except Err as e:
