@@ -467,7 +467,7 @@ fn check_lists_the_apps_and_bad_manifests_name_the_line() {
     let manifest = examples_manifest();
     let (code, out, err) = host_cmd(&["check", "--config", manifest.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{err}");
-    assert!(out.contains("wasgi.toml: 6 apps"), "{out}");
+    assert!(out.contains("wasgi.toml: 7 apps"), "{out}");
     assert!(
         out.contains("shop-api") && out.contains("/shop/api") && out.contains("wasi:http"),
         "{out}"
