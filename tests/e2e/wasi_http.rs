@@ -323,6 +323,14 @@ fn outbound_http_is_denied_unless_allowed_in_both_worlds() {
     let r = allowed.get(&url);
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.text(), "upstream 200\nHello World");
+
+    // In the JSON log the refusal names the request it happened during.
+    let json = served("wasi-http-proxy", &["--env", &env, "--log-format", "json"]);
+    assert_eq!(json.get("/via/json").status, 502);
+    let log = json.wait_log("\"event\":\"outbound_denied\"");
+    let line = log.lines().find(|l| l.contains("outbound_denied")).unwrap();
+    let object: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(object["request"], "GET /via/json HTTP/1.1", "{line}");
 }
 
 /// `wasmtime serve -Scli` on 127.0.0.1, killed on drop.

@@ -16,7 +16,7 @@ use wasmtime::component::Linker;
 use clap::{Arg, ArgAction, ArgMatches};
 
 use super::{Capability, CapabilitySettings, InstanceBuilder, KeyError, ManifestKey};
-use crate::component::{AppOptions, RequestCtx};
+use crate::component::{AppOptions, CurrentRequest, RequestCtx};
 use crate::streams::ErrorStream;
 use wasgi::ExcInfo;
 
@@ -85,6 +85,7 @@ impl Capability for OutboundHttp {
         instance.hooks = Some(OutboundHooks::new(
             policy.unwrap_or_default(),
             app.log.clone(),
+            instance.request.clone(),
         ));
         Ok(())
     }
@@ -205,11 +206,17 @@ impl Destination {
 pub(crate) struct OutboundHooks {
     policy: OutboundPolicy,
     log: ErrorStream,
+    /// The request the instance serves, named in the refusal's line.
+    request: CurrentRequest,
 }
 
 impl OutboundHooks {
-    pub(crate) fn new(policy: OutboundPolicy, log: ErrorStream) -> Self {
-        OutboundHooks { policy, log }
+    pub(crate) fn new(policy: OutboundPolicy, log: ErrorStream, request: CurrentRequest) -> Self {
+        OutboundHooks {
+            policy,
+            log,
+            request,
+        }
     }
 }
 
@@ -235,7 +242,8 @@ impl WasiHttpHooks for OutboundHooks {
         let host = uri.host().unwrap_or_default().to_string();
         let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
         if !self.policy.allows(&host, port) {
-            self.log.event(crate::streams::Event::OutboundDenied, &format!(
+            let log = self.log.with_request(self.request.get());
+            log.event(crate::streams::Event::OutboundDenied, &format!(
                 "outbound request denied: {} {} ({host}:{port} is not allowed; see --allow-outbound)\n",
                 request.method(),
                 uri

@@ -345,8 +345,9 @@ fn new_store(
             capabilities: options.capabilities.clone(),
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
-            hooks: (instance.hooks)
-                .unwrap_or_else(|| OutboundHooks::new(Default::default(), options.log.clone())),
+            hooks: (instance.hooks).unwrap_or_else(|| {
+                OutboundHooks::new(Default::default(), options.log.clone(), Default::default())
+            }),
             cpu: Arc::default(),
             lane: Lane::default(),
             memory: MemoryLimit::new(
