@@ -191,3 +191,22 @@ fn a_wasip3_guest_looks_up_only_the_allowed_names() {
     );
     closed.wait_log("outbound connection denied: looking up \"localhost\"");
 }
+
+/// A WASIp3 guest's TCP connects (`wasi:sockets/types@0.3.0`) are checked
+/// as WASIp2's are: the allowed address connects, another is refused at
+/// once with a log line.
+#[test]
+fn a_wasip3_guest_connects_only_where_allowed() {
+    let redis = RedisServer::start("sockets-p3");
+    let port = redis.port;
+    let app = example("wasi-http-p3-hello");
+    let allow = format!("tcp://127.0.0.1:{port}");
+    let host = Host::serve(&[app.to_str().unwrap(), "--allow-outbound", &allow]);
+    assert_eq!(
+        host.get(&format!("/connect?127.0.0.1:{port}")).text(),
+        "connected\n"
+    );
+    let refused = host.get("/connect?127.0.0.1:1").text();
+    assert_eq!(refused, "error: ErrorCode::AccessDenied\n");
+    host.wait_log("outbound connection denied: tcp 127.0.0.1:1 is not allowed");
+}

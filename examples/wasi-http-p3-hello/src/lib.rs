@@ -8,6 +8,8 @@
 //!   response head went out;
 //! * `/lookup?NAME`: the addresses WASIp3's `ip-name-lookup` gives for
 //!   NAME, or its error;
+//! * `/connect?A.B.C.D:PORT`: a WASIp3 TCP connect there: `connected`, or
+//!   its error;
 //! * `/panic`: traps before answering;
 //! * `/panic-mid-body`: traps after the head and one line.
 
@@ -34,6 +36,30 @@ impl Guest for Hello {
         let (path, query) = target.split_once('?').unwrap_or((&target, ""));
         let lines: Vec<String> = match path {
             "/panic" => panic!("the p3 guest panicked before answering"),
+            "/connect" => {
+                use wasi::sockets::types::{
+                    IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, TcpSocket,
+                };
+                let parsed: Option<std::net::SocketAddrV4> = query.parse().ok();
+                let answer = match parsed {
+                    None => "error: expected A.B.C.D:PORT\n".to_string(),
+                    Some(addr) => {
+                        let [a, b, c, d] = addr.ip().octets();
+                        let remote = IpSocketAddress::Ipv4(Ipv4SocketAddress {
+                            port: addr.port(),
+                            address: (a, b, c, d),
+                        });
+                        match TcpSocket::create(IpAddressFamily::Ipv4) {
+                            Err(e) => format!("error: {e:?}\n"),
+                            Ok(socket) => match socket.connect(remote).await {
+                                Ok(()) => "connected\n".to_string(),
+                                Err(e) => format!("error: {e:?}\n"),
+                            },
+                        }
+                    }
+                };
+                vec![answer]
+            }
             "/lookup" => {
                 use wasi::sockets::types::IpAddress;
                 let answer = match wasi::sockets::ip_name_lookup::resolve_addresses(query.to_string()).await {
