@@ -305,6 +305,22 @@ fn the_probe_of_the_standard_library_passes_what_the_readme_says() {
         assert_eq!(outcome, expected, "{name}: {}", not_ok(name));
     }
     assert_eq!(report.as_object().unwrap().len(), 24, "{report}");
+    // Each instance's /tmp goes with it (once the store is dropped, just
+    // after the response): none of this host's is left.
+    let mine = format!("wasgi-tmp-{}-", host.pid());
+    let left = || -> Vec<String> {
+        std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(&mine))
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !left().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(left().is_empty(), "{:?}", left());
 }
 
 /// The value of `name="<field>" value="..."` in a page.

@@ -30,9 +30,10 @@ impl Drop for TmpDir {
 impl TmpDir {
     fn new() -> std::io::Result<TmpDir> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
-        let parent = std::env::temp_dir().join(format!("wasgi-tmp-{}", std::process::id()));
-        std::fs::create_dir_all(&parent)?;
-        let dir = parent.join(NEXT.fetch_add(1, Ordering::Relaxed).to_string());
+        // Beside each other, not in a directory of the process's: nothing
+        // is left once the last instance ends.
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("wasgi-tmp-{}-{n}", std::process::id()));
         std::fs::create_dir(&dir)?;
         Ok(TmpDir(dir))
     }
