@@ -214,6 +214,8 @@ pub struct Unpacked {
     pub workdir: Option<String>,
     /// The section's size in bytes.
     pub packed: usize,
+    /// The shared lock that keeps the tree from being pruned.
+    _in_use: fs::File,
 }
 
 /// Unpacks `payload` under `cache` (once: a later call with the same
@@ -240,6 +242,17 @@ pub fn unpack(payload: &[u8], cache: &Path) -> Result<Unpacked, String> {
             let _ = fs::remove_dir_all(&temp);
         }
     }
+    // Held (shared) while the app is loaded, so that no process prunes a
+    // tree in use; marked used; and what no load has used for a week goes
+    // (every rebuild of an app is new content).
+    let in_use =
+        fs::File::open(root.join(INDEX)).map_err(|e| format!("{}: {e}", root.display()))?;
+    in_use
+        .lock_shared()
+        .map_err(|e| format!("{}: {e}", root.display()))?;
+    let now = std::time::SystemTime::now();
+    let _ = fs::File::open(&root).and_then(|d| d.set_modified(now));
+    prune(cache, &root, now);
     let text = fs::read(root.join(INDEX)).map_err(|e| format!("{}: {e}", root.display()))?;
     let index: Index = serde_json::from_slice(&text).map_err(|e| format!("its {INDEX}: {e}"))?;
     let mut mounts = Vec::new();
@@ -256,7 +269,32 @@ pub fn unpack(payload: &[u8], cache: &Path) -> Result<Unpacked, String> {
         mounts,
         workdir: index.workdir,
         packed: payload.len(),
+        _in_use: in_use,
     })
+}
+
+/// How long an unpacked tree stays in the cache unused.
+const UNUSED_FOR: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// Removes the trees under `cache` (and half-made ones) that no load has
+/// used for [`UNUSED_FOR`], except `keep`.
+fn prune(cache: &Path, keep: &Path, now: std::time::SystemTime) {
+    for entry in fs::read_dir(cache).into_iter().flatten().flatten() {
+        let path = entry.path();
+        let old = (entry.metadata().and_then(|m| m.modified()))
+            .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > UNUSED_FOR));
+        if !old || path == keep || !path.is_dir() {
+            continue;
+        }
+        // Not while a process has it loaded (a half-made tree has no index).
+        let unused = match fs::File::open(path.join(INDEX)) {
+            Ok(index) => index.try_lock().is_ok(),
+            Err(_) => true,
+        };
+        if unused {
+            let _ = fs::remove_dir_all(&path);
+        }
+    }
 }
 
 fn extract(payload: &[u8], into: &Path) -> Result<(), String> {
@@ -335,6 +373,26 @@ mod tests {
         let file = unpacked.mounts[0].1.join("pkg/templates/a.html");
         assert_eq!(fs::read_to_string(&file).unwrap(), "<p>");
         assert_eq!(unpack(&payload, &cache).unwrap().root, unpacked.root);
+        // A tree no load used for over a week goes at the next load.
+        let stale = cache.join("0123456789abcdef0123456789abcdef");
+        fs::create_dir_all(&stale).unwrap();
+        let long_ago = std::time::SystemTime::now() - UNUSED_FOR * 2;
+        fs::File::open(&stale)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+        let in_use = cache.join("fedcba9876543210fedcba9876543210");
+        fs::create_dir_all(&in_use).unwrap();
+        fs::write(in_use.join(INDEX), "{}").unwrap();
+        let held = fs::File::open(in_use.join(INDEX)).unwrap();
+        held.lock_shared().unwrap();
+        for dir in [&stale, &in_use] {
+            fs::File::open(dir).unwrap().set_modified(long_ago).unwrap();
+        }
+        unpack(&payload, &cache).unwrap();
+        assert!(!stale.exists());
+        assert!(in_use.exists(), "a tree another process holds stays");
+        assert!(unpacked.root.exists());
 
         // A symlink entry pointing out of the tree.
         let mut tar = tar::Builder::new(zstd::Encoder::new(Vec::new(), 1).unwrap());
