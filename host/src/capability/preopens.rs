@@ -92,8 +92,9 @@ impl Capability for Preopens {
                 "dir",
                 "Let the app read files under HOST_PATH, seen by the guest at GUEST_PATH \
                  (default: the same path, or, inside a directory packed into the component \
-                 by build-python, its place there). Read-only; repeatable. Nothing else of \
-                 the host filesystem is visible",
+                 by build-python, its place there; a relative GUEST_PATH starts from a packed \
+                 app's directory). Read-only; repeatable. Nothing else of the host filesystem \
+                 is visible",
             ),
             flag(
                 "dirs_rw",
