@@ -105,6 +105,7 @@ impl bindings::Host for RequestCtx {
             Ok(file) => file,
             Err(e) => return Ok(Err(format!("{path}: {e}"))),
         };
+        self.give_back_lane();
         let wait = Duration::from_millis(timeout_ms.into()).min(MAX_WAIT);
         let deadline = Instant::now() + wait;
         let turn = match tokio::time::timeout(wait, queue(&host).lock_owned()).await {

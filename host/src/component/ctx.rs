@@ -59,6 +59,13 @@ impl RequestCtx {
 }
 
 impl RequestCtx {
+    /// Gives back the heavy lane the guest holds, before a host call that
+    /// may wait long (a file lock): a guest blocked there must not keep
+    /// the lane the guest it waits for needs to finish.
+    pub(crate) fn give_back_lane(&self) {
+        drop(self.lane.lock().unwrap_or_else(|p| p.into_inner()).take());
+    }
+
     /// What the name lookup sees: the sockets context, the app's outbound
     /// policy and its log.
     pub(crate) fn lookup(&mut self) -> crate::capability::sockets::Lookup<'_> {
