@@ -588,11 +588,8 @@ fn pack(args: PackArgs) -> ExitCode {
         Ok(bytes) => bytes,
         Err(e) => return fail(2, format!("cannot read {}: {e}", args.app.display())),
     };
-    if component.len() < 8 || &component[..4] != b"\0asm" || component[4..8] == [1, 0, 0, 0] {
-        return fail(
-            2,
-            format!("{} is not a WebAssembly component", args.app.display()),
-        );
+    if let Err(e) = host::component::check_component(&component, &args.app.display().to_string()) {
+        return fail(2, e);
     }
     if find_section(&component).is_some() {
         return fail(

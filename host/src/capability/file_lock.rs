@@ -26,8 +26,8 @@ use tokio::sync::OwnedMutexGuard;
 use wasmtime::component::{HasSelf, Linker, Resource};
 
 use super::Capability;
-use super::kdf::lock_bindings as bindings;
 use super::preopens::Dirs;
+use super::python_runtime::file_lock as bindings;
 use crate::component::RequestCtx;
 
 /// Most locks one instance holds at once.

@@ -15,18 +15,7 @@ use wasmtime::component::{HasSelf, Linker};
 use super::Capability;
 use crate::component::RequestCtx;
 
-mod bindings {
-    wasmtime::component::bindgen!({
-        path: "../wit",
-        world: "wasgi:wsgi/python-runtime",
-        imports: { default: async | trappable },
-        with: {
-            "wasgi:wsgi/file-lock.lock": crate::capability::file_lock::HeldLock,
-        },
-    });
-}
-
-pub(crate) use bindings::wasgi::wsgi::{file_lock as lock_bindings, kdf};
+use super::python_runtime::kdf;
 
 /// Most PBKDF2 iterations one call may ask for (Django 6 uses 1.2
 /// million; ten million take a few seconds of one core).

@@ -37,6 +37,7 @@ pub mod keyvalue;
 pub mod outbound;
 pub mod packaged;
 pub mod preopens;
+mod python_runtime;
 mod resources;
 mod settings;
 pub mod sockets;

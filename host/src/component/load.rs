@@ -184,6 +184,20 @@ pub fn strip_script_line(bytes: &[u8]) -> &[u8] {
     }
 }
 
+/// Whether `bytes` (named `file` in the error) are a component's: not
+/// something else, nor a core module.
+pub fn check_component(bytes: &[u8], file: &str) -> Result<(), LoadError> {
+    let file = file.to_string();
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(LoadError::NotWasm { file });
+    }
+    // Core modules are version 1, layer 0; components have layer 1.
+    if bytes[4..8] == [1, 0, 0, 0] {
+        return Err(LoadError::CoreModule { file });
+    }
+    Ok(())
+}
+
 /// Reads, checks, compiles and pre-instantiates the component at `path`
 /// (a `.wasm` file, or a script: a `#!` line followed by the component).
 pub fn load_component(
@@ -214,13 +228,7 @@ pub fn load_component_bytes(
 ) -> Result<Loaded, LoadError> {
     let file = file.to_string();
     let bytes = strip_script_line(bytes);
-    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
-        return Err(LoadError::NotWasm { file });
-    }
-    // Core modules are version 1, layer 0; components have layer 1.
-    if bytes[4..8] == [1, 0, 0, 0] {
-        return Err(LoadError::CoreModule { file });
-    }
+    check_component(bytes, &file)?;
     let invalid = |e: wasmtime::Error| LoadError::Invalid {
         file: file.clone(),
         error: format!("{e:#}").replace('\n', " "),

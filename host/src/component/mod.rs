@@ -35,7 +35,7 @@ pub use host::{CurrentRequest, LogOutput};
 pub use limits::{CpuLimitExceeded, CpuMeter, MemoryBudget, MemoryLimitExceeded, set_heavy_lanes};
 pub use load::{
     APPLICATION_EXPORT, Compiled, LoadError, Loaded, WASI_HTTP_EXPORT, WASI_HTTP_P3_EXPORT,
-    load_component, load_component_bytes, strip_script_line, trim_heap,
+    check_component, load_component, load_component_bytes, strip_script_line, trim_heap,
 };
 pub use options::{
     AppOptions, DEFAULT_MAX_MEMORY, DEFAULT_MAX_QUEUE, Instantiated, Usage, default_memory_budget,
