@@ -136,7 +136,10 @@ fn request_through_the_app(c: &mut Criterion) {
     let engine = new_engine().unwrap();
     for reuse in [1, 1000] {
         let options = AppOptions {
-            reuse,
+            reuse: host::component::Reuse {
+                requests: Some(reuse),
+                ..Default::default()
+            },
             ..AppOptions::default()
         };
         let Ok(Loaded::Wasgi(app)) = load_component(&engine, &example("hello"), options) else {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use host::capability::{self, CapabilitySettings};
 use host::component::{
-    self, AppOptions, EngineOptions, LoadError, Loaded, MemoryBudget, default_cache_dir,
+    self, AppOptions, EngineOptions, LoadError, Loaded, MemoryBudget, Reuse, default_cache_dir,
 };
 use host::gateway::deployment::{Deployed, Deployment};
 use host::gateway::json_log::JsonLog;
@@ -243,14 +243,28 @@ struct ServeArgs {
     #[arg(long)]
     no_sendfile: bool,
 
-    /// Let one instance serve up to N requests, one after another, instead
-    /// of a fresh instance per request (1). Faster, above all for apps with
-    /// a costly start (CPython), but less isolated: the app's memory and
-    /// globals carry over between the requests an instance serves. An
-    /// instance that traps is never reused; wsgi.multiprocess is then true
-    #[arg(long, value_name = "N", default_value_t = 1,
+    /// Let one instance serve up to N requests instead of a fresh instance
+    /// per request. Faster, above all for apps with a costly start
+    /// (CPython), but less isolated: the app's memory and globals carry
+    /// over between the requests an instance serves. An instance that traps
+    /// is never reused; wsgi.multiprocess is then true. Default: 1 (fresh),
+    /// but 128 for a WASIp3 component, as under `wasmtime serve` and Spin
+    #[arg(long, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..))]
-    reuse: u32,
+    reuse: Option<u32>,
+
+    /// How many requests one WASIp3 instance serves at once, its guest
+    /// taking the next while it waits on the others (default 16). wasgi and
+    /// wasi:http 0.2 components take one request at a time
+    #[arg(long, value_name = "M",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    reuse_concurrency: Option<u32>,
+
+    /// How long a reused WASIp3 instance with no request open is kept for
+    /// the next one, in seconds (default 1); then it is dropped, with
+    /// whatever its own tasks still do
+    #[arg(long, value_name = "SECONDS")]
+    idle_instance_timeout: Option<f64>,
 
     /// The largest request body accepted, in bytes (0: no limit). A larger
     /// Content-Length gets 413 without running the app; a chunked body that
@@ -421,7 +435,7 @@ impl AppArgs {
                 self.memory_budget
                     .unwrap_or_else(component::default_memory_budget),
             ),
-            reuse: 1,
+            reuse: Reuse::default(),
             limits_set_by: Arc::from(""),
             instantiated: None,
             usage: None,
@@ -714,16 +728,27 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
         Err(e) => return fail(2, e),
     }
+    let idle = match args
+        .idle_instance_timeout
+        .map(|s| seconds("--idle-instance-timeout", s))
+    {
+        Some(Ok(None)) => return fail(2, "--idle-instance-timeout: more than 0 seconds"),
+        Some(Err(e)) => return fail(2, e),
+        Some(Ok(idle)) => idle,
+        None => None,
+    };
+    let reuse = Reuse {
+        requests: args.reuse,
+        concurrency: args.reuse_concurrency,
+        idle,
+    };
     let options = match args.app_args.app_options(config.log.clone()) {
-        Ok(options) => AppOptions {
-            reuse: args.reuse,
-            ..options
-        },
+        Ok(options) => AppOptions { reuse, ..options },
         Err(e) => return fail(2, e),
     };
     // Requests run in several instances, each serving many of them: as
     // with worker processes (PEP 3333).
-    config.handler.wsgi_multiprocess = host::manifest::multiprocess(args.reuse);
+    config.handler.wsgi_multiprocess = host::manifest::multiprocess(reuse.requests());
     if let Some(path) = &args.config {
         let engine = args.app_args.engine_options(true);
         let deployment = Deployment::new(path, options, config.handler.clone(), engine)

@@ -19,6 +19,7 @@ mod keyvalue;
 mod library;
 mod manifest;
 mod new_app;
+mod p3_reuse;
 mod packaged;
 mod python;
 mod python_apps;

@@ -10,6 +10,11 @@
 //!   NAME, or its error;
 //! * `/connect?A.B.C.D:PORT`: a WASIp3 TCP connect there: `connected`, or
 //!   its error;
+//! * `/count`: which request of its instance this is (`host serve` reuses
+//!   a WASIp3 instance for up to 128 requests, 16 at once);
+//! * `/sleep?ms=N`: answers after N ms, with the most requests its
+//!   instance has had open at once;
+//! * `/spin`: computes forever (a CPU limit stops it);
 //! * `/panic`: traps before answering;
 //! * `/panic-mid-body`: traps after the head and one line.
 
@@ -19,10 +24,34 @@ wit_bindgen::generate!({
     generate_all,
 });
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use exports::wasi::http::handler::Guest;
 use wasi::http::types::{ErrorCode, Fields, Method, Request, Response};
 
 struct Hello;
+
+/// Requests this instance has taken, has open now, and had open at most.
+static TAKEN: AtomicU32 = AtomicU32::new(0);
+static OPEN: AtomicU32 = AtomicU32::new(0);
+static PEAK: AtomicU32 = AtomicU32::new(0);
+
+/// Counts a request open while it lives.
+struct Open;
+
+impl Open {
+    fn new() -> Open {
+        let open = OPEN.fetch_add(1, Ordering::Relaxed) + 1;
+        PEAK.fetch_max(open, Ordering::Relaxed);
+        Open
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        OPEN.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 impl Guest for Hello {
     async fn handle(request: Request) -> Result<Response, ErrorCode> {
@@ -34,8 +63,23 @@ impl Guest for Hello {
             other => format!("{other:?}"),
         };
         let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+        let taken = TAKEN.fetch_add(1, Ordering::Relaxed) + 1;
+        let _open = Open::new();
         let lines: Vec<String> = match path {
             "/panic" => panic!("the p3 guest panicked before answering"),
+            "/count" => vec![format!("request {taken} of this instance\n")],
+            "/sleep" => {
+                let ms: u64 = query.strip_prefix("ms=").and_then(|n| n.parse().ok()).unwrap_or(100);
+                wasi::clocks::monotonic_clock::wait_for(ms * 1_000_000).await;
+                let peak = PEAK.load(Ordering::Relaxed);
+                vec![format!("slept {ms} ms; request {taken} of this instance, at most {peak} open at once\n")]
+            }
+            "/spin" => {
+                let mut n: u64 = 0;
+                loop {
+                    n = std::hint::black_box(n.wrapping_add(1));
+                }
+            }
             "/connect" => {
                 use wasi::sockets::types::{
                     IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, TcpSocket,

@@ -39,6 +39,10 @@ pub struct RequestCtx {
     pub(crate) kv_open: usize,
     /// The file locks the instance holds.
     pub(crate) locks_held: usize,
+    /// The requests sharing the instance's CPU time, when it serves
+    /// several at once (a reused WASIp3 instance): its limits and metrics
+    /// count each request's share instead of the whole.
+    pub(super) shares: Option<Arc<limits::CpuShares>>,
     /// What the capabilities gave the instance to own (dropped with it).
     _kept: Vec<Box<dyn std::any::Any + Send>>,
     /// This request's concurrency slot, released with the store (or when
@@ -80,8 +84,13 @@ impl RequestCtx {
         }
     }
 
-    /// Tells the app's metrics the CPU time of the request that ends.
+    /// Tells the app's metrics the CPU time of the request that ends (an
+    /// instance serving several at once tells each request's share as it
+    /// ends instead).
     fn report_cpu(&self) {
+        if self.shares.is_some() {
+            return;
+        }
         if let Some(usage) = &self.usage {
             usage.cpu(self.cpu.used());
         }
@@ -257,7 +266,7 @@ impl Instances {
 
     /// The slot `admission` reserved, or (for a caller that did not admit
     /// the request: an embedder calling the app) one once it is free.
-    async fn slot(&self, admission: Admission) -> Result<OwnedSemaphorePermit, ExcInfo> {
+    pub(super) async fn slot(&self, admission: Admission) -> Result<OwnedSemaphorePermit, ExcInfo> {
         if let Some(slot) = admission.0 {
             return Ok(slot);
         }
@@ -273,8 +282,21 @@ impl Instances {
         admission: Admission,
         request_line: Option<Arc<str>>,
     ) -> Result<Store<RequestCtx>, ExcInfo> {
-        let store = new_store(&self.engine, &self.options, self.slot(admission).await?)?;
+        let slot = self.slot(admission).await?;
+        let store = new_store(&self.engine, &self.options, Some(slot))?;
         store.data().request.set(request_line);
+        Ok(store)
+    }
+
+    /// A store for an instance that serves several requests at once: the
+    /// requests hold their slots, and `shares` splits its CPU time among
+    /// them.
+    pub(super) fn shared_store(
+        &self,
+        shares: Arc<limits::CpuShares>,
+    ) -> Result<Store<RequestCtx>, ExcInfo> {
+        let mut store = new_store(&self.engine, &self.options, None)?;
+        store.data_mut().shares = Some(shares);
         Ok(store)
     }
 
@@ -299,7 +321,7 @@ impl Instances {
                 uses: warm.uses + 1,
             });
         }
-        let store = new_store(&self.engine, &self.options, slot)?;
+        let store = new_store(&self.engine, &self.options, Some(slot))?;
         store.data().request.set(request_line);
         Ok(Checkout {
             store,
@@ -341,7 +363,7 @@ impl Drop for Queued<'_> {
 fn new_store(
     engine: &Engine,
     options: &AppOptions,
-    slot: OwnedSemaphorePermit,
+    slot: Option<OwnedSemaphorePermit>,
 ) -> Result<Store<RequestCtx>, ExcInfo> {
     let instance = crate::capability::InstanceBuilder::configured(options)?;
     let mut wasi = instance.wasi;
@@ -368,8 +390,9 @@ fn new_store(
             log: options.log.clone(),
             kv_open: 0,
             locks_held: 0,
+            shares: None,
             _kept: instance.kept,
-            slot: Some(slot),
+            slot,
         },
     );
     store.limiter(|ctx| &mut ctx.memory);

@@ -60,6 +60,76 @@ impl<F: Future> Future for Metered<F> {
     }
 }
 
+/// The CPU time of an instance serving several requests at once, shared
+/// among them: whatever it used while `n` requests were open counts 1/n
+/// towards each. The guest's tasks share one thread, so which request a
+/// moment of it belongs to is not known; an even split keeps a request's
+/// limit its own under concurrency, and is exact for one at a time. What it
+/// uses with no request open (its own tasks, after the responses) counts
+/// as one more share, so that work is bounded by the same limit.
+#[derive(Debug, Default)]
+pub(super) struct CpuShares(Mutex<Shares>);
+
+#[derive(Debug, Default)]
+struct Shares {
+    /// The instance's CPU time split so far.
+    split: Duration,
+    /// The open requests' shares, by id.
+    open: Vec<(u64, Duration)>,
+    /// What it used with no request open.
+    background: Duration,
+    next: u64,
+}
+
+impl Shares {
+    /// Splits what the instance used since the last split (its meter now
+    /// reads `used`) among the open requests.
+    fn split(&mut self, used: Duration) {
+        let spent = used.saturating_sub(self.split);
+        self.split = used;
+        match u32::try_from(self.open.len()) {
+            Ok(0) | Err(_) => self.background += spent,
+            Ok(n) => {
+                for (_, share) in &mut self.open {
+                    *share += spent / n;
+                }
+            }
+        }
+    }
+}
+
+impl CpuShares {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Shares> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A request opens while the instance's meter reads `used`; its id.
+    pub(super) fn open(&self, used: Duration) -> u64 {
+        let mut shares = self.lock();
+        shares.split(used);
+        let id = shares.next;
+        shares.next += 1;
+        shares.open.push((id, Duration::ZERO));
+        id
+    }
+
+    /// Request `id` ends while the meter reads `used`: its share.
+    pub(super) fn close(&self, id: u64, used: Duration) -> Duration {
+        let mut shares = self.lock();
+        shares.split(used);
+        let at = shares.open.iter().position(|(open, _)| *open == id);
+        at.map_or(Duration::ZERO, |at| shares.open.swap_remove(at).1)
+    }
+
+    /// The largest share, the meter reading `used`.
+    fn largest(&self, used: Duration) -> Duration {
+        let mut shares = self.lock();
+        shares.split(used);
+        let open = shares.open.iter().map(|(_, share)| *share);
+        open.fold(shares.background, Duration::max)
+    }
+}
+
 /// CPU time after which a request's guest counts as long-running.
 const HEAVY_AFTER: Duration = Duration::from_millis(50);
 
@@ -100,7 +170,10 @@ pub(super) fn cpu_limit(
 + 'static {
     move |store| {
         let ctx = store.data();
-        let used = ctx.cpu.used();
+        let used = match &ctx.shares {
+            Some(shares) => shares.largest(ctx.cpu.used()),
+            None => ctx.cpu.used(),
+        };
         // The lane held since the last tick is given back first: lanes go
         // round the long-running guests in turn.
         drop(ctx.lane.lock().unwrap_or_else(|p| p.into_inner()).take());

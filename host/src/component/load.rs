@@ -53,6 +53,14 @@ impl Loaded {
         }
     }
 
+    /// How its instances serve requests (see [`WasiHttpApp::reuse`]).
+    pub fn reuse(&self) -> String {
+        match self {
+            Loaded::Wasgi(app) => app.instances().options.reuse.requests().to_string(),
+            Loaded::WasiHttp(app) => app.reuse(),
+        }
+    }
+
     /// How the component was compiled: how long it took, and whether it
     /// came from the compile cache.
     pub fn compiled(&self) -> Compiled {

@@ -22,6 +22,7 @@ mod limits;
 mod load;
 mod options;
 mod p3;
+mod p3_reuse;
 mod wasgi;
 mod wasi_http;
 
@@ -38,8 +39,8 @@ pub use load::{
     check_component, load_component, load_component_bytes, strip_script_line, trim_heap,
 };
 pub use options::{
-    AppOptions, DEFAULT_MAX_MEMORY, DEFAULT_MAX_QUEUE, Instantiated, Usage, default_memory_budget,
-    max_concurrency,
+    AppOptions, DEFAULT_MAX_MEMORY, DEFAULT_MAX_QUEUE, Instantiated, P3_REUSE, Reuse, Usage,
+    default_memory_budget, max_concurrency,
 };
 pub use wasgi::WasmApp;
 pub use wasi_http::{GuestBody, RequestBody, RequestLine, WasiHttpApp};

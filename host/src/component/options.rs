@@ -36,11 +36,9 @@ pub struct AppOptions {
     /// every app that clones these options. A guest growing past it is
     /// stopped the same way.
     pub memory_budget: Arc<MemoryBudget>,
-    /// How many requests one instance may serve (`--reuse N`); 1 (the
-    /// default) gives every request a fresh instance. With more, an
-    /// instance that served a request cleanly serves the next one: its
-    /// memory and globals carry over (faster; less isolated).
-    pub reuse: u32,
+    /// How the app's instances serve more than one request (`--reuse`,
+    /// `--reuse-concurrency`, `--idle-instance-timeout`).
+    pub reuse: Reuse,
     /// What a limit's log line names as its source: empty for the command
     /// line's flags (`--max-memory`), or the manifest app that set it
     /// (`app "shop"`, giving `max_memory of app "shop"`).
@@ -51,6 +49,47 @@ pub struct AppOptions {
     /// Told the CPU time and memory the app's instances use (the server's
     /// metrics); `None`: not measured.
     pub usage: Option<Arc<dyn Usage>>,
+}
+
+/// How an app's instances serve more than one request. Unset values are
+/// the component kind's defaults: a wasgi or `wasi:http` 0.2 component gets
+/// a fresh instance per request; a WASIp3 component's instance serves up to
+/// 128 requests, 16 at once, and is dropped after 1 s idle (as under
+/// `wasmtime serve` and Spin).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Reuse {
+    /// How many requests one instance may serve (`--reuse N`); 1 gives
+    /// every request a fresh instance. With more, an instance that served
+    /// a request cleanly serves the next one: its memory and globals carry
+    /// over (faster; less isolated).
+    pub requests: Option<u32>,
+    /// How many requests one WASIp3 instance serves at once
+    /// (`--reuse-concurrency M`). Other kinds take one at a time.
+    pub concurrency: Option<u32>,
+    /// How long a WASIp3 instance with nothing to do is kept for the next
+    /// request (`--idle-instance-timeout`).
+    pub idle: Option<Duration>,
+}
+
+/// What a WASIp3 component's instances default to: `wasmtime serve`'s and
+/// Spin's figures.
+pub const P3_REUSE: (u32, u32, Duration) = (128, 16, Duration::from_secs(1));
+
+impl Reuse {
+    /// Requests per instance of a component of one request at a time
+    /// (wasgi, `wasi:http` 0.2): a fresh instance each unless set.
+    pub fn requests(&self) -> u32 {
+        self.requests.unwrap_or(1)
+    }
+
+    /// These settings over `below`'s (a manifest app's over `[defaults]`'s).
+    pub fn over(&self, below: &Reuse) -> Reuse {
+        Reuse {
+            requests: self.requests.or(below.requests),
+            concurrency: self.concurrency.or(below.concurrency),
+            idle: self.idle.or(below.idle),
+        }
+    }
 }
 
 /// A hook receiving instantiation times.
@@ -113,7 +152,7 @@ impl Default for AppOptions {
             cpu_limit: Some(Duration::from_secs(30)),
             max_memory: DEFAULT_MAX_MEMORY,
             memory_budget: MemoryBudget::new(default_memory_budget()),
-            reuse: 1,
+            reuse: Reuse::default(),
             limits_set_by: Arc::from(""),
             instantiated: None,
             usage: None,

@@ -18,7 +18,7 @@ use wasmtime_wasi_http::p3::bindings::ServicePre;
 use super::RequestCtx;
 use super::ctx::Instances;
 use super::limits::metered;
-use super::wasi_http::{FailIfDropped, GuestBody, RequestBody, error_code, report};
+use super::wasi_http::{FailIfDropped, GuestBody, Holder, RequestBody, error_code, report};
 use crate::app::BoxFuture;
 use wasgi::ExcInfo;
 
@@ -73,7 +73,7 @@ pub(super) async fn handle(
         drop(store);
     }));
     match rx.await {
-        Ok(Ok(response)) => Ok(GuestBody::response(response, failed, Some(done_tx))),
+        Ok(Ok(response)) => Ok(GuestBody::response(response, failed, Holder::Done(done_tx))),
         Ok(Err(exc)) => Err(exc),
         Err(_) => Err(failed_rx
             .await

@@ -34,7 +34,7 @@ impl WasmApp {
     }
 
     pub(super) fn from_parts(instances: Arc<Instances>, pre: AppPre<RequestCtx>) -> Self {
-        let pool = Arc::new(Pool::new(instances.options.reuse));
+        let pool = Arc::new(Pool::new(instances.options.reuse.requests()));
         WasmApp {
             instances,
             pre,

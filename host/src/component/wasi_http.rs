@@ -29,9 +29,11 @@ use wasgi::ExcInfo;
 pub struct WasiHttpApp {
     instances: Arc<Instances>,
     pre: Pre,
-    /// Warm WASIp2 instances, with `--reuse` (a WASIp3 component gets a
-    /// fresh instance for every request).
+    /// Warm WASIp2 instances, with `--reuse`.
     pool: Arc<Pool<Proxy>>,
+    /// The instances of a WASIp3 component that serve many requests,
+    /// several at once; `None`: a fresh instance for each (`--reuse 1`).
+    workers: Option<Arc<super::p3_reuse::Workers>>,
 }
 
 /// The pre-instantiated component, by `wasi:http` version.
@@ -49,11 +51,30 @@ pub type RequestBody = WasiBody;
 impl WasiHttpApp {
     /// A pre-instantiated `wasi:http` component.
     pub(super) fn new(instances: Arc<Instances>, pre: Pre) -> Self {
-        let pool = Arc::new(Pool::new(instances.options.reuse));
+        let pool = Arc::new(Pool::new(instances.options.reuse.requests()));
+        let workers = match (&pre, p3_reuse(&instances.options.reuse)) {
+            (Pre::P3(pre), reuse @ (uses, _, _)) if uses > 1 => Some(
+                super::p3_reuse::Workers::new(instances.clone(), pre.clone(), reuse),
+            ),
+            _ => None,
+        };
         WasiHttpApp {
             instances,
             pre,
             pool,
+            workers,
+        }
+    }
+
+    /// How its instances serve requests: `1` (a fresh one each), `N` (one
+    /// after another), or `N (M at once, idle after S s)`.
+    pub fn reuse(&self) -> String {
+        match (&self.pre, p3_reuse(&self.instances.options.reuse)) {
+            (Pre::P3(_), (uses, at_once, idle)) if uses > 1 => format!(
+                "{uses} ({at_once} at once, idle after {} s)",
+                idle.as_secs_f64()
+            ),
+            _ => self.instances.options.reuse.requests().to_string(),
         }
     }
 
@@ -89,12 +110,38 @@ impl WasiHttpApp {
                 let checkout = instances.checkout(&self.pool, admission, line).await?;
                 handle_p2(instances, pre.clone(), &self.pool, checkout, request, spawn).await
             }
+            Pre::P3(_) if let Some(workers) = &self.workers => {
+                // The guest's instance is not this request's to drop: a task
+                // stands in for it, and its being dropped (the request was
+                // stopped) stops the request's wait for its head, or cuts
+                // its body.
+                let (stopped_tx, stopped) = oneshot::channel::<()>();
+                let (ended, ended_rx) = oneshot::channel::<()>();
+                spawn(Box::pin(async move {
+                    let _stopped = stopped_tx;
+                    let _ = ended_rx.await;
+                }));
+                workers
+                    .handle(request, admission, line, stopped, ended)
+                    .await
+            }
             Pre::P3(pre) => {
                 let store = instances.fresh_store(admission, line).await?;
                 super::p3::handle(instances, pre.clone(), store, request, spawn).await
             }
         }
     }
+}
+
+/// A WASIp3 component's reuse settings, its defaults filled in: requests
+/// per instance, at once, and the idle timeout.
+fn p3_reuse(reuse: &super::Reuse) -> (u32, u32, std::time::Duration) {
+    let (uses, at_once, idle) = super::P3_REUSE;
+    (
+        reuse.requests.unwrap_or(uses),
+        reuse.concurrency.unwrap_or(at_once),
+        reuse.idle.unwrap_or(idle),
+    )
 }
 
 /// One request to a WASIp2 component: the guest runs in its own task and
@@ -163,7 +210,7 @@ async fn handle_p2(
         }
     }));
     match rx.await {
-        Ok(Ok(response)) => Ok(GuestBody::response(response, failed, None)),
+        Ok(Ok(response)) => Ok(GuestBody::response(response, failed, Holder::Nothing)),
         Ok(Err(code)) => Err(error_code(code)),
         Err(_) => Err(done_rx.await.unwrap_or_else(|_| {
             ExcInfo::new(
@@ -227,17 +274,41 @@ pub struct GuestBody {
     failed: Arc<AtomicBool>,
     /// Body bytes its `Content-Length` still owes, if it has one.
     owed: Option<u64>,
-    /// Dropped with the body: tells a WASIp3 guest's event loop that the
-    /// client has what it will get.
-    _done: Option<oneshot::Sender<()>>,
+    /// What the body holds its guest's instance with.
+    _holder: Holder,
+    /// Ends when the request is stopped from outside: the body is cut
+    /// (a reused instance goes on without it).
+    stopped: Option<oneshot::Receiver<()>>,
+}
+
+/// What a guest's response body holds until it is dropped (sent, or the
+/// client left).
+pub(super) enum Holder {
+    /// Nothing: the instance's task does not wait for the body.
+    Nothing,
+    /// Tells a fresh WASIp3 instance's event loop that the client has what
+    /// it will get, when dropped.
+    Done(#[allow(dead_code)] oneshot::Sender<()>),
+    /// A reused WASIp3 instance's hold for this request, and the sender
+    /// whose drop tells the request's stand-in task the body is done.
+    Lease(
+        #[allow(dead_code)] super::p3_reuse::Lease,
+        #[allow(dead_code)] oneshot::Sender<()>,
+    ),
 }
 
 impl GuestBody {
+    /// This body, cut when `stopped` ends.
+    pub(super) fn cut_when(mut self, stopped: oneshot::Receiver<()>) -> Self {
+        self.stopped = Some(stopped);
+        self
+    }
+
     /// `response` with its body wrapped.
     pub(super) fn response(
         response: http::Response<WasiBody>,
         failed: Arc<AtomicBool>,
-        done: Option<oneshot::Sender<()>>,
+        holder: Holder,
     ) -> http::Response<GuestBody> {
         let owed = (response.headers().get(http::header::CONTENT_LENGTH))
             .and_then(|v| v.to_str().ok()?.parse().ok());
@@ -245,7 +316,8 @@ impl GuestBody {
             body,
             failed,
             owed,
-            _done: done,
+            _holder: holder,
+            stopped: None,
         })
     }
 }
@@ -285,6 +357,13 @@ impl HttpBody for GuestBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        if let Some(stopped) = &mut self.stopped
+            && Pin::new(stopped).poll(cx).is_ready()
+        {
+            self.stopped = None;
+            self.failed.store(true, Ordering::SeqCst);
+            return Poll::Ready(Some(Err(std::io::Error::other("the request was stopped"))));
+        }
         let polled = Pin::new(&mut self.body).poll_frame(cx);
         if let (Some(owed), Poll::Ready(Some(Ok(frame)))) = (self.owed.as_mut(), &polled) {
             *owed = owed.saturating_sub(frame.data_ref().map_or(0, |d| d.len() as u64));

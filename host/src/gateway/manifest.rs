@@ -86,8 +86,10 @@ pub struct Limits {
     pub max_queue: Option<usize>,
     /// `max_body_size`, in bytes.
     pub max_body_size: Option<u64>,
-    /// `reuse`: requests per instance.
-    pub reuse: Option<u32>,
+    /// `reuse`: requests per instance; `reuse_concurrency`: at once, in a
+    /// WASIp3 instance; `idle_instance_timeout`: how long an idle WASIp3
+    /// instance is kept.
+    pub reuse: component::Reuse,
 }
 
 /// A parsed, checked manifest.
@@ -150,7 +152,7 @@ type At = (usize, String);
 
 impl Limits {
     /// The keys of the limits.
-    const KEYS: [&'static str; 7] = [
+    const KEYS: [&'static str; 9] = [
         "max_memory",
         "cpu_limit",
         "timeout",
@@ -158,6 +160,8 @@ impl Limits {
         "max_queue",
         "max_body_size",
         "reuse",
+        "reuse_concurrency",
+        "idle_instance_timeout",
     ];
 
     /// Reads `key`, one of [`Limits::KEYS`], checking its value.
@@ -194,8 +198,19 @@ impl Limits {
                 if r == 0 {
                     return Err(key.error(None, "at least 1 (a fresh instance per request)"));
                 }
-                self.reuse = Some(r);
+                self.reuse.requests = Some(r);
             }
+            "reuse_concurrency" => {
+                let c: u32 = key.parse()?;
+                if c == 0 {
+                    return Err(key.error(None, "at least 1 (one request at a time)"));
+                }
+                self.reuse.concurrency = Some(c);
+            }
+            "idle_instance_timeout" => match secs(key)? {
+                Some(idle) => self.reuse.idle = Some(idle),
+                None => return Err(key.error(None, "more than 0 seconds")),
+            },
             other => return Err(key.error(None, format!("{other} is not a limit"))),
         }
         Ok(())
@@ -210,7 +225,7 @@ impl Limits {
             max_concurrency: self.max_concurrency.or(below.max_concurrency),
             max_queue: self.max_queue.or(below.max_queue),
             max_body_size: self.max_body_size.or(below.max_body_size),
-            reuse: self.reuse.or(below.reuse),
+            reuse: self.reuse.over(&below.reuse),
         }
     }
 }
@@ -609,7 +624,7 @@ impl AppSpec {
             cpu_limit: limits.cpu_limit.unwrap_or(base.cpu_limit),
             max_memory: limits.max_memory.unwrap_or(base.max_memory),
             memory_budget: base.memory_budget.clone(),
-            reuse: limits.reuse.unwrap_or(base.reuse),
+            reuse: limits.reuse.over(&base.reuse),
             limits_set_by: Arc::from(format!("app {:?} in {}", self.name, manifest_name)),
             instantiated: None,
             usage: None,
@@ -642,7 +657,7 @@ pub fn load(
         };
         let mib = |n: usize| format!("{:.1} MiB", n as f64 / f64::from(1 << 20));
         format!(
-            "{}: max_memory {}, cpu_limit {}, timeout {}, max_concurrency {}, max_queue {}, max_body_size {}, reuse {}",
+            "{}: max_memory {}, cpu_limit {}, timeout {}, max_concurrency {}, max_queue {}, max_body_size {}",
             app.name,
             mib(options.max_memory),
             seconds(options.cpu_limit),
@@ -655,7 +670,6 @@ pub fn load(
             app.limits
                 .max_body_size
                 .map_or("the server's".to_string(), |n| mib(n as usize)),
-            options.reuse,
         )
     };
     for app in &manifest.apps {
@@ -672,16 +686,17 @@ pub fn load(
         // What its guests write names the app.
         options.log = options.log.with_app(&Arc::from(app.name.as_str()));
         let options_set_by = options.limits_set_by.clone();
-        let summary = limits(&options, app);
+        let mut summary = limits(&options, app);
         if let Some(metrics) = metrics {
             options.instantiated = Some(metrics.instantiation_hook(&app.name));
             options.usage = Some(metrics.usage_hook(&app.name));
         }
         capability::open(&app.name, &mut options, resources).map_err(err)?;
         stores.push(stores_of(&app.name, &options));
-        let reuse = options.reuse;
+        let reuse = options.reuse.requests();
         let loaded = component::load_component(engine, &app.component, options)
             .map_err(|e| err(e.to_string()))?;
+        summary.push_str(&format!(", reuse {}", loaded.reuse()));
         compiled.push(format!(
             "{} ({}): {}",
             app.name,
