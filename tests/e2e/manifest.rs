@@ -449,7 +449,7 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-fn host_cmd(args: &[&str]) -> (Option<i32>, String, String) {
+pub(crate) fn host_cmd(args: &[&str]) -> (Option<i32>, String, String) {
     let out = Command::new(host_bin())
         .args(args)
         .env("WASGI_CACHE_DIR", test_cache_dir())

@@ -5,7 +5,8 @@
 
 use std::time::Duration;
 
-use crate::common::{Host, Response, example, host_bin, test_cache_dir};
+use crate::common::{Host, Response, example};
+use crate::manifest::host_cmd;
 
 fn served(extra: &[&str]) -> Host {
     let app = example("wasi-http-p3-hello");
@@ -31,6 +32,30 @@ fn at_once(host: &Host, n: usize, path: &str) -> Vec<Response> {
     std::thread::scope(|s| {
         let clients: Vec<_> = (0..n).map(|_| s.spawn(|| host.get(path))).collect();
         clients.into_iter().map(|c| c.join().unwrap()).collect()
+    })
+}
+
+/// `sleepers` clients asking `/sleep?ms=MS` at once, then, `wait` later
+/// (they are in their instances by then), one asking `path`: the sleepers'
+/// answers and that one's.
+fn while_asleep(
+    host: &Host,
+    sleepers: usize,
+    ms: u64,
+    wait: Duration,
+    path: &str,
+) -> (Vec<Response>, Response) {
+    let sleep = format!("/sleep?ms={ms}");
+    std::thread::scope(|s| {
+        let sleepers: Vec<_> = (0..sleepers)
+            .map(|_| s.spawn(|| host.get(&sleep)))
+            .collect();
+        std::thread::sleep(wait);
+        let last = host.get(path);
+        (
+            sleepers.into_iter().map(|c| c.join().unwrap()).collect(),
+            last,
+        )
     })
 }
 
@@ -101,16 +126,8 @@ fn a_wasip3_instance_serves_up_to_its_concurrency_at_once() {
 #[test]
 fn a_trap_fails_the_requests_of_its_instance_and_no_others() {
     let host = served(&["--idle-instance-timeout", "60"]);
-    let (sleepers, panicked) = std::thread::scope(|s| {
-        let sleepers: Vec<_> = (0..8)
-            .map(|_| s.spawn(|| host.get("/sleep?ms=3000")))
-            .collect();
-        // The sleepers are in their instance (or instances) by now.
-        std::thread::sleep(Duration::from_millis(800));
-        let panicked = host.get("/panic");
-        let sleepers: Vec<Response> = sleepers.into_iter().map(|c| c.join().unwrap()).collect();
-        (sleepers, panicked)
-    });
+    // The sleepers are in their instance (or instances) when it panics.
+    let (sleepers, panicked) = while_asleep(&host, 8, 3000, Duration::from_millis(800), "/panic");
     assert_eq!(panicked.status, 500, "{}", panicked.head);
     let failed = sleepers.iter().filter(|r| r.status == 500).count();
     for r in &sleepers {
@@ -142,15 +159,7 @@ fn a_trap_fails_the_requests_of_its_instance_and_no_others() {
 #[test]
 fn a_request_past_its_cpu_limit_in_a_shared_instance_fails_with_a_timeout_error() {
     let host = served(&["--cpu-limit", "0.3", "--idle-instance-timeout", "60"]);
-    let (sleepers, spun) = std::thread::scope(|s| {
-        let sleepers: Vec<_> = (0..3)
-            .map(|_| s.spawn(|| host.get("/sleep?ms=2000")))
-            .collect();
-        std::thread::sleep(Duration::from_millis(500));
-        let spun = host.get("/spin");
-        let sleepers: Vec<Response> = sleepers.into_iter().map(|c| c.join().unwrap()).collect();
-        (sleepers, spun)
-    });
+    let (sleepers, spun) = while_asleep(&host, 3, 2000, Duration::from_millis(500), "/spin");
     assert_eq!(spun.status, 500, "{}", spun.head);
     let log = host.wait_log("TimeoutError: the app used more than its 300ms of CPU time");
     assert!(log.contains("(--cpu-limit)"), "{log}");
@@ -189,17 +198,8 @@ fn a_manifest_sets_the_reuse_of_a_wasip3_app() {
         ),
     )
     .unwrap();
-    let check = std::process::Command::new(host_bin())
-        .args(["check", "--config", manifest.to_str().unwrap()])
-        .env("WASGI_CACHE_DIR", test_cache_dir())
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&check.stdout);
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    let (code, out, err) = host_cmd(&["check", "--config", manifest.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
     assert!(
         out.contains("max_body_size the server's, reuse 2 (3 at once, idle after 0.5 s)\n"),
         "{out}"

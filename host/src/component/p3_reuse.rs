@@ -66,6 +66,14 @@ pub(super) struct Workers {
     available: AtomicUsize,
 }
 
+/// `N (M at once, idle after S s)`.
+impl std::fmt::Display for Workers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (uses, at_once, idle) = (self.uses, self.at_once, self.idle.as_secs_f64());
+        write!(f, "{uses} ({at_once} at once, idle after {idle} s)")
+    }
+}
+
 /// A request on its way to a worker.
 struct Job {
     request: http::Request<wasmtime_wasi_http::WasiBody>,

@@ -69,12 +69,9 @@ impl WasiHttpApp {
     /// How its instances serve requests: `1` (a fresh one each), `N` (one
     /// after another), or `N (M at once, idle after S s)`.
     pub fn reuse(&self) -> String {
-        match (&self.pre, p3_reuse(&self.instances.options.reuse)) {
-            (Pre::P3(_), (uses, at_once, idle)) if uses > 1 => format!(
-                "{uses} ({at_once} at once, idle after {} s)",
-                idle.as_secs_f64()
-            ),
-            _ => self.instances.options.reuse.requests().to_string(),
+        match &self.workers {
+            Some(workers) => workers.to_string(),
+            None => self.instances.options.reuse.requests().to_string(),
         }
     }
 
