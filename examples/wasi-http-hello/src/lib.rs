@@ -5,7 +5,9 @@
 //! `GET /anything?x=1` answers `Hello from wasi:http!` and the method, path
 //! and query it saw; a request with a body gets the body's length back.
 //! `$GREETING` (an environment variable, if the host passes one) replaces
-//! the greeting.
+//! the greeting, and `$QUIET` set to anything stops the one log line each
+//! request writes to stderr. `GET /bytes?n=N` answers N bytes the guest
+//! makes and writes 64 KiB at a time (the benchmark's streamed body).
 
 use std::io::{Read, Write};
 
@@ -39,7 +41,13 @@ impl wasip2::exports::http::incoming_handler::Guest for Hello {
             "{greeting}\nmethod: {method}\ntarget: {target}\nbody bytes: {}\n",
             received.len()
         );
-        eprintln!("wasi-http-hello: {method} {target}");
+        if std::env::var_os("QUIET").is_none() {
+            eprintln!("wasi-http-hello: {method} {target}");
+        }
+        let streamed: Option<u64> = target
+            .strip_prefix("/bytes?n=")
+            .and_then(|n| n.parse().ok());
+        let length = streamed.unwrap_or(text.len() as u64);
 
         let headers = Fields::from_list(&[
             (
@@ -48,7 +56,7 @@ impl wasip2::exports::http::incoming_handler::Guest for Hello {
             ),
             (
                 "content-length".to_string(),
-                text.len().to_string().into_bytes(),
+                length.to_string().into_bytes(),
             ),
         ])
         .expect("valid headers");
@@ -57,7 +65,19 @@ impl wasip2::exports::http::incoming_handler::Guest for Hello {
         ResponseOutparam::set(response_out, Ok(response));
         {
             let mut stream = body.write().expect("the stream is taken once");
-            stream.write_all(text.as_bytes()).expect("write the body");
+            match streamed {
+                Some(mut left) => {
+                    let block = [b'x'; 64 * 1024];
+                    while left > 0 {
+                        let n = left.min(block.len() as u64) as usize;
+                        if stream.write_all(&block[..n]).is_err() {
+                            return; // the client left
+                        }
+                        left -= n as u64;
+                    }
+                }
+                None => stream.write_all(text.as_bytes()).expect("write the body"),
+            }
             // A flush well after the whole length went out: the host has
             // sent the response by then, and the flush must still succeed.
             if target == "/late-flush" {

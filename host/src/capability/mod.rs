@@ -151,8 +151,15 @@ pub struct InstanceBuilder {
 impl InstanceBuilder {
     /// An instance of an app, given nothing yet.
     pub(crate) fn new() -> Self {
+        let mut wasi = WasiCtx::builder();
+        // A guest's file operations run on the request's thread, as nginx
+        // reads files without `aio threads`: a hop to tokio's blocking pool
+        // for each one cost more than the operation (a body the guest read
+        // from a file in 8 KiB blocks went 3.5x faster without it). It must
+        // be set before any directory is preopened.
+        wasi.allow_blocking_current_thread(true);
         InstanceBuilder {
-            wasi: WasiCtx::builder(),
+            wasi,
             hooks: None,
             request: CurrentRequest::default(),
             kept: Vec::new(),

@@ -222,7 +222,7 @@ impl BaseHandler {
         })?;
         let mut pos = file.offset();
         while pos < end {
-            let block = file.read_at(pos, (end - pos).min(BLOCK) as usize).await?;
+            let block = file.read_at(pos, (end - pos).min(BLOCK) as usize)?;
             if block.is_empty() {
                 return Err(ExcInfo::new(
                     "OSError",
