@@ -69,10 +69,15 @@ impl Guest for Hello {
             "/panic" => panic!("the p3 guest panicked before answering"),
             "/count" => vec![format!("request {taken} of this instance\n")],
             "/sleep" => {
-                let ms: u64 = query.strip_prefix("ms=").and_then(|n| n.parse().ok()).unwrap_or(100);
+                let ms: u64 = query
+                    .strip_prefix("ms=")
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(100);
                 wasi::clocks::monotonic_clock::wait_for(ms * 1_000_000).await;
                 let peak = PEAK.load(Ordering::Relaxed);
-                vec![format!("slept {ms} ms; request {taken} of this instance, at most {peak} open at once\n")]
+                vec![format!(
+                    "slept {ms} ms; request {taken} of this instance, at most {peak} open at once\n"
+                )]
             }
             "/spin" => {
                 let mut n: u64 = 0;
@@ -106,16 +111,18 @@ impl Guest for Hello {
             }
             "/lookup" => {
                 use wasi::sockets::types::IpAddress;
-                let answer = match wasi::sockets::ip_name_lookup::resolve_addresses(query.to_string()).await {
-                    Ok(addresses) => addresses
-                        .iter()
-                        .map(|a| match a {
-                            IpAddress::Ipv4((a, b, c, d)) => format!("{a}.{b}.{c}.{d}\n"),
-                            IpAddress::Ipv6(parts) => format!("{parts:?}\n"),
-                        })
-                        .collect(),
-                    Err(e) => format!("error: {e:?}\n"),
-                };
+                let answer =
+                    match wasi::sockets::ip_name_lookup::resolve_addresses(query.to_string()).await
+                    {
+                        Ok(addresses) => addresses
+                            .iter()
+                            .map(|a| match a {
+                                IpAddress::Ipv4((a, b, c, d)) => format!("{a}.{b}.{c}.{d}\n"),
+                                IpAddress::Ipv6(parts) => format!("{parts:?}\n"),
+                            })
+                            .collect(),
+                        Err(e) => format!("error: {e:?}\n"),
+                    };
                 vec![answer]
             }
             "/stream" | "/panic-mid-body" => {
