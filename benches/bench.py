@@ -16,9 +16,9 @@ requests served): the figure least disturbed by the load generator.
     benches/bench.py --smoke         # seconds; what CI runs so this cannot rot
 
 Everything it needs is installed into caches on first use: wrk (Debian,
-scripts/install-deb.sh), nginx (Debian's, for the static-file rows),
-wasmtime-cli 48.0.8 (scripts/install-wasmtime.sh,
-not in smoke runs), gunicorn, bottle and Flask (pip, into
+scripts/install-deb.sh), nginx and PostgreSQL (Debian's, for the
+static-file rows and the SQL row), wasmtime-cli 48.0.8
+(scripts/install-wasmtime.sh, not in smoke runs), gunicorn, bottle and Flask (pip, into
 ~/.cache/wasgi/bench-venv). The Python rows (the bottle hello, and the
 index of Flask's tutorial blog, `tests/e2e/python/flaskr`, which renders a
 template over rows read from SQLite; each built with `host build-python`,
@@ -266,6 +266,17 @@ def rows(tools, reuse):
         Row("host: Spin SDK 7 hello (WASIp3), fresh instance", [host, "serve", spin_hello, "--port", "{port}", "--reuse", "1"]),
     ]
     out += kv_rows(host, tools)
+    pg = tools.get("postgres")
+    if pg:
+        # pg-client connects to PostgreSQL for each request (a fresh
+        # instance has no pool): the row is a connection, a SELECT and the
+        # answer; PostgreSQL's own CPU is not counted.
+        db = f"127.0.0.1:{pg}"
+        out.append(
+            Row("host: SQL read per request (PostgreSQL, pg-client over outbound TCP), fresh instance",
+                [host, "serve", str(ROOT / "examples/pg-client.wasm"), "--port", "{port}", "--allow-outbound", f"tcp://{db}"],
+                path=f"/notes?db={db}", setup=(("POST", f"/notes?db={db}", b"a note of some words"),))
+        )
     out += file_rows(host, tools)
     if reuse:
         out += [
@@ -487,6 +498,8 @@ def install(args):
         tools["wasmtime"] = run([f"{ROOT}/scripts/install-wasmtime.sh"])
     if not args.only or any("kv" in o for o in args.only):
         tools["redis"] = start_redis()
+    if not args.only or any("sql" in o.lower() for o in args.only):
+        tools["postgres"] = start_postgres()
     venv = CACHE / "bench-venv"
     gunicorn = venv / "bin/gunicorn"
     works = gunicorn.exists() and subprocess.run([str(gunicorn), "--version"], capture_output=True).returncode == 0
@@ -525,7 +538,7 @@ def install(args):
     return tools
 
 
-REDIS = []
+REDIS = []  # the throw-away servers (redis-server, postgres) to stop at the end
 
 
 def start_redis():
@@ -535,6 +548,33 @@ def start_redis():
     port = free_port()
     proc = subprocess.Popen(
         pinned([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], 1),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    REDIS.append(proc)
+    wait_listening(port, proc)
+    return port
+
+
+def start_postgres():
+    """A throw-away PostgreSQL cluster (Debian's) on a free port, trusting
+    local connections as `postgres`, for the SQL row; stopped when the run
+    ends. As root it runs as the `postgres` user (PostgreSQL refuses root).
+    Its port."""
+    import shutil
+
+    run(["bash", "-c", f"{ROOT}/scripts/install-deb.sh postgresql pg_ctlcluster >&2"])
+    bin = next(b / "bin" for b in sorted(Path("/usr/lib/postgresql").iterdir()) if (b / "bin/initdb").exists())
+    data = ROOT / "target/bench/pg"
+    shutil.rmtree(data, ignore_errors=True)
+    data.mkdir(parents=True)
+    owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if owner:
+        shutil.chown(data, "postgres")
+    subprocess.run(owner + [str(bin / "initdb"), "-A", "trust", "-U", "postgres", "-D", str(data)],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port = free_port()
+    proc = subprocess.Popen(
+        pinned(owner + [str(bin / "postgres"), "-D", str(data), "-k", str(data), "-h", "127.0.0.1", "-p", str(port)], 1),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     REDIS.append(proc)

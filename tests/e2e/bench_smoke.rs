@@ -1,8 +1,8 @@
 //! The benchmark harness at tiny scale (`benches/bench.py --smoke`), so it
-//! cannot rot: every row it can run here (hellos, key-value state, static
-//! files beside nginx, a body the guest streams) serves without errors,
-//! and the report and chart are written. The real figures come from
-//! `just bench`.
+//! cannot rot: every row it can run here (hellos, key-value state, a SQL
+//! read from PostgreSQL, static files beside nginx, a body the guest
+//! streams) serves without errors, and the report and chart are written.
+//! The real figures come from `just bench`.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -34,6 +34,7 @@ fn the_benchmark_harness_runs_every_row() {
         "| host: Spin SDK 7 hello (WASIp3), fresh instance |",
         "| host: kv get per request (SQLite), fresh instance |",
         "| host: kv increment per request (Redis), fresh instance |",
+        "| host: SQL read per request (PostgreSQL, pg-client over outbound TCP), fresh instance |",
         "| host: static-files, 1 KiB file |",
         "| host: static-files, 100 MiB file (sent by the host) |",
         "| host: static-files, 100 MiB file in 8 KiB host reads (--no-sendfile) |",
