@@ -55,6 +55,16 @@ def run(cmd, **kw):
     return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw).stdout.strip()
 
 
+def installed(package, command):
+    """`command`'s path, installing the Debian package `package` first if it
+    is missing (scripts/install-deb.sh)."""
+    run(["bash", "-c", f"{ROOT}/scripts/install-deb.sh {package} {command} >&2"])
+    for d in os.environ.get("PATH", "").split(os.pathsep) + ["/usr/sbin", "/usr/bin", "/usr/local/sbin"]:
+        if (Path(d) / command).exists():
+            return str(Path(d) / command)
+    raise RuntimeError(f"{package} is installed but {command} is not found")
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -183,11 +193,6 @@ def files_dir():
             with open(f, "wb") as out:
                 for _ in range(0, size, 1 << 20):
                     out.write(os.urandom(min(size, 1 << 20)))
-    # nginx's worker runs as nobody when started as root.
-    for d in (files, *files.parents):
-        if d == Path("/"):
-            break
-        d.chmod(d.stat().st_mode | 0o005)
     return files
 
 
@@ -197,8 +202,11 @@ def nginx_cmd(nginx, files):
     prefix = ROOT / "target/bench/nginx"
     (prefix / "logs").mkdir(parents=True, exist_ok=True)
     conf = prefix / "nginx.conf"
+    # Started as root, nginx's worker would run as nobody, who may not
+    # reach a checkout under a private home directory.
+    user = "user root;\n" if os.geteuid() == 0 else ""
     conf.write_text(
-        f"daemon off;\nworker_processes 1;\nerror_log {prefix}/logs/error.log;\npid {prefix}/nginx.pid;\n"
+        f"{user}daemon off;\nworker_processes 1;\nerror_log {prefix}/logs/error.log;\npid {prefix}/nginx.pid;\n"
         "events { worker_connections 1024; }\n"
         "http {\n  sendfile on;\n  tcp_nopush on;\n  types { application/octet-stream bin; }\n"
         f"  access_log {prefix}/logs/access.log;\n"
@@ -308,34 +316,16 @@ def rows(tools, reuse):
         )
     bottle = tools.get("bottle")
     if bottle:
-        out.append(Row("host: bottle hello (Python), fresh instance", [host, "serve", bottle, "--port", "{port}"]))
-        out.append(
-            Row(
-                f"host: bottle hello (Python), --reuse {reuse or 1000}",
-                [host, "serve", bottle, "--port", "{port}", "--reuse", str(reuse or 1000)],
-            )
-        )
+        fresh = [host, "serve", bottle, "--port", "{port}"]
+        reused = fresh + ["--reuse", str(reuse or 1000)]
+        native_bottle = [gunicorn, "-w", "1", "-b", "127.0.0.1:{port}", "--chdir", str(ROOT / "benches"), "hello_bottle:app"]
+        out.append(Row("host: bottle hello (Python), fresh instance", fresh))
+        out.append(Row(f"host: bottle hello (Python), --reuse {reuse or 1000}", reused))
         if gunicorn:
-            out.append(
-                Row(
-                    "gunicorn (1 sync worker): bottle hello",
-                    [gunicorn, "-w", "1", "-b", "127.0.0.1:{port}", "--chdir", str(ROOT / "benches"), "hello_bottle:app"],
-                )
-            )
-        out.append(
-            Row(
-                f"host: bottle 16 KiB templated page (Python), --reuse {reuse or 1000}",
-                [host, "serve", bottle, "--port", "{port}", "--reuse", str(reuse or 1000)], path="/page",
-            )
-        )
+            out.append(Row("gunicorn (1 sync worker): bottle hello", native_bottle))
+        out.append(Row(f"host: bottle 16 KiB templated page (Python), --reuse {reuse or 1000}", reused, path="/page"))
         if gunicorn:
-            out.append(
-                Row(
-                    "gunicorn (1 sync worker): bottle 16 KiB templated page",
-                    [gunicorn, "-w", "1", "-b", "127.0.0.1:{port}", "--chdir", str(ROOT / "benches"), "hello_bottle:app"],
-                    path="/page",
-                )
-            )
+            out.append(Row("gunicorn (1 sync worker): bottle 16 KiB templated page", native_bottle, path="/page"))
     flaskr = tools.get("flaskr")
     if flaskr:
         wasm, project = flaskr
@@ -481,7 +471,7 @@ def stop(proc):
 
 def install(args):
     tools = {}
-    tools["wrk"] = run(["bash", "-c", f"{ROOT}/scripts/install-deb.sh wrk wrk >&2 && command -v wrk"])
+    tools["wrk"] = installed("wrk", "wrk")
     if args.host:
         tools["host"], tools["native"] = args.host, args.native
     else:
@@ -491,16 +481,21 @@ def install(args):
         )
         tools["host"] = str(ROOT / "target/release/host")
         tools["native"] = str(ROOT / "target/release/examples/native_hello")
-    def wanted(word):
-        return not args.smoke and (not args.only or any(word in o.lower() for o in args.only))
+    def asked(*words):
+        """No --only, or one naming any of `words`."""
+        return not args.only or any(w in o.lower() for o in args.only for w in words)
 
-    if not args.only or any(w in o.lower() for o in args.only for w in ("nginx", "static")):
-        tools["nginx"] = run(["bash", "-c", f"{ROOT}/scripts/install-deb.sh nginx nginx >&2 && (command -v nginx || echo /usr/sbin/nginx)"])
+    def wanted(word):
+        """Asked for, and not a smoke run (too slow to install or build there)."""
+        return not args.smoke and asked(word)
+
+    if asked("nginx", "static"):
+        tools["nginx"] = installed("nginx", "nginx")
     if wanted("wasmtime"):
         tools["wasmtime"] = run([f"{ROOT}/scripts/install-wasmtime.sh"])
-    if not args.only or any("kv" in o for o in args.only):
+    if asked("kv"):
         tools["redis"] = start_redis()
-    if not args.only or any("sql" in o.lower() for o in args.only):
+    if asked("sql"):
         tools["postgres"] = start_postgres()
     venv = CACHE / "bench-venv"
     gunicorn = venv / "bin/gunicorn"
@@ -540,19 +535,19 @@ def install(args):
     return tools
 
 
-REDIS = []  # the throw-away servers (redis-server, postgres) to stop at the end
+SERVERS = []  # the throw-away servers (redis-server, postgres), stopped when the run ends
 
 
 def start_redis():
     """A throw-away redis-server (Debian's) on a free port, for the Redis
     rows; stopped when the run ends. Its port."""
-    server = run(["bash", "-c", f"{ROOT}/scripts/install-deb.sh redis-server redis-server >&2 && command -v redis-server || echo /usr/bin/redis-server"])
+    server = installed("redis-server", "redis-server")
     port = free_port()
     proc = subprocess.Popen(
         pinned([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], 1),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
-    REDIS.append(proc)
+    SERVERS.append(proc)
     wait_listening(port, proc)
     return port
 
@@ -564,7 +559,7 @@ def start_postgres():
     Its port."""
     import shutil
 
-    run(["bash", "-c", f"{ROOT}/scripts/install-deb.sh postgresql pg_ctlcluster >&2"])
+    installed("postgresql", "pg_ctlcluster")
     bin = next(b / "bin" for b in sorted(Path("/usr/lib/postgresql").iterdir()) if (b / "bin/initdb").exists())
     data = ROOT / "target/bench/pg"
     shutil.rmtree(data, ignore_errors=True)
@@ -579,7 +574,7 @@ def start_postgres():
         pinned(owner + [str(bin / "postgres"), "-D", str(data), "-k", str(data), "-h", "127.0.0.1", "-p", str(port)], 1),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
-    REDIS.append(proc)
+    SERVERS.append(proc)
     wait_listening(port, proc)
     return port
 
@@ -781,7 +776,7 @@ def main():
             r = {"skipped": str(e).splitlines()[0]}
         log(f"  {r}")
         results.append((row.name, r))
-    for proc in REDIS:
+    for proc in SERVERS:
         stop(proc)
     info = machine(tools)
     goals = targets(results, args.reuse)
