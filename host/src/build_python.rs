@@ -80,6 +80,9 @@ const BRIDGE: &[(&str, &str)] = &[
         "wasgi/sqlite.py",
         include_str!("../../guest-sdk/python/wasgi/sqlite.py"),
     ),
+    // Beside the package: the standard library's `ssl` imports it by
+    // this name.
+    ("_ssl.py", include_str!("../../guest-sdk/python/_ssl.py")),
     ("wit/wsgi.wit", include_str!("../../wit/wsgi.wit")),
     (
         "wit/python.wit",
@@ -188,7 +191,7 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
     let tool = componentize_py()?;
     let stage = Staging::new()?;
     for (name, text) in BRIDGE {
-        let name = if name.starts_with("wasgi/") {
+        let name = if name.ends_with(".py") {
             format!("bridge/{name}")
         } else {
             name.to_string()

@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -628,6 +628,16 @@ pub struct PgServer {
 
 impl PgServer {
     pub fn start(name: &str) -> PgServer {
+        PgServer::start_with(name, None)
+    }
+
+    /// The same, also serving TLS with the PEM certificate and key
+    /// `tls` (clients ask for it after connecting: SSLRequest).
+    pub fn start_tls(name: &str, cert: &Path, key: &Path) -> PgServer {
+        PgServer::start_with(name, Some((cert, key)))
+    }
+
+    fn start_with(name: &str, tls: Option<(&Path, &Path)>) -> PgServer {
         installed("postgresql", "pg_ctlcluster");
         let bin = std::fs::read_dir("/usr/lib/postgresql")
             .expect("/usr/lib/postgresql")
@@ -664,8 +674,27 @@ impl PgServer {
             .status()
             .expect("initdb");
         assert!(init.success(), "initdb failed");
+        let mut settings = Vec::new();
+        if let Some((cert, key)) = tls {
+            // PostgreSQL reads its key only if no one else may.
+            for (from, to) in [(cert, "server.crt"), (key, "server.key")] {
+                std::fs::copy(from, dir.join(to)).unwrap();
+                let mode = std::os::unix::fs::PermissionsExt::from_mode(0o600);
+                std::fs::set_permissions(dir.join(to), mode).unwrap();
+                if root {
+                    let owned = Command::new("chown")
+                        .arg("postgres")
+                        .arg(dir.join(to))
+                        .status()
+                        .unwrap();
+                    assert!(owned.success());
+                }
+            }
+            settings = vec!["-c", "ssl=on"];
+        }
         let port = free_port();
         let child = as_owner(bin.join("postgres"))
+            .args(settings)
             .arg("-D")
             .arg(&dir)
             .arg("-k")

@@ -305,7 +305,6 @@ fn the_probe_of_the_standard_library_passes_what_the_readme_says() {
     let expected_failures = [
         ("bz2", "ModuleNotFoundError: No module named '_bz2'"),
         ("lzma", "ModuleNotFoundError: No module named '_lzma'"),
-        ("ssl", "ModuleNotFoundError: No module named '_ssl'"),
         (
             "subprocess",
             "OSError: [Errno 58] wasi does not support processes.",
@@ -524,4 +523,190 @@ fn every_committed_row_survives_kill_9_of_the_host() {
             "{value} was acknowledged and is lost"
         );
     }
+}
+
+/// The client app in `tests/e2e/python/<dir>`, built with its
+/// `requirements.txt` from PyPI.
+fn client_app(dir: &str, target: &str) -> PathBuf {
+    let dir = repo().join("tests/e2e/python").join(dir);
+    let requirements = dir.join("requirements.txt");
+    let (path, requirements) = (dir.to_str().unwrap(), requirements.to_str().unwrap());
+    let name = dir.file_name().unwrap().to_str().unwrap();
+    build(
+        name,
+        &[target, "--path", path, "--requirements", requirements],
+        &[&dir],
+    )
+}
+
+/// The answers to `n` clients asking for `target` at once.
+fn at_once(addr: SocketAddr, target: &str, n: usize) -> Vec<Response> {
+    let clients: Vec<_> = (0..n)
+        .map(|_| {
+            let raw = format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            std::thread::spawn(move || {
+                let mut conn = Conn::open(addr);
+                conn.send(raw.as_bytes());
+                conn.response(false)
+            })
+        })
+        .collect();
+    clients.into_iter().map(|c| c.join().unwrap()).collect()
+}
+
+/// What the HTTPS probe (`python/https/https_app.py`) answers for a query.
+fn fetched(host: &Host, query: &str) -> serde_json::Value {
+    let response = host.get(&format!("/?{query}"));
+    assert_eq!(response.status, 200, "{}", response.text());
+    serde_json::from_slice(&response.body).unwrap_or_else(|e| panic!("{e}: {}", response.text()))
+}
+
+/// A guest's `ssl` is the host's TLS (rustls) over the guest's own socket:
+/// `http.client`, `urllib.request`, `requests` (PyPI's, with certifi) and a
+/// socket wrapped by hand all fetch from an HTTPS server, certificates are
+/// checked as OpenSSL checks them and refusals read as OpenSSL words
+/// them, and many guests do it at once.
+#[test]
+fn python_clients_fetch_over_https_with_the_hosts_tls() {
+    let component = client_app("https", "https_app:application");
+    let (server, cert) = crate::tls::serve_tls("wasi-http-hello");
+    let port = server.addr.port();
+    let ca = std::fs::read_to_string(&cert).unwrap();
+    let allowed = format!("tcp://localhost:{port}");
+    let allowed_ip = format!("tcp://127.0.0.1:{port}");
+    let host = Host::serve(&[
+        component.to_str().unwrap(),
+        "--allow-outbound",
+        &allowed,
+        "--allow-outbound",
+        &allowed_ip,
+        "--env",
+        &format!("TEST_CA={ca}"),
+    ]);
+    let url = format!("https://localhost:{port}/");
+    let query = |how: &str, trust: &str| format!("url={url}&how={how}&trust={trust}");
+
+    let got = fetched(&host, &query("http.client", "ca"));
+    assert_eq!(got["status"], 200, "{got}");
+    assert!(got["body"].as_str().unwrap().contains("Hello"), "{got}");
+    assert_eq!(got["version"], "TLSv1.3", "{got}");
+    assert_eq!(got["cipher"][1], "TLSv1.3", "{got}");
+    assert_eq!(
+        got["peer"]["subject"],
+        serde_json::json!([[["commonName", "localhost"]]])
+    );
+    assert_eq!(
+        got["peer"]["subjectAltName"],
+        serde_json::json!([["DNS", "localhost"], ["IP Address", "127.0.0.1"]])
+    );
+    assert_eq!(got["peer"]["version"], 3);
+    assert!(
+        got["peer"]["notAfter"].as_str().unwrap().ends_with(" GMT"),
+        "{got}"
+    );
+
+    for how in ["urllib", "requests"] {
+        let got = fetched(&host, &query(how, "ca"));
+        assert_eq!(got["status"], 200, "{how}: {got}");
+    }
+    // The default roots (Mozilla's; certifi's for requests) do not know
+    // a self-signed certificate.
+    for how in ["urllib", "http.client", "requests"] {
+        let got = fetched(&host, &query(how, "default"));
+        let error = got["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate"),
+            "{how}: {got}"
+        );
+    }
+    assert_eq!(
+        fetched(&host, &query("http.client", "default"))["verify_code"],
+        18
+    );
+    // CERT_NONE is what the guest asked for.
+    assert_eq!(fetched(&host, &query("urllib", "none"))["status"], 200);
+    // A socket upgraded by hand, checked against a name the certificate
+    // does not have.
+    let got = fetched(&host, &format!("url={url}&how=wrap&trust=ca"));
+    assert_eq!(
+        (got["status"].as_i64(), got["version"].as_str()),
+        (Some(200), Some("TLSv1.3")),
+        "{got}"
+    );
+    let got = fetched(
+        &host,
+        &format!("url={url}%3Fname%3Dexample.com&how=wrap&trust=ca"),
+    );
+    assert_eq!(got["verify_code"], 62, "{got}");
+    assert!(
+        got["error"]
+            .as_str()
+            .unwrap()
+            .contains("Hostname mismatch, certificate is not valid for 'example.com'."),
+        "{got}"
+    );
+    // The IP address is checked as one.
+    let by_ip = format!("url=https://127.0.0.1:{port}/&how=http.client&trust=ca");
+    assert_eq!(fetched(&host, &by_ip)["status"], 200);
+    // TLS to a server that speaks plain HTTP there.
+    let plain = Host::serve(&[crate::common::example("wasi-http-hello").to_str().unwrap()]);
+    let plain_port = plain.addr.port();
+    let host_plain = Host::serve(&[
+        component.to_str().unwrap(),
+        "--allow-outbound",
+        &format!("tcp://localhost:{plain_port}"),
+        "--env",
+        &format!("TEST_CA={ca}"),
+    ]);
+    let got = fetched(
+        &host_plain,
+        &format!("url=https://localhost:{plain_port}/&how=urllib&trust=ca"),
+    );
+    assert!(
+        got["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("[SSL: WRONG_VERSION_NUMBER]"),
+        "{got}"
+    );
+    // More guests at once than there are cores, each with its own
+    // connection.
+    for response in at_once(host.addr, &format!("/?{}", query("http.client", "ca")), 8) {
+        assert!(
+            response.text().contains("\"status\": 200"),
+            "{}",
+            response.text()
+        );
+    }
+}
+
+/// pg8000 (pure Python, PyPI's) reads and writes PostgreSQL from a guest,
+/// in plain text and over TLS started after PostgreSQL's SSLRequest on
+/// the same socket (the upgrade the host's TLS allows), with clients at
+/// once.
+#[test]
+fn pg8000_reads_and_writes_postgresql_in_plain_text_and_over_tls() {
+    let component = client_app("pg", "pg_app:application");
+    let (cert, key) = crate::tls::certificate();
+    let pg = crate::common::PgServer::start_tls("python-pg8000", &cert, &key);
+    let host = Host::serve(&[
+        component.to_str().unwrap(),
+        "--allow-outbound",
+        &format!("tcp://localhost:{}", pg.port),
+        "--env",
+        &format!("TEST_CA={}", std::fs::read_to_string(&cert).unwrap()),
+    ]);
+    let plain = host.get(&format!("/?port={}", pg.port));
+    assert_eq!(
+        (plain.status, plain.text()),
+        (200, "1 tls=False".to_string())
+    );
+    let tls = host.get(&format!("/?port={}&tls=yes", pg.port));
+    assert_eq!((tls.status, tls.text()), (200, "2 tls=True".to_string()));
+    for response in at_once(host.addr, &format!("/?port={}&tls=yes", pg.port), 6) {
+        assert_eq!(response.status, 200, "{}", response.text());
+        assert!(response.text().ends_with("tls=True"), "{}", response.text());
+    }
+    let last = host.get(&format!("/?port={}", pg.port));
+    assert_eq!(last.text(), "9 tls=False");
 }

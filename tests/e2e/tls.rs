@@ -11,7 +11,7 @@ use crate::common::{Host, example, installed};
 
 /// A self-signed certificate for localhost and 127.0.0.1, and its key,
 /// made once for all the tests.
-fn certificate() -> (PathBuf, PathBuf) {
+pub(crate) fn certificate() -> (PathBuf, PathBuf) {
     static MADE: std::sync::OnceLock<(PathBuf, PathBuf)> = std::sync::OnceLock::new();
     MADE.get_or_init(make_certificate).clone()
 }
@@ -47,7 +47,7 @@ fn make_certificate() -> (PathBuf, PathBuf) {
     (cert, key)
 }
 
-fn serve_tls(app: &str) -> (Host, PathBuf) {
+pub(crate) fn serve_tls(app: &str) -> (Host, PathBuf) {
     let (cert, key) = certificate();
     let host = Host::serve(&[
         example(app).to_str().unwrap(),

@@ -7,6 +7,7 @@ including imports inside functions (`wasgi.scan` lists them). Everything
 else stays importable at run time from the files the component carries
 (`package`), as do the app's own data files."""
 
+import errno
 import importlib
 import json
 import linecache
@@ -163,6 +164,39 @@ def _warm_templates(app):
             pass  # one that does not compile fails when rendered, as natively
 
 
+class _NoNetwork:
+    """Refuses, while the app is imported, what would make the guest's
+    C library fetch its `wasi:sockets` network handle: the library keeps
+    the handle in memory, so one fetched at build time would be in the
+    snapshot but not in the instance (urllib3 binds a socket on import to
+    see whether IPv6 works). Code that tries gets an `OSError`, as it
+    would at run time in a sandbox without a network."""
+
+    _METHODS = ("bind", "connect", "connect_ex")
+    _FUNCTIONS = ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr",
+                  "getnameinfo")
+
+    def __enter__(self):
+        import socket
+
+        def refused(*args, **kwargs):
+            raise OSError(errno.ENETUNREACH, "no network while the app is built")
+
+        self._saved = [(socket.socket, name, socket.socket.__dict__.get(name))
+                       for name in self._METHODS]
+        self._saved += [(socket, name, getattr(socket, name)) for name in self._FUNCTIONS]
+        for owner, name, _ in self._saved:
+            setattr(owner, name, refused)
+        return self
+
+    def __exit__(self, *exc):
+        for owner, name, original in self._saved:
+            if original is None:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
+
+
 def load(module_name, callable_name, source_dirs, modules, packaged=None, cwd=None):
     """Imports `module_name`, finds `callable_name` in it (a dotted path is
     followed attribute by attribute), imports `modules` (see `preimport`)
@@ -177,6 +211,11 @@ def load(module_name, callable_name, source_dirs, modules, packaged=None, cwd=No
     from . import patches
 
     patches.install()
+    with _NoNetwork():
+        return _load(module_name, callable_name, source_dirs, modules, packaged)
+
+
+def _load(module_name, callable_name, source_dirs, modules, packaged):
     try:
         module = importlib.import_module(module_name)
     except BaseException as e:

@@ -25,6 +25,7 @@
 //! | [`keyvalue`] | `wasi:keyvalue`, `spin:key-value` | the app's key-value stores (`--state-dir`, `key_value`, `[[store]]`) |
 //! | [`kdf`] | `wasgi:wsgi/kdf` | (PBKDF2 and scrypt, done natively) |
 //! | [`file_lock`] | `wasgi:wsgi/file-lock` | the file locks it holds (SQLite's, for Python guests) |
+//! | [`tls`] | `wasgi:wsgi/tls` | its TLS client connections (Python's `ssl`) |
 //!
 //! (The table is the registry's order; flags and keys are the
 //! capability's own.)
@@ -42,6 +43,7 @@ mod resources;
 mod settings;
 pub mod sockets;
 pub mod stdio;
+pub mod tls;
 pub mod tmp;
 pub mod wasi;
 
@@ -133,6 +135,7 @@ pub static REGISTRY: &[&dyn Capability] = &[
     &keyvalue::KeyValue,
     &kdf::Kdf,
     &file_lock::FileLock,
+    &tls::Tls,
 ];
 
 /// One instance's store being set up by the capabilities.

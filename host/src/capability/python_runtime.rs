@@ -1,6 +1,6 @@
 //! Host bindings of the `wasgi:wsgi/python-runtime` world: the interfaces
 //! the Python bridge imports besides the app world, each served by its
-//! own capability ([`super::kdf`], [`super::file_lock`]).
+//! own capability ([`super::kdf`], [`super::file_lock`], [`super::tls`]).
 
 wasmtime::component::bindgen!({
     path: "../wit",
@@ -8,7 +8,8 @@ wasmtime::component::bindgen!({
     imports: { default: async | trappable },
     with: {
         "wasgi:wsgi/file-lock.lock": crate::capability::file_lock::HeldLock,
+        "wasgi:wsgi/tls.client": crate::capability::tls::TlsClient,
     },
 });
 
-pub(crate) use self::wasgi::wsgi::{file_lock, kdf};
+pub(crate) use self::wasgi::wsgi::{file_lock, kdf, tls};

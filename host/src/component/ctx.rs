@@ -39,6 +39,8 @@ pub struct RequestCtx {
     pub(crate) kv_open: usize,
     /// The file locks the instance holds.
     pub(crate) locks_held: usize,
+    /// The TLS connections the instance holds.
+    pub(crate) tls_clients: usize,
     /// The requests sharing the instance's CPU time, when it serves
     /// several at once (a reused WASIp3 instance): its limits and metrics
     /// count each request's share instead of the whole.
@@ -390,6 +392,7 @@ fn new_store(
             log: options.log.clone(),
             kv_open: 0,
             locks_held: 0,
+            tls_clients: 0,
             shares: None,
             _kept: instance.kept,
             slot,
