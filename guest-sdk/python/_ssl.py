@@ -267,20 +267,7 @@ def _decode(der):
 
 def _pem_certificates(text):
     """The DER certificates of PEM text."""
-    ders = []
-    begin, end = "-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----"
-    at = text.find(begin)
-    while at >= 0:
-        stop = text.find(end, at)
-        if stop < 0:
-            break
-        body = text[at + len(begin):stop]
-        try:
-            ders.append(base64.b64decode("".join(body.split()), validate=True))
-        except ValueError:
-            raise _error(SSLError, SSL_ERROR_SSL, "BAD_BASE64_DECODE", "bad base64 decode", "PEM") from None
-        at = text.find(begin, stop)
-    return ders
+    return [der for label, der in _pem_blocks(text) if label == "CERTIFICATE"]
 
 
 def _der_certificates(data):
@@ -321,13 +308,16 @@ def _file_certificates(path):
 
 
 def _pem_blocks(text):
-    """(label, DER) of each PEM block in `text`."""
+    """(label, DER) of each whole PEM block in `text` (what lies between
+    blocks, such as certifi's comments, is left out)."""
     out = []
     for part in text.split("-----BEGIN ")[1:]:
         label, _, rest = part.partition("-----")
-        body = rest.split("-----END ", 1)[0]
+        body, end, _ = rest.partition("-----END ")
+        if not end:
+            break
         try:
-            out.append((label, base64.b64decode("".join(body.split()))))
+            out.append((label, base64.b64decode("".join(body.split()), validate=True)))
         except ValueError:
             raise _error(SSLError, SSL_ERROR_SSL, "BAD_BASE64_DECODE", "bad base64 decode", "PEM") from None
     return out

@@ -100,6 +100,20 @@ struct Verifier {
 }
 
 impl Verifier {
+    /// The error refusing the server's certificate for `e`, keeping
+    /// OpenSSL's reason for the guest's error.
+    fn refuse(
+        &self,
+        e: CertificateError,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+    ) -> TlsError {
+        let refusal = errors::refusal(&e, end_entity, intermediates, server_name);
+        *self.refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(refusal);
+        TlsError::InvalidCertificate(e)
+    }
+
     /// Checks a trusted certificate the server presented as its own: its
     /// dates, and its name if asked.
     fn trusted_leaf(
@@ -121,11 +135,7 @@ impl Verifier {
         });
         match refused {
             None => Ok(ServerCertVerified::assertion()),
-            Some(e) => {
-                let refusal = errors::refusal(&e, end_entity, &[], server_name);
-                *self.refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(refusal);
-                Err(TlsError::InvalidCertificate(e))
-            }
+            Some(e) => Err(self.refuse(e, end_entity, &[], server_name)),
         }
     }
 }
@@ -165,9 +175,7 @@ impl ServerCertVerifier for Verifier {
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) if !self.verify_name => Ok(ServerCertVerified::assertion()),
             Err(TlsError::InvalidCertificate(e)) => {
-                let refusal = errors::refusal(&e, end_entity, intermediates, server_name);
-                *self.refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(refusal);
-                Err(TlsError::InvalidCertificate(e))
+                Err(self.refuse(e, end_entity, intermediates, server_name))
             }
             other => other,
         }
