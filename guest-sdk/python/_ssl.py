@@ -525,7 +525,17 @@ class _SSLContext:
         os.stat(path)
 
     def set_default_verify_paths(self):
-        self._default_roots = True
+        # As OpenSSL: `SSL_CERT_FILE` and `SSL_CERT_DIR`, where set, stand
+        # for the default store (here Mozilla's roots, the host's).
+        # (A path that is not there is passed over, as OpenSSL does.)
+        cafile, capath = os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
+        if not (cafile or capath):
+            self._default_roots = True
+            return
+        cafile = cafile if cafile and os.path.isfile(cafile) else None
+        capath = capath if capath and os.path.isdir(capath) else None
+        if cafile or capath:
+            self.load_verify_locations(cafile, capath)
 
     def load_verify_locations(self, cafile=None, capath=None, cadata=None):
         if cafile is None and capath is None and cadata is None:

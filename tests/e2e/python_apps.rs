@@ -623,6 +623,21 @@ fn python_clients_fetch_over_https_with_the_hosts_tls() {
         fetched(&host, &query("http.client", "default"))["verify_code"],
         18
     );
+    // The default store is the one `SSL_CERT_FILE` names, as with OpenSSL.
+    let store = format!("{}::/certs", cert.parent().unwrap().display());
+    let with_store = Host::serve(&[
+        component.to_str().unwrap(),
+        "--allow-outbound",
+        &allowed,
+        "--dir",
+        &store,
+        "--env",
+        "SSL_CERT_FILE=/certs/cert.pem",
+    ]);
+    assert_eq!(
+        fetched(&with_store, &query("urllib", "default"))["status"],
+        200
+    );
     // CERT_NONE is what the guest asked for.
     assert_eq!(fetched(&host, &query("urllib", "none"))["status"], 200);
     // A socket upgraded by hand, checked against a name the certificate
