@@ -101,12 +101,18 @@ fn copy(built: &Path, name: &str, to: &Path) {
         .unwrap_or_else(|e| panic!("copy {} to {}: {e}", artifact.display(), to.display()));
 }
 
-/// The guest crates: every directory of `examples/` with a Cargo.toml.
+/// The guest crates: every directory of `examples/` with a Cargo.toml,
+/// but those that are workspaces of their own (`rust-sqlite`, which needs
+/// a C compiler for wasm32 and is built by its tests).
 fn members(examples: &Path) -> Vec<String> {
+    let own_workspace = |manifest: &Path| {
+        fs::read_to_string(manifest).is_ok_and(|m| m.lines().any(|l| l.trim() == "[workspace]"))
+    };
     let mut names: Vec<String> = fs::read_dir(examples)
         .expect("read examples/")
         .filter_map(Result::ok)
         .filter(|e| e.path().join("Cargo.toml").is_file())
+        .filter(|e| !own_workspace(&e.path().join("Cargo.toml")))
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();

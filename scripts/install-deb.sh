@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # Installs a Debian package for the tests (lighttpd for CGI, apache2-utils
-# for ab, nginx for scale-out) unless COMMAND is already there, without
+# for ab, nginx for scale-out, clang and wasi-libc for SQLite in a Rust
+# guest) unless COMMAND (or, given as an absolute path, that file) is
+# already there, without
 # letting the package start a system service. Tests may call it at once:
 # one apt runs at a time.
 #   scripts/install-deb.sh PACKAGE COMMAND
 set -euo pipefail
 package=$1
 command=$2
-found() { command -v "$command" >/dev/null 2>&1 || [ -x "/usr/sbin/$command" ]; }
+found() {
+    case $command in
+    /*) [ -e "$command" ] ;;
+    *) command -v "$command" >/dev/null 2>&1 || [ -x "/usr/sbin/$command" ] ;;
+    esac
+}
 if found; then
     exit 0
 fi

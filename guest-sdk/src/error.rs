@@ -139,6 +139,20 @@ impl From<std::io::Error> for Error {
     }
 }
 
+#[cfg(all(target_arch = "wasm32", feature = "sqlite"))]
+impl From<rusqlite::Error> for Error {
+    /// As Python's `sqlite3` names them: `OperationalError` for what
+    /// SQLite refused (`database is locked`, `database or disk is full`).
+    #[track_caller]
+    fn from(err: rusqlite::Error) -> Self {
+        let kind = match err {
+            rusqlite::Error::SqliteFailure(..) => "sqlite3.OperationalError",
+            _ => "sqlite3.Error",
+        };
+        Error::new(kind, err.to_string())
+    }
+}
+
 impl From<crate::util::EnvironError> for Error {
     #[track_caller]
     fn from(err: crate::util::EnvironError) -> Self {

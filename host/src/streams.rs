@@ -272,6 +272,9 @@ pub enum Event {
     StoreDenied,
     /// A store's backend failing (a database down, a full disk).
     StoreError,
+    /// A guest's write refused: it would pass a disk quota
+    /// (`max_file_size`, `tmp_size`).
+    DiskQuota,
 }
 
 impl Event {
@@ -291,6 +294,7 @@ impl Event {
             Event::OutboundDenied => "outbound_denied",
             Event::StoreDenied => "store_denied",
             Event::StoreError => "store_error",
+            Event::DiskQuota => "disk_quota",
         }
     }
 
@@ -298,7 +302,9 @@ impl Event {
     pub fn level(self) -> &'static str {
         match self {
             Event::Exception | Event::ReloadFailed | Event::StoreError => "error",
-            Event::Refused | Event::OutboundDenied | Event::StoreDenied => "warning",
+            Event::Refused | Event::OutboundDenied | Event::StoreDenied | Event::DiskQuota => {
+                "warning"
+            }
             _ => "info",
         }
     }

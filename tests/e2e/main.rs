@@ -28,6 +28,7 @@ mod scale_out;
 mod serve;
 mod soak;
 mod sockets;
+mod sqlite;
 mod tls;
 mod validate;
 mod wasi_http;

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 
 use crate::common::{Conn, Host, Response};
 use crate::python::{build, repo};
+use crate::sqlite::{self, SqliteApp, fresh_dir};
 
 /// A copy of `tests/e2e/python/<name>` to build from (its build writes
 /// into it, as a native run would: the Flask tutorial makes its instance
@@ -25,16 +26,6 @@ fn project(name: &str) -> PathBuf {
         copy_tree(&repo().join("tests/e2e/python").join(name), &dir);
         made.push(name.to_string());
     }
-    dir
-}
-
-/// An empty directory of the test's own.
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("python-data")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
@@ -425,104 +416,62 @@ fn a_django_project_serves_its_templates_and_a_form_that_writes_to_sqlite() {
     assert_eq!(text, "Bonjour Django");
 }
 
-fn sqlite_app() -> PathBuf {
+/// `python/sqlite_app.py`, its database in `data/` beside it.
+fn sqlite_app() -> SqliteApp {
     let dir = repo().join("tests/e2e/python");
-    build(
+    let component = build(
         "sqlite-app",
         &["sqlite_app:application", "--path", dir.to_str().unwrap()],
         &[&dir],
-    )
+    );
+    SqliteApp {
+        component,
+        guest_dir: "data",
+    }
 }
 
 #[test]
 fn a_request_that_dies_mid_transaction_leaves_no_partial_write() {
-    let data = fresh_dir("sqlite-die");
-    let dirs = format!("{}::data", data.display());
-    let component = sqlite_app();
-    let host = Host::serve(&[
-        component.to_str().unwrap(),
-        "--dir-rw",
-        &dirs,
-        "--cpu-limit",
-        "2",
-    ]);
-    assert_eq!(host.get("/insert?before").text(), "committed");
-    let died = host.get("/die-mid-transaction");
-    assert_eq!(died.status, 500, "{}", died.text());
-    host.wait_log("--cpu-limit");
-    // The next connection finds the hot journal and rolls it back.
-    assert_eq!(host.get("/count").text(), "1");
-    assert_eq!(host.get("/insert?after").text(), "committed");
-    assert_eq!(host.get("/count").text(), "2");
-    let conn = rusqlite::Connection::open(data.join("app.db")).unwrap();
-    let check: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(check, "ok");
+    sqlite::a_death_mid_transaction_leaves_no_partial_write(&sqlite_app(), "python-die");
 }
 
 #[test]
 fn every_committed_row_survives_kill_9_of_the_host() {
-    let data = fresh_dir("sqlite-kill9");
-    let dirs = format!("{}::data", data.display());
-    let component = sqlite_app();
-    let host = Host::serve(&[component.to_str().unwrap(), "--dir-rw", &dirs]);
-    let addr = host.addr;
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let writers: Vec<_> = (0..8)
-        .map(|c| {
-            let stop = stop.clone();
-            std::thread::spawn(move || {
-                let mut acked = Vec::new();
-                for i in 0.. {
-                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
-                        break;
-                    }
-                    let value = format!("w{c}-{i}");
-                    let r = page(addr, &format!("/insert?{value}"), "");
-                    if r.status != 200 || r.text() != "committed" {
-                        break; // cut by the kill
-                    }
-                    acked.push(value);
-                }
-                acked
-            })
-        })
-        .collect();
-    std::thread::sleep(std::time::Duration::from_secs(3));
-    host.signal("KILL");
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let acked: Vec<String> = writers
-        .into_iter()
-        .flat_map(|w| w.join().unwrap())
-        .collect();
-    assert!(
-        acked.len() > 20,
-        "only {} writes before the kill",
-        acked.len()
+    sqlite::every_commit_survives_kill_9(&sqlite_app(), "python-kill9");
+}
+
+#[test]
+fn a_database_stops_at_max_file_size_whole_and_tmp_at_tmp_size() {
+    let app = sqlite_app();
+    let host = sqlite::a_database_stops_whole_at_max_file_size(
+        &app,
+        "python-full",
+        &["--tmp-size", "128KiB"],
     );
-    drop(host);
-    // A new host rolls back what the killed one left uncommitted.
-    let again = Host::serve(&[component.to_str().unwrap(), "--dir-rw", &dirs]);
-    let count: usize = again.get("/count").text().parse().unwrap();
-    let conn = rusqlite::Connection::open(data.join("app.db")).unwrap();
-    let check: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(check, "ok");
-    let mut stmt = conn.prepare("SELECT v FROM t").unwrap();
-    let stored: std::collections::HashSet<String> = stmt
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    assert!(count >= acked.len());
-    for value in &acked {
-        assert!(
-            stored.contains(value),
-            "{value} was acknowledged and is lost"
-        );
+    let addr = host.addr;
+    // /tmp: each instance's own, 128KiB in all, files deleted while open
+    // included; hostile instances at once do not take it from the others.
+    // (A file write goes through a WASIp2 stream, whose every failure
+    // wasi-libc reports as EIO: 29 in WASI's numbering.)
+    let full = "OSError 29 I/O error";
+    let hostile = crate::common::Load::start(8, move || {
+        let text = page(addr, "/tmp?100,100", "").text();
+        if text == full { Ok(()) } else { Err(text) }
+    });
+    for _ in 0..5 {
+        assert_eq!(host.get("/tmp?100").text(), "written");
+        assert_eq!(host.get("/tmp?60,60").text(), "written");
+        assert_eq!(host.get("/tmp?200").text(), full);
     }
+    let (refused, failures) = hostile.finish();
+    assert!(failures.is_empty(), "{failures:?}");
+    assert!(refused > 0);
+    let log = host.wait_log("past tmp_size");
+    let line = log.lines().find(|l| l.contains("past tmp_size")).unwrap();
+    assert!(
+        line.starts_with("write to /tmp/") && line.ends_with("tmp_size (128KiB)"),
+        "{line}"
+    );
 }
 
 /// The client app in `tests/e2e/python/<dir>`, built with its

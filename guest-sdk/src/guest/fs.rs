@@ -9,6 +9,7 @@
 use std::io::{self, Read, Seek, SeekFrom};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::state::bindings::wasgi::wsgi::file_lock;
 use wasip2::filesystem::preopens::get_directories;
 use wasip2::filesystem::types::{
     Descriptor, DescriptorFlags, DescriptorType, ErrorCode, OpenFlags, PathFlags,
@@ -109,6 +110,32 @@ impl Dir {
             }
         }
         Ok(entries)
+    }
+}
+
+/// An exclusive lock on a file, held across instances and host processes
+/// (`flock(2)` on the host's file), released when dropped or when the
+/// instance ends however it ends (a trap, a CPU limit).
+pub struct FileLock(#[allow(dead_code)] file_lock::Lock);
+
+/// Locks the existing file `path` in one of the app's writable
+/// directories (`--dir-rw`; a relative path starts from the working
+/// directory), waiting at most `wait` (60 s at most) for whoever holds it:
+/// `TimedOut` then; `InvalidInput` for a file not in a writable
+/// directory; `Other` when the instance holds too many (64).
+pub fn lock(path: impl AsRef<std::path::Path>, wait: Duration) -> io::Result<FileLock> {
+    let path = std::path::absolute(path)?;
+    let Some(path) = path.to_str() else {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "not UTF-8"));
+    };
+    let millis = u32::try_from(wait.as_millis()).unwrap_or(u32::MAX);
+    match file_lock::acquire(path, millis) {
+        Ok(lock) => Ok(FileLock(lock)),
+        Err(why) if why == "timed out" => Err(io::Error::new(io::ErrorKind::TimedOut, why)),
+        Err(why) if why.ends_with("not a file in a writable directory") => {
+            Err(io::Error::new(io::ErrorKind::InvalidInput, why))
+        }
+        Err(why) => Err(io::Error::other(why)),
     }
 }
 

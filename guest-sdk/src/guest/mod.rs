@@ -10,6 +10,8 @@ pub mod fs;
 mod input;
 pub mod kv;
 mod panic;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 mod start_response;
 mod state;
 pub(crate) mod validator;

@@ -19,6 +19,7 @@
 //! | [`packaged`] | | the files the component carries, read-only |
 //! | [`preopens`] | | the app's directories (`--dir`, `--dir-rw`, `dirs`) |
 //! | [`tmp`] | | its own `/tmp`, removed with it (packaged components) |
+//! | [`disk_quota`] | (`wasi:filesystem` writes) | its files' bounds (`--max-file-size`, `--tmp-size`) |
 //! | [`outbound`] | `wasi:http` | the outbound policy (`--allow-outbound`, `allow_outbound`) |
 //! | [`sockets`] | | TCP connections to `tcp://HOST:PORT` entries of that policy |
 //! | [`config`] | `wasi:config`, `spin:variables` | configuration values (`--config-var`, `config`) |
@@ -31,6 +32,7 @@
 //! capability's own.)
 
 pub mod config;
+pub mod disk_quota;
 pub mod env;
 pub mod file_lock;
 pub mod kdf;
@@ -129,6 +131,7 @@ pub static REGISTRY: &[&dyn Capability] = &[
     &packaged::Packaged,
     &preopens::Preopens,
     &tmp::Tmp,
+    &disk_quota::DiskQuota,
     &outbound::OutboundHttp,
     &sockets::OutboundTcp,
     &config::Config,
@@ -149,6 +152,10 @@ pub struct InstanceBuilder {
     pub(crate) request: CurrentRequest,
     /// What the instance owns until it ends (its temporary directory).
     pub(crate) kept: Vec<Box<dyn std::any::Any + Send>>,
+    /// The host directory of its `/tmp`, if it has one.
+    pub(crate) tmp_dir: Option<std::path::PathBuf>,
+    /// The bounds on what it writes to disk.
+    pub(crate) disk: Option<std::sync::Arc<disk_quota::Quota>>,
 }
 
 impl InstanceBuilder {
@@ -166,6 +173,8 @@ impl InstanceBuilder {
             hooks: None,
             request: CurrentRequest::default(),
             kept: Vec::new(),
+            tmp_dir: None,
+            disk: None,
         }
     }
 

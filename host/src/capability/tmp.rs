@@ -59,6 +59,7 @@ impl Capability for Tmp {
             .preopened_dir(&dir.0, GUEST_PATH, wasmtime_wasi::FsPerms::ReadWrite)
             .map_err(|e| failed(std::io::Error::other(e.to_string())))?;
         instance.wasi.env("TMPDIR", GUEST_PATH);
+        instance.tmp_dir = Some(dir.0.clone());
         instance.kept.push(Box::new(dir));
         Ok(())
     }

@@ -45,6 +45,8 @@ pub struct RequestCtx {
     /// several at once (a reused WASIp3 instance): its limits and metrics
     /// count each request's share instead of the whole.
     pub(super) shares: Option<Arc<limits::CpuShares>>,
+    /// The bounds on what the instance writes to disk.
+    pub(crate) disk: Option<Arc<crate::capability::disk_quota::Quota>>,
     /// What the capabilities gave the instance to own (dropped with it).
     _kept: Vec<Box<dyn std::any::Any + Send>>,
     /// This request's concurrency slot, released with the store (or when
@@ -394,6 +396,7 @@ fn new_store(
             locks_held: 0,
             tls_clients: 0,
             shares: None,
+            disk: instance.disk,
             _kept: instance.kept,
             slot,
         },
