@@ -850,6 +850,10 @@ mod tests {
                 "wasgi.toml, line 4: app \"a\": max_memory: unknown size unit",
             ),
             (
+                format!("{app}tmp_size = \"lots\"\n"),
+                "wasgi.toml, line 4: app \"a\": tmp_size: expected a size",
+            ),
+            (
                 format!("{app}timeout = -1\n"),
                 "wasgi.toml, line 4: app \"a\": timeout: -1: expected a number of seconds",
             ),
