@@ -187,6 +187,13 @@ impl WSGIServer {
             )
         })?;
         let listener = listen(addr, config.reuse_port)?;
+        if config.reuse_port && !kernel_migrates_on_close() {
+            config.log.write(
+                "--reuse-port: net.ipv4.tcp_migrate_req is 0, so a connection that reaches \
+                 this process in the instant it stops listening (SIGTERM) is reset; with 1 \
+                 (Linux 5.14+) the kernel hands it to another process on the port\n",
+            );
+        }
         listener.set_nonblocking(true)?;
         let server_address = listener.local_addr()?;
         let server_name = server_name(host, server_address.ip());
@@ -385,6 +392,15 @@ impl Shared {
             Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
+}
+
+/// Whether the kernel moves the connections queued on a listening socket
+/// that closes to another socket of its `SO_REUSEPORT` group
+/// (`net.ipv4.tcp_migrate_req`) instead of resetting them. Closing is the
+/// one step of a drain no order of accepts can make safe: a connection
+/// can always arrive between the last accept and the close.
+fn kernel_migrates_on_close() -> bool {
+    std::fs::read_to_string("/proc/sys/net/ipv4/tcp_migrate_req").is_ok_and(|v| v.trim() == "1")
 }
 
 /// A listening socket on `addr`, shared with other processes when
