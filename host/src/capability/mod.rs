@@ -197,10 +197,20 @@ pub fn open(app: &str, options: &mut AppOptions, resources: &Resources) -> Resul
     Ok(())
 }
 
+/// Whether `linker`'s engine has the component model's concurrency
+/// support, which WASIp3 and Spin 3's interfaces need: an engine for
+/// WASIp2 components has not, and those interfaces are not linked there
+/// ([`crate::component::engine::engine_for`]).
+pub(crate) fn concurrent(linker: &Linker<RequestCtx>) -> bool {
+    linker.engine().get_concurrency_support()
+}
+
 /// Links every capability into `linker`.
 pub fn add_to_linker(linker: &mut Linker<RequestCtx>) -> wasmtime::Result<()> {
     for capability in REGISTRY {
-        capability.add_to_linker(linker)?;
+        capability
+            .add_to_linker(linker)
+            .map_err(|e| e.context(format!("linking {}", capability.name())))?;
     }
     Ok(())
 }

@@ -77,6 +77,9 @@ impl Capability for OutboundHttp {
 
     fn add_to_linker(&self, linker: &mut Linker<RequestCtx>) -> wasmtime::Result<()> {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
+        if !super::concurrent(linker) {
+            return Ok(());
+        }
         wasmtime_wasi_http::p3::add_to_linker(linker)
     }
 

@@ -45,7 +45,10 @@ impl Capability for OutboundTcp {
         // policy.
         linker.allow_shadowing(true);
         let linked = ip_name_lookup::add_to_linker::<_, HasLookup>(linker, RequestCtx::lookup)
-            .and_then(|()| p3_lookup::add_to_linker::<_, HasLookup>(linker, RequestCtx::lookup));
+            .and_then(|()| match super::concurrent(linker) {
+                true => p3_lookup::add_to_linker::<_, HasLookup>(linker, RequestCtx::lookup),
+                false => Ok(()),
+            });
         linker.allow_shadowing(false);
         linked
     }

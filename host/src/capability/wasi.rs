@@ -29,6 +29,9 @@ impl Capability for Wasi {
 
     fn add_to_linker(&self, linker: &mut Linker<RequestCtx>) -> wasmtime::Result<()> {
         wasmtime_wasi::p2::add_to_linker_async(linker)?;
+        if !super::concurrent(linker) {
+            return Ok(());
+        }
         wasmtime_wasi::p3::add_to_linker(linker)
     }
 }

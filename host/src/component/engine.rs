@@ -92,10 +92,91 @@ pub fn new_engine() -> wasmtime::Result<Engine> {
 
 /// The engine every component runs on: epoch interruption with a ticker
 /// thread that advances the epoch while the engine lives, pooling
-/// allocation and a compilation cache as `options` say.
+/// allocation and a compilation cache as `options` say. Components that
+/// need none of the component model's async support (WASIp2 and wasgi
+/// ones) are compiled for a twin of it without that support, made on
+/// first use ([`engine_for`]).
 pub fn new_engine_with(options: &EngineOptions) -> wasmtime::Result<Engine> {
+    let engine = build(options, true)?;
+    TWINS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push((engine.weak(), options.clone(), None));
+    Ok(engine)
+}
+
+/// The engines made by [`new_engine_with`], their options, and each one's
+/// twin without concurrency support once it is made.
+#[allow(clippy::type_complexity)]
+static TWINS: Mutex<Vec<(EngineWeak, EngineOptions, Option<Engine>)>> = Mutex::new(Vec::new());
+
+/// The engine to compile the component `bytes` for, given `engine`:
+/// `engine` itself for a component that imports or exports WASIp3 or
+/// Spin 3 interfaces (they need the component model's async support), else
+/// `engine`'s twin without that support. On an engine with it, every host
+/// call goes through its task bookkeeping, for every component: a reused
+/// wasi:http 0.2 instance cost ~40% more CPU per request
+/// (benches/levers.md). An engine not made by [`new_engine_with`] is used
+/// as it is.
+pub fn engine_for(engine: &Engine, bytes: &[u8]) -> Engine {
+    if !engine.get_concurrency_support() || needs_concurrency(bytes) {
+        return engine.clone();
+    }
+    let mut twins = TWINS.lock().unwrap_or_else(|p| p.into_inner());
+    twins.retain(|(weak, _, _)| weak.upgrade().is_some());
+    let Some((_, options, twin)) = (twins.iter_mut())
+        .find(|(weak, _, _)| weak.upgrade().is_some_and(|e| Engine::same(&e, engine)))
+    else {
+        return engine.clone();
+    };
+    if twin.is_none() {
+        *twin = build(options, false).ok();
+    }
+    twin.clone().unwrap_or_else(|| engine.clone())
+}
+
+/// Whether the component `bytes` imports or exports an interface that
+/// needs concurrency support (WASIp3's `@0.3`, Spin 3's `spin:`); true as
+/// well for bytes that do not parse, which the compiler then reports.
+fn needs_concurrency(bytes: &[u8]) -> bool {
+    use wasmparser::{Parser, Payload};
+    let p3 = |name: &str| name.contains("@0.3") || name.starts_with("spin:");
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(bytes) {
+        let Ok(payload) = payload else {
+            return true;
+        };
+        match payload {
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) => depth = depth.saturating_sub(1),
+            Payload::ComponentImportSection(imports) if depth == 0 => {
+                for import in imports {
+                    if import.map_or(true, |i| p3(i.name.name)) {
+                        return true;
+                    }
+                }
+            }
+            Payload::ComponentExportSection(exports) if depth == 0 => {
+                for export in exports {
+                    if export.map_or(true, |e| p3(e.name.name)) {
+                        return true;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// An engine with `options`, with or without the component model's
+/// concurrency support (WASIp3).
+fn build(options: &EngineOptions, concurrency: bool) -> wasmtime::Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true).epoch_interruption(true);
+    config
+        .concurrency_support(concurrency)
+        .wasm_component_model_async(concurrency);
     // A trap's traceback names the guest's files and lines when the guest
     // kept its line tables.
     config.wasm_backtrace_details(wasmtime::WasmBacktraceDetails::Enable);
@@ -202,4 +283,39 @@ fn tick(engine: &Engine) -> std::io::Result<()> {
             .map_err(|e| e.to_string())
     });
     started.clone().map_err(std::io::Error::other)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example(name: &str) -> Vec<u8> {
+        std::fs::read(format!("{}/{name}.wasm", env!("WASGI_EXAMPLES_DIR"))).unwrap()
+    }
+
+    #[test]
+    fn only_wasip3_and_spin_3_components_need_concurrency() {
+        for p2 in ["hello", "wasi-http-hello", "kv-counter", "tcp-client"] {
+            assert!(!needs_concurrency(&example(p2)), "{p2}");
+        }
+        for p3 in ["wasi-http-p3-hello", "spin-hello", "spin-kv"] {
+            assert!(needs_concurrency(&example(p3)), "{p3}");
+        }
+        assert!(needs_concurrency(b"not wasm"));
+    }
+
+    #[test]
+    fn a_wasip2_component_gets_its_engines_twin_without_concurrency() {
+        let options = EngineOptions {
+            pooling: false,
+            cache_dir: None,
+            ..EngineOptions::default()
+        };
+        let engine = new_engine_with(&options).unwrap();
+        let twin = engine_for(&engine, &example("hello"));
+        assert!(!Engine::same(&twin, &engine) && !twin.get_concurrency_support());
+        assert!(Engine::same(&engine_for(&engine, &example("hello")), &twin));
+        let p3 = engine_for(&engine, &example("spin-hello"));
+        assert!(Engine::same(&p3, &engine));
+    }
 }

@@ -241,14 +241,12 @@ pub fn load_component_bytes(
         file: file.clone(),
         error: format!("{e:#}").replace('\n', " "),
     };
-    let hits = super::engine::cache_hits(engine);
     let started = std::time::Instant::now();
-    let component = Component::new(engine, bytes).map_err(invalid)?;
+    let (engine, component, from_cache) = compile(engine, bytes).map_err(invalid)?;
+    let engine = &engine;
     let compiled = Compiled {
         took: started.elapsed(),
-        from_cache: hits
-            .zip(super::engine::cache_hits(engine))
-            .map(|(a, b)| b > a),
+        from_cache,
     };
     if compiled.from_cache != Some(true) {
         trim_heap();
@@ -301,6 +299,25 @@ pub fn load_component_bytes(
         }
     };
     Ok(pre)
+}
+
+/// `bytes` compiled for the engine [`super::engine::engine_for`] picks
+/// (or, should a WASIp2 component use the component model's async
+/// features after all, for `given`), and whether the compile cache had it.
+fn compile(given: &Engine, bytes: &[u8]) -> wasmtime::Result<(Engine, Component, Option<bool>)> {
+    let on = |engine: Engine| {
+        let hits = super::engine::cache_hits(&engine);
+        let component = Component::new(&engine, bytes)?;
+        let from_cache = hits
+            .zip(super::engine::cache_hits(&engine))
+            .map(|(a, b)| b > a);
+        wasmtime::Result::Ok((engine, component, from_cache))
+    };
+    let picked = super::engine::engine_for(given, bytes);
+    if Engine::same(&picked, given) {
+        return on(picked);
+    }
+    on(picked).or_else(|_| on(given.clone()))
 }
 
 /// Returns the heap memory that is free again to the system. Compiling a

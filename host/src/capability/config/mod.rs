@@ -66,6 +66,9 @@ impl Capability for Config {
             let vars = ctx.capabilities.get::<ConfigVars>();
             WasiConfig::new(vars.map_or(&*NONE, |v| &v.wasi))
         })?;
+        if !super::concurrent(linker) {
+            return Ok(());
+        }
         spin::add_to_linker(linker)
     }
 

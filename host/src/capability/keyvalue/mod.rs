@@ -188,6 +188,9 @@ impl Capability for KeyValue {
     fn add_to_linker(&self, linker: &mut Linker<RequestCtx>) -> wasmtime::Result<()> {
         draft::add_to_linker(linker, view)?;
         draft2::add_to_linker(linker, view)?;
+        if !super::concurrent(linker) {
+            return Ok(());
+        }
         spin::add_to_linker(linker, view)
     }
 
