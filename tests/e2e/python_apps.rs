@@ -74,7 +74,7 @@ fn form(addr: SocketAddr, target: &str, cookie: &str, body: &str) -> Response {
     conn.response(false)
 }
 
-fn page(addr: SocketAddr, target: &str, cookie: &str) -> Response {
+pub(crate) fn page(addr: SocketAddr, target: &str, cookie: &str) -> Response {
     let mut conn = Conn::open(addr);
     conn.send(
         format!(
@@ -158,18 +158,7 @@ fn write_posts(
 /// The titles of the posts in the database file, read on the host, after
 /// checking the file's integrity.
 fn titles_in(db: &Path) -> Vec<String> {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let check: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(check, "ok");
-    let mut stmt = conn
-        .prepare("SELECT title FROM post ORDER BY title")
-        .unwrap();
-    stmt.query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    sqlite::column_of(db, "SELECT title FROM post ORDER BY title")
 }
 
 #[test]

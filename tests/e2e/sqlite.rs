@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use crate::common::{Conn, Host, Response};
+use crate::common::{Host, Response};
 use crate::python::repo;
 
 /// A component answering those routes, and where it expects its
@@ -39,25 +39,28 @@ pub(crate) fn fresh_dir(name: &str) -> PathBuf {
     dir
 }
 
-pub(crate) fn get(addr: SocketAddr, target: &str) -> Response {
-    let mut conn = Conn::open(addr);
-    conn.send(format!("GET {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes());
-    conn.response(false)
+fn get(addr: SocketAddr, target: &str) -> Response {
+    crate::python_apps::page(addr, target, "")
 }
 
-/// The values of the rows in `db`, read on the host, after checking the
-/// file's integrity.
-fn rows_in(db: &Path) -> HashSet<String> {
+/// The first column of `query`'s rows in the database `db`, read on the
+/// host, after checking the file's integrity.
+pub(crate) fn column_of<C: FromIterator<String>>(db: &Path, query: &str) -> C {
     let conn = rusqlite::Connection::open(db).unwrap();
     let check: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(check, "ok");
-    let mut stmt = conn.prepare("SELECT trim(v) FROM t").unwrap();
+    let mut stmt = conn.prepare(query).unwrap();
     stmt.query_map([], |r| r.get(0))
         .unwrap()
         .map(Result::unwrap)
         .collect()
+}
+
+/// The values of the rows of the apps' table, whole.
+fn rows_in(db: &Path) -> HashSet<String> {
+    column_of(db, "SELECT trim(v) FROM t")
 }
 
 fn assert_kept(stored: &HashSet<String>, acked: &[String]) {

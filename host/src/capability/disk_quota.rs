@@ -140,11 +140,15 @@ impl Capability for DiskQuota {
 
     fn configure(&self, app: &AppOptions, instance: &mut InstanceBuilder) -> Result<(), ExcInfo> {
         let settings = &app.capabilities;
+        let writable = (settings.get::<Dirs>()).is_some_and(|d| d.0.iter().any(|p| p.writable));
+        if !writable && instance.tmp_dir.is_none() {
+            return Ok(()); // the guest can write no file
+        }
         let max_file = settings
             .get::<MaxFileSize>()
             .map_or(DEFAULT_MAX_FILE_SIZE, |m| m.0);
         let tmp = instance.tmp_dir.as_ref().map(|dir| TmpBudget {
-            dir: dir.canonicalize().unwrap_or_else(|_| dir.clone()),
+            dir: dir.clone(),
             limit: settings.get::<TmpSize>().map_or(DEFAULT_TMP_SIZE, |t| t.0),
             used: AtomicU64::new(0),
             open: Mutex::default(),
@@ -152,7 +156,7 @@ impl Capability for DiskQuota {
         instance.disk = Some(Arc::new(Quota {
             max_file,
             tmp,
-            dirs: settings.get::<Dirs>().cloned().unwrap_or_default(),
+            settings: settings.clone(),
             log: app.log.clone(),
             request: instance.request.clone(),
             logged: AtomicBool::new(false),
@@ -165,8 +169,8 @@ impl Capability for DiskQuota {
 pub struct Quota {
     max_file: u64,
     tmp: Option<TmpBudget>,
-    /// The app's directories, to name a file as the guest sees it.
-    dirs: Dirs,
+    /// The app's settings: its directories name a file as the guest sees it.
+    settings: CapabilitySettings,
     log: ErrorStream,
     request: CurrentRequest,
     /// Whether a refusal has been logged (one line per instance).
@@ -238,7 +242,8 @@ impl Quota {
         let Some(host) = host_path(file) else {
             return "a file".into();
         };
-        let mut places: Vec<(PathBuf, &str)> = (self.dirs.0.iter())
+        let dirs = self.settings.get::<Dirs>().map_or(&[][..], |d| &d.0[..]);
+        let mut places: Vec<(PathBuf, &str)> = (dirs.iter())
             .filter_map(|d| Some((d.host.canonicalize().ok()?, d.guest.as_str())))
             .collect();
         if let Some(tmp) = &self.tmp {
@@ -286,8 +291,10 @@ impl TmpBudget {
         let inside = host_path(file).is_some_and(|p| p.starts_with(&self.dir));
         if inside && let Ok(meta) = file.metadata() {
             let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-            open.retain(|_, f| f.strong_count() > 0);
-            open.insert((meta.dev(), meta.ino()), Arc::downgrade(file));
+            let held = open.entry((meta.dev(), meta.ino())).or_default();
+            if held.strong_count() == 0 {
+                *held = Arc::downgrade(file);
+            }
         }
         inside
     }
@@ -331,7 +338,8 @@ impl TmpBudget {
                 }
             }
         }
-        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        open.retain(|_, f| f.strong_count() > 0);
         for file in open.values().filter_map(Weak::upgrade) {
             if let Ok(meta) = file.metadata()
                 && seen.insert((meta.dev(), meta.ino()))
@@ -409,6 +417,16 @@ fn writable(ctx: &RequestCtx, fd: &Resource<Descriptor>) -> Option<(Arc<Quota>, 
     }
 }
 
+/// The error a write that takes the file behind `fd` to `end` bytes gets,
+/// if it would pass a bound.
+fn refusal(ctx: &RequestCtx, fd: &Resource<Descriptor>, end: u64) -> Option<ErrorCode> {
+    let (quota, file) = writable(ctx, fd)?;
+    let admitted = file
+        .metadata()
+        .and_then(|m| quota.admit(&file, m.len(), end));
+    admitted.err().map(|e| ErrorCode::from(&e))
+}
+
 /// A filesystem result as the guest receives it (a trap stays a trap).
 fn lowered<T>(ctx: &mut RequestCtx, result: FsResult<T>) -> wasmtime::Result<Result<T, ErrorCode>> {
     match result {
@@ -428,14 +446,9 @@ fn shadow(linker: &mut Linker<RequestCtx>) -> wasmtime::Result<()> {
         |mut store, (fd, data, offset): (Resource<Descriptor>, Vec<u8>, u64)| {
             Box::new(async move {
                 let ctx = store.data_mut();
-                if let Some((quota, file)) = writable(ctx, &fd) {
-                    let end = offset.saturating_add(data.len() as u64);
-                    let admitted = file
-                        .metadata()
-                        .and_then(|m| quota.admit(&file, m.len(), end));
-                    if let Err(e) = admitted {
-                        return Ok((Err(ErrorCode::from(&e)),));
-                    }
+                let end = offset.saturating_add(data.len() as u64);
+                if let Some(refused) = refusal(ctx, &fd, end) {
+                    return Ok((Err(refused),));
                 }
                 let written = ctx.filesystem().write(fd, data, offset).await;
                 Ok((lowered(ctx, written)?,))
@@ -447,13 +460,8 @@ fn shadow(linker: &mut Linker<RequestCtx>) -> wasmtime::Result<()> {
         |mut store, (fd, size): (Resource<Descriptor>, u64)| {
             Box::new(async move {
                 let ctx = store.data_mut();
-                if let Some((quota, file)) = writable(ctx, &fd) {
-                    let admitted = file
-                        .metadata()
-                        .and_then(|m| quota.admit(&file, m.len(), size));
-                    if let Err(e) = admitted {
-                        return Ok((Err(ErrorCode::from(&e)),));
-                    }
+                if let Some(refused) = refusal(ctx, &fd, size) {
+                    return Ok((Err(refused),));
                 }
                 let set = ctx.filesystem().set_size(fd, size).await;
                 Ok((lowered(ctx, set)?,))
@@ -582,7 +590,7 @@ mod tests {
                 used: AtomicU64::new(0),
                 open: Mutex::default(),
             }),
-            dirs: Dirs::default(),
+            settings: CapabilitySettings::default(),
             log: ErrorStream::memory().0,
             request: CurrentRequest::default(),
             logged: AtomicBool::new(false),

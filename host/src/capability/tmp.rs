@@ -5,6 +5,7 @@
 //! writes there is seen by another, and nothing is left behind.
 
 use std::path::PathBuf;
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::packaged::PackagedFiles;
@@ -32,8 +33,14 @@ impl TmpDir {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         // Beside each other, not in a directory of the process's: nothing
         // is left once the last instance ends.
+        // Its real path, once: the disk quota knows a file in it by the
+        // path the kernel gives an open file.
+        static BASE: LazyLock<PathBuf> = LazyLock::new(|| {
+            let base = std::env::temp_dir();
+            base.canonicalize().unwrap_or(base)
+        });
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("wasgi-tmp-{}-{n}", std::process::id()));
+        let dir = BASE.join(format!("wasgi-tmp-{}-{n}", std::process::id()));
         std::fs::create_dir(&dir)?;
         Ok(TmpDir(dir))
     }
