@@ -89,6 +89,15 @@ fn a_guest_may_flush_its_body_after_the_response_went_out() {
     assert!(r.text().contains("target: /late-flush"), "{}", r.text());
     let log = host.wait_log("wasi-http-hello: finished /late-flush\n");
     assert!(!log.contains("panicked"), "{log}");
+    // HEAD: hyper sends no body, and the guest's writes and flush still
+    // succeed (the host reads the body to its end and drops it).
+    let r = host.request("HEAD /late-flush HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    assert_eq!(r.status, 200, "{}", r.head);
+    assert!(r.body.is_empty());
+    assert!(r.header("Content-Length").is_some(), "{}", r.head);
+    host.wait_log("\"HEAD /late-flush HTTP/1.1\" 200 0\n");
+    let log = host.wait_log_count("wasi-http-hello: finished /late-flush\n", 2);
+    assert!(!log.contains("panicked"), "{log}");
 }
 
 #[test]

@@ -5,7 +5,7 @@
 
 use std::io;
 
-use http::{Request, Response};
+use http::{Method, Request, Response};
 use http_body_util::BodyExt;
 
 use super::{Call, Executor};
@@ -13,7 +13,7 @@ use crate::app::{Admission, BoxFuture, Busy};
 use crate::component::{RequestLine, WasiHttpApp};
 use crate::gateway::body::ResponseBody;
 use crate::gateway::reply;
-use crate::simple_server::WSGIRequestHandler;
+use crate::simple_server::{Tasks, WSGIRequestHandler};
 
 impl Executor for WasiHttpApp {
     fn kind(&self) -> &'static str {
@@ -40,6 +40,7 @@ async fn run(app: &WasiHttpApp, call: Call<'_>) -> Response<ResponseBody> {
         admission,
         ..
     } = call;
+    let head_only = parts.method == Method::HEAD;
     crate::router::mount_header(&routed.tenant.mount, &mut parts.headers);
     parts.uri = absolute_uri(conn, &parts);
     if let Some(line) = access.stream().request() {
@@ -65,7 +66,13 @@ async fn run(app: &WasiHttpApp, call: Call<'_>) -> Response<ResponseBody> {
     };
     match app.handle(request, admission, spawn).await {
         Ok(response) => {
-            let code = response.status().as_u16().to_string();
+            let status = response.status().as_u16();
+            let code = status.to_string();
+            if head_only || status == 204 || status == 304 {
+                return without_body(&conn.tasks, response, move |failed| {
+                    access.write(&code, 0, failed);
+                });
+            }
             response.map(|body| {
                 ResponseBody::guest(body, move |sent, error| {
                     if let Some(e) = error {
@@ -93,6 +100,29 @@ async fn run(app: &WasiHttpApp, call: Call<'_>) -> Response<ResponseBody> {
             reply::error_page(&access, &shared.handler_config, status)
         }
     }
+}
+
+/// A response that carries no body on the wire (HEAD, 204, 304): hyper
+/// would drop the guest's body unread, and the guest's next write or flush
+/// would fail on a closed stream. The body is read to its end and dropped,
+/// as a WSGI app's is; `logged` gets whether the guest failed on the way.
+fn without_body(
+    tasks: &Tasks,
+    response: Response<crate::component::GuestBody>,
+    logged: impl FnOnce(bool) + Send + 'static,
+) -> Response<ResponseBody> {
+    let (head, mut body) = response.into_parts();
+    tasks.spawn(async move {
+        let failed = loop {
+            match body.frame().await {
+                Some(Ok(_)) => continue,
+                Some(Err(_)) => break true,
+                None => break false,
+            }
+        };
+        logged(failed);
+    });
+    Response::from_parts(head, ResponseBody::empty())
 }
 
 /// The request's URI with a scheme and authority: the `Host` header the
