@@ -20,6 +20,7 @@
 //! ([`serving`]).
 
 pub(crate) mod access_log;
+pub(crate) mod batch;
 pub(crate) mod body;
 pub(crate) mod checks;
 pub mod deployment;

@@ -51,6 +51,7 @@ pub(crate) async fn handle(
     if let Some(f) = &in_flight {
         f.answered(response.status().as_u16());
     }
+    super::batch::others_first().await;
     response
 }
 
