@@ -98,6 +98,18 @@ fn a_guest_may_flush_its_body_after_the_response_went_out() {
     host.wait_log("\"HEAD /late-flush HTTP/1.1\" 200 0\n");
     let log = host.wait_log_count("wasi-http-hello: finished /late-flush\n", 2);
     assert!(!log.contains("panicked"), "{log}");
+    // A HEAD to a body too long to read for nothing (100 GB): it is dropped
+    // at once, the guest sees the client gone, and nothing is held.
+    let huge = "/bytes?n=100000000000";
+    let r = host.request(&format!(
+        "HEAD {huge} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+    ));
+    assert_eq!(r.status, 200, "{}", r.head);
+    assert_eq!(r.header("Content-Length"), Some("100000000000"));
+    assert!(r.body.is_empty());
+    host.wait_log(&format!("\"HEAD {huge} HTTP/1.1\" 200 0\n"));
+    assert!(host.get("/after").text().contains("target: /after"));
+    assert!(!log.contains("panicked"), "{log}");
 }
 
 #[test]

@@ -102,26 +102,48 @@ async fn run(app: &WasiHttpApp, call: Call<'_>) -> Response<ResponseBody> {
     }
 }
 
+/// The longest body read for a response that carries none on the wire.
+const DRAINED: u64 = 1 << 20;
+
 /// A response that carries no body on the wire (HEAD, 204, 304): hyper
 /// would drop the guest's body unread, and the guest's next write or flush
-/// would fail on a closed stream. The body is read to its end and dropped,
-/// as a WSGI app's is; `logged` gets whether the guest failed on the way.
+/// would fail on a closed stream. A body of a declared length up to
+/// [`DRAINED`] is read to that length and dropped (the guest may still
+/// flush and finish it, as after a GET); any other is dropped at once, as a
+/// client that leaves drops it, so a HEAD to an endless stream holds no
+/// instance. `logged` gets whether the guest failed on the way.
 fn without_body(
     tasks: &Tasks,
     response: Response<crate::component::GuestBody>,
     logged: impl FnOnce(bool) + Send + 'static,
 ) -> Response<ResponseBody> {
     let (head, mut body) = response.into_parts();
-    tasks.spawn(async move {
-        let failed = loop {
-            match body.frame().await {
-                Some(Ok(_)) => continue,
-                Some(Err(_)) => break true,
-                None => break false,
-            }
-        };
-        logged(failed);
-    });
+    let declared = (head.headers.get(http::header::CONTENT_LENGTH))
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .filter(|&len| len <= DRAINED);
+    match declared {
+        None => {
+            drop(body);
+            logged(false);
+        }
+        Some(mut owed) => tasks.spawn(async move {
+            let failed = loop {
+                if owed == 0 {
+                    break false;
+                }
+                match body.frame().await {
+                    Some(Ok(frame)) => {
+                        let len = frame.data_ref().map_or(0, |d| d.len() as u64);
+                        owed = owed.saturating_sub(len);
+                    }
+                    Some(Err(_)) => break true,
+                    None => break false,
+                }
+            };
+            drop(body);
+            logged(failed);
+        }),
+    }
     Response::from_parts(head, ResponseBody::empty())
 }
 
