@@ -134,9 +134,7 @@ impl<I> Pool<I> {
     /// when it is reused.
     pub(super) fn give_back(&self, mut store: Store<RequestCtx>, instance: I, uses: u32) {
         if uses >= self.max_uses {
-            drop(instance);
-            retire(store);
-            return;
+            return retire(store);
         }
         store.data_mut().slot = None;
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());

@@ -319,14 +319,23 @@ impl GuestBody {
     }
 }
 
-/// hyper lets go of a body as soon as its `Content-Length` is sent, while
-/// the guest may still be flushing or finishing it: the rest of the body
-/// (nothing, from a guest that keeps to its length) is read until the guest
-/// is done with it, so its flush succeeds instead of failing with a closed
-/// stream (a guest that checks it would fail after a complete response).
+/// The most a dropped body may still owe of its `Content-Length` and be
+/// read to its end.
+const DRAINED: u64 = 1 << 20;
+
+/// hyper lets go of a body while the guest may still be writing, flushing
+/// or finishing it: as soon as its `Content-Length` is sent, and at once for
+/// a response that carries none on the wire (HEAD, 204, 304). When the body
+/// owes at most [`DRAINED`] bytes of its declared length (nothing, from a
+/// guest that kept to it), the rest is read until the guest is done with
+/// it, so its writes and flush succeed instead of failing with a closed
+/// stream (a guest that checks them would fail after a complete response).
+/// Any other body is dropped, as when a client leaves: a HEAD to an endless
+/// stream holds no instance.
 impl Drop for GuestBody {
     fn drop(&mut self) {
-        if self.owed != Some(0) || tokio::runtime::Handle::try_current().is_err() {
+        let small = self.owed.is_some_and(|owed| owed <= DRAINED);
+        if !small || tokio::runtime::Handle::try_current().is_err() {
             return;
         }
         let empty = http_body_util::Empty::new()

@@ -5,7 +5,7 @@
 
 use std::io;
 
-use http::{Method, Request, Response};
+use http::{Request, Response};
 use http_body_util::BodyExt;
 
 use super::{Call, Executor};
@@ -13,7 +13,7 @@ use crate::app::{Admission, BoxFuture, Busy};
 use crate::component::{RequestLine, WasiHttpApp};
 use crate::gateway::body::ResponseBody;
 use crate::gateway::reply;
-use crate::simple_server::{Tasks, WSGIRequestHandler};
+use crate::simple_server::WSGIRequestHandler;
 
 impl Executor for WasiHttpApp {
     fn kind(&self) -> &'static str {
@@ -40,7 +40,6 @@ async fn run(app: &WasiHttpApp, call: Call<'_>) -> Response<ResponseBody> {
         admission,
         ..
     } = call;
-    let head_only = parts.method == Method::HEAD;
     crate::router::mount_header(&routed.tenant.mount, &mut parts.headers);
     parts.uri = absolute_uri(conn, &parts);
     if let Some(line) = access.stream().request() {
@@ -66,13 +65,7 @@ async fn run(app: &WasiHttpApp, call: Call<'_>) -> Response<ResponseBody> {
     };
     match app.handle(request, admission, spawn).await {
         Ok(response) => {
-            let status = response.status().as_u16();
-            let code = status.to_string();
-            if head_only || status == 204 || status == 304 {
-                return without_body(&conn.tasks, response, move |failed| {
-                    access.write(&code, 0, failed);
-                });
-            }
+            let code = response.status().as_u16().to_string();
             response.map(|body| {
                 ResponseBody::guest(body, move |sent, error| {
                     if let Some(e) = error {
@@ -100,51 +93,6 @@ async fn run(app: &WasiHttpApp, call: Call<'_>) -> Response<ResponseBody> {
             reply::error_page(&access, &shared.handler_config, status)
         }
     }
-}
-
-/// The longest body read for a response that carries none on the wire.
-const DRAINED: u64 = 1 << 20;
-
-/// A response that carries no body on the wire (HEAD, 204, 304): hyper
-/// would drop the guest's body unread, and the guest's next write or flush
-/// would fail on a closed stream. A body of a declared length up to
-/// [`DRAINED`] is read to that length and dropped (the guest may still
-/// flush and finish it, as after a GET); any other is dropped at once, as a
-/// client that leaves drops it, so a HEAD to an endless stream holds no
-/// instance. `logged` gets whether the guest failed on the way.
-fn without_body(
-    tasks: &Tasks,
-    response: Response<crate::component::GuestBody>,
-    logged: impl FnOnce(bool) + Send + 'static,
-) -> Response<ResponseBody> {
-    let (head, mut body) = response.into_parts();
-    let declared = (head.headers.get(http::header::CONTENT_LENGTH))
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-        .filter(|&len| len <= DRAINED);
-    match declared {
-        None => {
-            drop(body);
-            logged(false);
-        }
-        Some(mut owed) => tasks.spawn(async move {
-            let failed = loop {
-                if owed == 0 {
-                    break false;
-                }
-                match body.frame().await {
-                    Some(Ok(frame)) => {
-                        let len = frame.data_ref().map_or(0, |d| d.len() as u64);
-                        owed = owed.saturating_sub(len);
-                    }
-                    Some(Err(_)) => break true,
-                    None => break false,
-                }
-            };
-            drop(body);
-            logged(failed);
-        }),
-    }
-    Response::from_parts(head, ResponseBody::empty())
 }
 
 /// The request's URI with a scheme and authority: the `Host` header the
