@@ -21,6 +21,22 @@ use std::time::Instant;
 /// bridge is written against.
 pub const COMPONENTIZE_PY: &str = "0.25.1";
 
+/// The CPython that componentize-py builds into the component, the one the
+/// app runs under: dependencies are resolved for it, not for the build
+/// machine's Python.
+pub const GUEST_PYTHON: &str = "3.14";
+
+/// uv's version, pinned: it resolves and installs the dependencies for
+/// [`GUEST_PYTHON`] (pip resolves for the Python that runs it: its
+/// `--python-version` leaves markers such as `python_version >= "3.13"`
+/// evaluated for the build machine's).
+pub const UV: &str = "0.13.9";
+
+/// The platform the dependencies are resolved for. The guest is
+/// wasm32-wasi, which no wheel names: a Linux wheel's pure-Python files
+/// serve it, and its native extensions are left out.
+const GUEST_PLATFORM: &str = "x86_64-manylinux_2_28";
+
 /// The bridge and the world it targets, built into this binary so that
 /// `host build-python` works wherever `host` is installed.
 const BRIDGE: &[(&str, &str)] = &[
@@ -406,7 +422,7 @@ fn py_str(s: &str) -> String {
 fn componentize_py() -> Result<PathBuf, BuildError> {
     let tools = host::component::default_tools_dir();
     let venv = tools.join(format!("componentize-py-{COMPONENTIZE_PY}"));
-    let done = venv.join(".installed");
+    let done = venv.join(format!(".installed-uv-{UV}"));
     if done.exists() {
         return Ok(venv);
     }
@@ -419,7 +435,7 @@ fn componentize_py() -> Result<PathBuf, BuildError> {
         return Ok(venv);
     }
     eprintln!(
-        "installing componentize-py {COMPONENTIZE_PY} into {} (once)",
+        "installing componentize-py {COMPONENTIZE_PY} and uv {UV} into {} (once)",
         venv.display()
     );
     let _ = fs::remove_dir_all(&venv);
@@ -444,12 +460,13 @@ fn componentize_py() -> Result<PathBuf, BuildError> {
     let out = run(
         Command::new(venv.join("bin/python"))
             .args(["-m", "pip", "install", "--disable-pip-version-check", "-q"])
-            .arg(format!("componentize-py=={COMPONENTIZE_PY}")),
+            .arg(format!("componentize-py=={COMPONENTIZE_PY}"))
+            .arg(format!("uv=={UV}")),
         "pip",
     )?;
     if !out.status.success() {
         return Err(BuildError::Tool(format!(
-            "pip could not install componentize-py {COMPONENTIZE_PY}:\n{}",
+            "pip could not install componentize-py {COMPONENTIZE_PY} and uv {UV}:\n{}",
             tail(&out, 10)
         )));
     }
@@ -457,7 +474,10 @@ fn componentize_py() -> Result<PathBuf, BuildError> {
     Ok(venv)
 }
 
-/// Installs `requirements` into `site` with the tool's pip.
+/// Installs `requirements` (a requirements file, or a `pyproject.toml`'s
+/// dependencies) into `site`, resolved for the guest's Python
+/// ([`GUEST_PYTHON`]) with uv: its markers, its `Requires-Python`, its
+/// wheels. A requirement with no release for it is an error naming it.
 fn pip_install(tool: &Path, requirements: &Path, site: &Path) -> Result<(), BuildError> {
     if !requirements.is_file() {
         return Err(BuildError::App(format!(
@@ -466,35 +486,31 @@ fn pip_install(tool: &Path, requirements: &Path, site: &Path) -> Result<(), Buil
         )));
     }
     let out = run(
-        Command::new(tool.join("bin/python"))
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--no-warn-script-location",
-                "--no-compile",
-                "-q",
-                "--target",
-            ])
+        Command::new(tool.join("bin/uv"))
+            .args(["pip", "install", "--quiet", "--no-progress", "--color", "never"])
+            .args(["--python-version", GUEST_PYTHON])
+            .args(["--python-platform", GUEST_PLATFORM])
+            // sdists are built with the tool's own Python
+            .arg("--python")
+            .arg(tool.join("bin/python"))
+            .arg("--target")
             .arg(site)
             .arg("-r")
-            .arg(requirements),
-        "pip",
+            .arg(requirements)
+            .env_remove("VIRTUAL_ENV")
+            .env_remove("UV_SYSTEM_PYTHON"),
+        "uv",
     )?;
     if !out.status.success() {
-        let errors: Vec<&str> = std::str::from_utf8(&out.stderr)
-            .unwrap_or("")
+        let text = String::from_utf8_lossy(&out.stderr);
+        let detail: Vec<&str> = text
             .lines()
-            .filter(|l| l.starts_with("ERROR:"))
+            .map(|l| l.trim_start_matches(['×', '╰', '─', '▶', '│', ' ']))
+            .filter(|l| !l.is_empty())
             .collect();
-        let detail = if errors.is_empty() {
-            tail(&out, 10)
-        } else {
-            errors.join("\n")
-        };
+        let detail = detail[detail.len().saturating_sub(12)..].join("\n");
         return Err(BuildError::App(format!(
-            "pip could not install {}:\n{detail}",
+            "cannot install {} for the guest's Python {GUEST_PYTHON}:\n{detail}",
             requirements.display()
         )));
     }

@@ -60,7 +60,7 @@ fn flaskr(project: &Path) -> PathBuf {
     )
 }
 
-fn form(addr: SocketAddr, target: &str, cookie: &str, body: &str) -> Response {
+pub(crate) fn form(addr: SocketAddr, target: &str, cookie: &str, body: &str) -> Response {
     let mut conn = Conn::open(addr);
     conn.send(
         format!(
@@ -417,6 +417,11 @@ fn sqlite_app() -> SqliteApp {
         component,
         guest_dir: "data",
     }
+}
+
+#[test]
+fn a_second_connection_in_a_request_shares_its_lock() {
+    sqlite::a_second_connection_in_a_request_shares_its_lock(&sqlite_app(), "python-nested");
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! What SQLite in a guest guarantees, for any app answering the routes of
-//! `python/sqlite_app.py` (`/insert?VALUE`, `/fill?NAME,KIB`,
+//! `python/sqlite_app.py` (`/insert?VALUE`, `/nested?VALUE`, `/fill?NAME,KIB`,
 //! `/die-mid-transaction`, the row count): the Python bridge's `sqlite3`
 //! and the Rust SDK's `wasgi::sqlite` are held to the same tests.
 
@@ -170,6 +170,48 @@ pub(crate) fn two_processes_write_without_an_error_or_a_lost_row(app: &SqliteApp
     assert_kept(&stored, &acked);
 }
 
+/// A request that opens a second connection while its own is open (a
+/// helper per query, one never closed) shares its instance's lock instead
+/// of waiting for itself: 8 writers doing so at once, with a dot-file lock
+/// left by a dead instance beside the database to start with, all get
+/// 200, and both rows of every request are there, the file whole.
+pub(crate) fn a_second_connection_in_a_request_shares_its_lock(app: &SqliteApp, name: &str) {
+    let data = fresh_dir(name);
+    std::fs::write(data.join("app.db"), b"").unwrap();
+    std::fs::create_dir(data.join("app.db.lock")).unwrap();
+    let host = app.serve(&data, &[]);
+    let addr = host.addr;
+    let writers: Vec<_> = (0..8)
+        .map(|c| {
+            std::thread::spawn(move || {
+                (0..10)
+                    .map(|i| {
+                        let value = format!("n{c}-{i}");
+                        let r = get(addr, &format!("/nested?{value}"));
+                        match (r.status, r.text()) {
+                            (200, text) if text == "committed" => Ok(value),
+                            (status, text) => Err(format!("{value}: {status} {text}")),
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let results: Vec<Result<String, String>> = writers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    let failed: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(failed.is_empty(), "{failed:?}\n{}", host.log());
+    let stored = rows_in(&data.join("app.db"));
+    assert_eq!(stored.len(), 160);
+    for value in results.into_iter().map(Result::unwrap) {
+        assert!(stored.contains(&value), "{value} is lost");
+        assert!(stored.contains(&format!("{value}-outer")), "{value}-outer is lost");
+    }
+    assert!(!data.join("app.db.lock").exists());
+}
+
 /// More writers than cores fill a database bounded by `--max-file-size`:
 /// each stops at `database or disk is full`, the file stays within the
 /// bound and whole with every acknowledged row, reads go on, and the log
@@ -282,6 +324,11 @@ fn rust_app() -> SqliteApp {
 #[test]
 fn rust_sqlite_two_processes_write_without_an_error_or_a_lost_row() {
     two_processes_write_without_an_error_or_a_lost_row(&rust_app(), "rust-two-hosts");
+}
+
+#[test]
+fn rust_sqlite_a_second_connection_in_a_request_shares_its_lock() {
+    a_second_connection_in_a_request_shares_its_lock(&rust_app(), "rust-nested");
 }
 
 #[test]

@@ -4,6 +4,8 @@
 //! end, as Flask's tutorial does in Python.
 //!
 //! * `GET /insert?VALUE`: commits a row holding VALUE;
+//! * `GET /nested?VALUE`: opens a second connection while the request's
+//!   own is open and commits VALUE there, then `VALUE-outer` on the first;
 //! * `GET /fill?NAME,KIB`: commits a row NAME, KIB KiB long; 507 with
 //!   SQLite's message once the database is full (`--max-file-size`);
 //! * `GET /die-mid-transaction`: writes many rows, uncommitted, and then
@@ -28,6 +30,13 @@ fn rust_sqlite(environ: Environ, start_response: StartResponse) -> Result<Body> 
     let (status, body) = match path.as_str() {
         "/insert" => {
             db.execute("INSERT INTO t (v) VALUES (?1)", [&query])?;
+            ("200 OK", "committed".to_string())
+        }
+        "/nested" => {
+            let helper = Connection::open(DATABASE)?;
+            helper.execute("INSERT INTO t (v) VALUES (?1)", [&query])?;
+            drop(helper);
+            db.execute("INSERT INTO t (v) VALUES (?1)", [format!("{query}-outer")])?;
             ("200 OK", "committed".to_string())
         }
         "/fill" => {

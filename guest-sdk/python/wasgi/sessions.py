@@ -2,23 +2,47 @@
 whose requests each run in a fresh instance.
 
 Flask: `app.session_interface = wasgi.sessions.FlaskSessions()`; then
-`flask.session` works as usual, its data in the store and only a random
-session id in the cookie. Any other WSGI app or framework (bottle):
+`flask.session` works as with Flask's own cookie sessions (every mutating
+method marks it modified, `session.permanent`, the `SESSION_COOKIE_*` and
+`PERMANENT_SESSION_LIFETIME` settings, Flask's tagged JSON), its data in
+the store and only a random id in the cookie. Any other WSGI app or
+framework (bottle):
 
     sessions = wasgi.sessions.Sessions()
     data, sid = sessions.load(environ)          # a dict, and its id (None: new)
     data["user"] = "ada"
     headers.append(sessions.save(data, sid))    # ('Set-Cookie', ...)
+    headers.append(sessions.delete(sid))        # logout: forgotten, cookie expired
+
+Why it is shaped so: the store holds a session under a hash of its id, so
+whoever reads the store learns no id a browser could present; a stored
+session carries its own expiry, so an id stolen or kept past its cookie's
+`Max-Age` opens nothing; and a session whose user changes (Flask-Login's
+`_user_id` set at login, removed at logout) gets a new id, as Django's
+`login` cycles its key, so an id planted before login is worth nothing
+after it.
 """
 
+import hashlib
 import json
 import secrets
+import time
 
 import wasgi.kv
 
+# The user a session belongs to, as Flask-Login keeps it: when it changes,
+# the session changes id.
+USER_KEY = "_user_id"
+
+
+def new_id():
+    """A fresh session id: 32 random bytes, URL-safe."""
+    return secrets.token_urlsafe(32)
+
 
 class Sessions:
-    """Sessions as JSON under `prefix` + id in the store `store`."""
+    """Sessions under `prefix` + a hash of their id in the store `store`,
+    each kept for `max_age` seconds after it was last saved."""
 
     def __init__(self, store="default", cookie="session", prefix="session:", max_age=14 * 86400):
         self.store_label = store
@@ -29,74 +53,155 @@ class Sessions:
     def _store(self):
         return wasgi.kv.open(self.store_label)
 
-    def _id(self, environ):
+    def _key(self, sid):
+        return self.prefix + hashlib.sha256(sid.encode("utf-8", "surrogateescape")).hexdigest()
+
+    def id_from(self, environ):
+        """The session id the request's cookie names, or None."""
         for part in environ.get("HTTP_COOKIE", "").split(";"):
             name, _, value = part.strip().partition("=")
             if name == self.cookie and value:
-                return value
+                return value.strip('"')
         return None
 
+    def read(self, sid):
+        """The stored text of the live session `sid`, or None (none, or
+        expired)."""
+        raw = self._store().get(self._key(sid))
+        if raw is None:
+            return None
+        try:
+            record = json.loads(raw)
+            if record["expires"] < time.time():
+                return None
+            return record["data"]
+        except (ValueError, TypeError, KeyError):
+            return None
+
+    def write(self, sid, text, max_age):
+        """Stores the text `text` as the session `sid` for `max_age` seconds."""
+        record = {"expires": time.time() + max_age, "data": text}
+        self._store()[self._key(sid)] = json.dumps(record)
+
+    def forget(self, sid):
+        """Removes the session `sid` from the store."""
+        self._store().pop(self._key(sid), None)
+
     def load(self, environ):
-        """The request's session data, and its id (None: none yet)."""
-        sid = self._id(environ)
+        """The request's session data, and its id (None: none yet, or the
+        one it named is unknown or expired)."""
+        sid = self.id_from(environ)
         if sid is not None:
-            raw = self._store().get(self.prefix + sid)
-            if raw is not None:
-                return json.loads(raw), sid
+            text = self.read(sid)
+            if text is not None:
+                return json.loads(text), sid
         return {}, None
 
     def save(self, data, sid=None):
-        """Stores `data`; the `Set-Cookie` header to send."""
-        sid = sid or secrets.token_urlsafe(24)
-        self._store()[self.prefix + sid] = json.dumps(data)
+        """Stores `data` as the session `sid` (a new one for None); the
+        `Set-Cookie` header to send. A session whose `_user_id` changed
+        since it was stored is moved to a new id."""
+        if sid is not None and _user_of(self.read(sid), json.loads) != data.get(USER_KEY):
+            self.forget(sid)
+            sid = None
+        sid = sid or new_id()
+        self.write(sid, json.dumps(data), self.max_age)
         cookie = f"{self.cookie}={sid}; Path=/; HttpOnly; SameSite=Lax; Max-Age={self.max_age}"
         return ("Set-Cookie", cookie)
 
     def delete(self, sid):
-        """Forgets the session `sid`."""
-        self._store().pop(self.prefix + sid, None)
+        """Forgets the session `sid`; the `Set-Cookie` header that expires
+        its cookie."""
+        if sid is not None:
+            self.forget(sid)
+        return ("Set-Cookie", f"{self.cookie}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+
+
+def _user_of(text, loads):
+    """The `_user_id` of a stored session's text (None: none, or no session)."""
+    if text is None:
+        return None
+    try:
+        data = loads(text)
+    except Exception:
+        return None
+    return data.get(USER_KEY) if isinstance(data, dict) else None
 
 
 try:
-    from flask.sessions import SessionInterface, SessionMixin
+    from flask.sessions import SecureCookieSession, SessionInterface, session_json_serializer
 except ImportError:  # Flask is not in the app
     SessionInterface = None
 
 if SessionInterface is not None:
 
-    class _FlaskSession(dict, SessionMixin):
-        def __init__(self, data, sid):
+    def _partitioned(interface, app):
+        # SESSION_COOKIE_PARTITIONED is Flask 3.1's.
+        get = getattr(interface, "get_cookie_partitioned", None)
+        return {"partitioned": get(app)} if get is not None else {}
+
+    class _FlaskSession(SecureCookieSession):
+        # Flask's own session class: every mutating method (`pop`, `clear`,
+        # `update`, `setdefault`, `popitem`, `|=`, ...) marks it modified,
+        # and reads mark it accessed. Only the id is added.
+        def __init__(self, data=None, sid=None, user=None):
             super().__init__(data)
             self.sid = sid
-            self.modified = False
-
-        def __setitem__(self, key, value):
-            super().__setitem__(key, value)
-            self.modified = True
-
-        def __delitem__(self, key):
-            super().__delitem__(key)
-            self.modified = True
+            self.stored_user = user
 
     class FlaskSessions(SessionInterface):
         """Flask's session, kept in a key-value store."""
+
+        session_class = _FlaskSession
+        # Flask's tagged JSON: tuples, bytes, datetimes, UUIDs and Markup
+        # come back as they went in, as with Flask's cookie sessions.
+        serializer = session_json_serializer
 
         def __init__(self, store="default", prefix="session:"):
             self.sessions = Sessions(store=store, prefix=prefix)
 
         def open_session(self, app, request):
-            self.sessions.cookie = app.config.get("SESSION_COOKIE_NAME", "session")
-            data, sid = self.sessions.load(request.environ)
-            return _FlaskSession(data, sid)
+            self.sessions.cookie = self.get_cookie_name(app)
+            sid = request.cookies.get(self.sessions.cookie) or None
+            text = self.sessions.read(sid) if sid else None
+            if text is None:
+                return self.session_class()
+            try:
+                data = self.serializer.loads(text)
+            except Exception:
+                return self.session_class()
+            return self.session_class(data, sid, data.get(USER_KEY))
 
         def save_session(self, app, session, response):
-            if not session.modified and session.sid is not None:
-                return
-            if not session and session.sid is not None:
-                self.sessions.delete(session.sid)
-                response.delete_cookie(self.sessions.cookie, path="/")
-                return
+            name = self.get_cookie_name(app)
+            domain = self.get_cookie_domain(app)
+            path = self.get_cookie_path(app)
+            secure = self.get_cookie_secure(app)
+            samesite = self.get_cookie_samesite(app)
+            httponly = self.get_cookie_httponly(app)
+            if session.accessed:
+                response.vary.add("Cookie")
             if not session:
+                if session.modified and session.sid is not None:
+                    self.sessions.forget(session.sid)
+                    response.delete_cookie(
+                        name, domain=domain, path=path, secure=secure,
+                        samesite=samesite, httponly=httponly,
+                    )
+                    response.vary.add("Cookie")
                 return
-            _, cookie = self.sessions.save(dict(session), session.sid)
-            response.headers.add("Set-Cookie", cookie)
+            if not (session.modified or self.should_set_cookie(app, session)):
+                return
+            sid = session.sid
+            if sid is not None and session.get(USER_KEY) != session.stored_user:
+                self.sessions.forget(sid)
+                sid = None
+            sid = sid or new_id()
+            lifetime = app.permanent_session_lifetime.total_seconds()
+            self.sessions.write(sid, self.serializer.dumps(dict(session)), lifetime)
+            response.set_cookie(
+                name, sid, expires=self.get_expiration_time(app, session),
+                httponly=httponly, domain=domain, path=path, secure=secure,
+                samesite=samesite, **_partitioned(self, app),
+            )
+            response.vary.add("Cookie")

@@ -7,9 +7,12 @@ host's exclusive lock on that file (`wasgi:wsgi/file-lock`) for as long as
 the connection is open, waiting up to the connection's `timeout` but at
 least 30 s (the lock is held for a connection, not for one write as
 SQLite's) before it raises `OperationalError: database is locked`, as
-SQLite would. A connection left open across
-requests holds the database for its instance's life: close it at the end
-of the request (as Flask's tutorial and Django do)."""
+SQLite would. Connections of one instance share its lock (a helper
+opening a connection per query, or one never closed, does not wait for
+itself); the host clears a dot-file lock left by an instance that died.
+A connection left open across requests holds the database for its
+instance's life: close it at the end of the request (as Flask's tutorial
+and Django do)."""
 
 import os
 import sqlite3
@@ -95,15 +98,6 @@ def connect(database, timeout=5.0, detect_types=0, isolation_level="DEFERRED",
                 if e.value == "timed out":
                     raise sqlite3.OperationalError("database is locked") from None
                 # Not in a writable directory: nobody else can write it.
-            else:
-                # SQLite's own lock under WASI is a directory beside the
-                # file (its dot-file locking). Holding the host's lock, no
-                # one else is inside SQLite: one left behind is from an
-                # instance that died, and would lock the database forever.
-                try:
-                    os.rmdir(path + ".lock")
-                except OSError:
-                    pass
     try:
         connection = _connect(database, timeout, detect_types, isolation_level,
                               check_same_thread, _locking(factory), cached_statements, uri,

@@ -87,14 +87,8 @@ fn lock(path: &Path, flags: OpenFlags, wait: Duration) -> rusqlite::Result<Optio
             .open(path);
     }
     match crate::fs::lock(path, wait) {
-        Ok(lock) => {
-            // Holding the host's lock, no one else is inside SQLite: a
-            // lock directory is left from an instance that died.
-            let mut dotlock = path.as_os_str().to_owned();
-            dotlock.push(".lock");
-            let _ = std::fs::remove_dir(&dotlock);
-            Ok(Some(lock))
-        }
+        // The host clears a dot-file lock left by an instance that died.
+        Ok(lock) => Ok(Some(lock)),
         Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Err(rusqlite::Error::SqliteFailure(
             ffi::Error::new(ffi::SQLITE_BUSY),
             Some("database is locked".into()),

@@ -38,7 +38,7 @@ pub struct RequestCtx {
     /// The key-value stores and reads the instance holds open.
     pub(crate) kv_open: usize,
     /// The file locks the instance holds.
-    pub(crate) locks_held: usize,
+    pub(crate) locks: crate::capability::file_lock::Held,
     /// The TLS connections the instance holds.
     pub(crate) tls_clients: usize,
     /// The requests sharing the instance's CPU time, when it serves
@@ -408,7 +408,7 @@ fn new_store(
             request: instance.request,
             log: options.log.clone(),
             kv_open: 0,
-            locks_held: 0,
+            locks: Default::default(),
             tls_clients: 0,
             shares: None,
             disk: instance.disk,

@@ -1,7 +1,8 @@
 """A WSGI app that writes SQLite with the standard library alone, in its
 `data/` directory (given with `--dir-rw HOST::data`): rows committed one
-per request, a request that dies mid-transaction, rows of a given size
-until the database is full, and temporary files in `/tmp`."""
+per request, a second connection opened while the request's own is open,
+a request that dies mid-transaction, rows of a given size until the
+database is full, and temporary files in `/tmp`."""
 
 import sqlite3
 import tempfile
@@ -17,6 +18,17 @@ def application(environ, start_response):
         db.commit()
         if path == "/insert":
             db.execute("INSERT INTO t (v) VALUES (?)", (query,))
+            db.commit()
+            body = b"committed"
+        elif path == "/nested":
+            # As an app with a connection per helper does: a second one
+            # while the request's own is open, never closed (the collector
+            # closes it), then the first writes too.
+            db.execute("SELECT count(*) FROM t").fetchone()
+            helper = sqlite3.connect("data/app.db")
+            helper.execute("INSERT INTO t (v) VALUES (?)", (query,))
+            helper.commit()
+            db.execute("INSERT INTO t (v) VALUES (?)", (query + "-outer",))
             db.commit()
             body = b"committed"
         elif path == "/fill":
