@@ -139,8 +139,13 @@ pub struct BuildPython {
     pub output: PathBuf,
     /// Directories searched for the module and its dependencies.
     pub paths: Vec<PathBuf>,
-    /// A pip requirements file installed into the component.
+    /// The dependencies installed into the component: a requirements
+    /// file or a `pyproject.toml` (None: the first path's
+    /// `requirements.txt` or `pyproject.toml`, if it has one).
     pub requirements: Option<PathBuf>,
+    /// `NAME=VALUE` environment variables for the app's import (over the
+    /// first path's `.env` and `.flaskenv`).
+    pub env: Vec<String>,
 }
 
 /// Why a build failed.
@@ -181,6 +186,9 @@ pub struct Built {
     pub left_out: Vec<String>,
     /// The files packed into the component for run time, and their bytes.
     pub files: (u64, u64),
+    /// What the build found by itself (a requirements file, a `.env`),
+    /// one line each.
+    pub notes: Vec<String>,
 }
 
 /// Builds the component `build` describes.
@@ -225,7 +233,10 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
     let bridge_dir = stage.0.join("bridge");
     let mut mounts = vec![(bridge_dir.clone(), bridge.display().to_string())];
     let mut left_out = Vec::new();
-    if let Some(requirements) = &build.requirements {
+    let mut notes = Vec::new();
+    let env = import_env(&paths[0], &build.env, &mut notes)?;
+    let requirements = dependencies(build.requirements.as_deref(), &paths[0], &mut notes)?;
+    if let Some(requirements) = &requirements {
         let site = stage.0.join("site-packages");
         pip_install(&tool, requirements, &site)?;
         left_out = remove_native_code(&site)?;
@@ -242,11 +253,15 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
             "# Written by `host build-python`: the component's entry module.\n\
              import wasgi.build\n\n\
              MODULES = {modules}\n\n\
-             Application = wasgi.build.load({}, {}, {{{}}}, MODULES, '/0/{PACKAGED}', {})\n",
+             Application = wasgi.build.load({}, {}, {{{}}}, MODULES, '/0/{PACKAGED}', {}, {{{}}})\n",
             py_str(module),
             py_str(callable),
             source_dirs.join(", "),
-            py_str(&format!("/{}", mounts.len() - paths.len()))
+            py_str(&format!("/{}", mounts.len() - paths.len())),
+            (env.iter())
+                .map(|(k, v)| format!("{}: {}", py_str(k), py_str(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     )?;
     if let Some(parent) = output.parent() {
@@ -272,7 +287,7 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
         &output,
         &bridge_dir,
         &mounts,
-        build.requirements.is_some(),
+        requirements.is_some(),
         paths.len(),
     )
     .map_err(|e| {
@@ -289,7 +304,96 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
         seconds: started.elapsed().as_secs_f64(),
         left_out,
         files,
+        notes,
     })
+}
+
+/// The environment the app is imported in at build time: the project's
+/// `.flaskenv`, then its `.env` (as Flask's and python-dotenv's tooling
+/// read them), then `--env`, each over the one before.
+fn import_env(
+    project: &Path,
+    flags: &[String],
+    notes: &mut Vec<String>,
+) -> Result<Vec<(String, String)>, BuildError> {
+    let mut env: Vec<(String, String)> = Vec::new();
+    let mut set = |name: String, value: String| {
+        env.retain(|(n, _)| *n != name);
+        env.push((name, value));
+    };
+    for file in [".flaskenv", ".env"] {
+        let path = project.join(file);
+        if !path.is_file() {
+            continue;
+        }
+        let vars = dotenvy::from_path_iter(&path)
+            .map_err(|e| BuildError::App(format!("{}: {e}", path.display())))?;
+        let mut names = Vec::new();
+        for var in vars {
+            let (name, value) =
+                var.map_err(|e| BuildError::App(format!("{}: {e}", path.display())))?;
+            names.push(name.clone());
+            set(name, value);
+        }
+        notes.push(format!(
+            "note: the import at build time reads {} from {}",
+            names.join(", "),
+            path.display()
+        ));
+    }
+    for flag in flags {
+        let Some((name, value)) = flag.split_once('=').filter(|(n, _)| !n.is_empty()) else {
+            return Err(BuildError::App(format!("--env {flag:?}: not NAME=VALUE")));
+        };
+        set(name.to_string(), value.to_string());
+    }
+    Ok(env)
+}
+
+/// The dependencies to install: `given`, else the project's
+/// `requirements.txt`, else its `pyproject.toml` when that lists
+/// `[project] dependencies`.
+fn dependencies(
+    given: Option<&Path>,
+    project: &Path,
+    notes: &mut Vec<String>,
+) -> Result<Option<PathBuf>, BuildError> {
+    if let Some(given) = given {
+        return Ok(Some(given.to_path_buf()));
+    }
+    let found = [
+        project.join("requirements.txt"),
+        project.join("pyproject.toml"),
+    ]
+    .into_iter()
+    .find(|file| match file.file_name().and_then(|n| n.to_str()) {
+        Some("pyproject.toml") => lists_dependencies(file),
+        _ => file.is_file(),
+    });
+    if let Some(file) = &found {
+        notes.push(format!("note: dependencies from {}", file.display()));
+    }
+    Ok(found)
+}
+
+/// Whether the `pyproject.toml` at `file` lists `[project] dependencies`.
+fn lists_dependencies(file: &Path) -> bool {
+    let Ok(text) = fs::read_to_string(file) else {
+        return false;
+    };
+    let Ok(doc) = text.parse::<toml::Table>() else {
+        return false;
+    };
+    let project = doc.get("project").and_then(|p| p.as_table());
+    let listed = project
+        .and_then(|p| p.get("dependencies"))
+        .and_then(|d| d.as_array())
+        .is_some_and(|d| !d.is_empty());
+    let dynamic = project
+        .and_then(|p| p.get("dynamic"))
+        .and_then(|d| d.as_array())
+        .is_some_and(|d| d.iter().any(|v| v.as_str() == Some("dependencies")));
+    listed || dynamic
 }
 
 /// Where in the bridge's directory the guest leaves the standard library
@@ -377,12 +481,17 @@ fn scan(tool: &Path, module: &str, mounts: &[(PathBuf, String)]) -> String {
     format!("[{}]", literals.join(", "))
 }
 
-/// `MODULE:CALLABLE`, both dotted Python names; `CALLABLE()` (an
-/// application factory, as gunicorn takes it) is called with no arguments
-/// at build time.
+/// `MODULE:CALLABLE`, both dotted Python names; `CALLABLE(ARGS)` (an
+/// application factory, as gunicorn takes it) is called at build time,
+/// its arguments Python literals (`create_app("development")`), which the
+/// guest's Python checks.
 fn parse_target(target: &str) -> Result<(&str, &str), BuildError> {
     let (module, callable) = target.split_once(':').unwrap_or((target, "application"));
-    let name = callable.strip_suffix("()").unwrap_or(callable);
+    let name = match callable.split_once('(') {
+        Some((name, args)) if args.ends_with(')') => name,
+        Some(_) => "",
+        None => callable,
+    };
     let dotted = |s: &str| {
         !s.is_empty()
             && s.split('.').all(|part| {
@@ -394,7 +503,8 @@ fn parse_target(target: &str) -> Result<(&str, &str), BuildError> {
     if !dotted(module) || !dotted(name) {
         return Err(BuildError::App(format!(
             "{target:?} is not MODULE:CALLABLE (e.g. app:application, myproject.wsgi:app, or \
-             flaskr:create_app() for an application factory)"
+             flaskr:create_app() for an application factory, create_app(\"dev\") with literal \
+             arguments)"
         )));
     }
     Ok((module, callable))
@@ -487,7 +597,14 @@ fn pip_install(tool: &Path, requirements: &Path, site: &Path) -> Result<(), Buil
     }
     let out = run(
         Command::new(tool.join("bin/uv"))
-            .args(["pip", "install", "--quiet", "--no-progress", "--color", "never"])
+            .args([
+                "pip",
+                "install",
+                "--quiet",
+                "--no-progress",
+                "--color",
+                "never",
+            ])
             .args(["--python-version", GUEST_PYTHON])
             .args(["--python-platform", GUEST_PLATFORM])
             // sdists are built with the tool's own Python
@@ -502,19 +619,49 @@ fn pip_install(tool: &Path, requirements: &Path, site: &Path) -> Result<(), Buil
         "uv",
     )?;
     if !out.status.success() {
-        let text = String::from_utf8_lossy(&out.stderr);
-        let detail: Vec<&str> = text
-            .lines()
-            .map(|l| l.trim_start_matches(['×', '╰', '─', '▶', '│', ' ']))
-            .filter(|l| !l.is_empty())
-            .collect();
-        let detail = detail[detail.len().saturating_sub(12)..].join("\n");
         return Err(BuildError::App(format!(
-            "cannot install {} for the guest's Python {GUEST_PYTHON}:\n{detail}",
-            requirements.display()
+            "cannot install {} for the guest's Python {GUEST_PYTHON}:\n{}",
+            requirements.display(),
+            uv_failure(&String::from_utf8_lossy(&out.stderr))
         )));
     }
     Ok(())
+}
+
+/// uv's reasons, without the output of a build backend it ran; a package
+/// it had to build from source is named with what that means here.
+fn uv_failure(stderr: &str) -> String {
+    let mut lines: Vec<String> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            ["error:", "cause:", "hint:"]
+                .iter()
+                .any(|p| l.starts_with(p))
+        })
+        .map(|l| l.trim_start_matches("error: ").to_string())
+        .collect();
+    let built = stderr
+        .lines()
+        .filter(|l| l.contains("Failed to"))
+        .find_map(|l| l.split_once("build `"))
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(package, _)| package);
+    if let Some(package) = built {
+        lines.push(format!(
+            "`{package}` has no wheel for CPython {GUEST_PYTHON}, and building it from source \
+             failed (a native extension could not run in wasm anyway): require a release with \
+             a wheel for Python {GUEST_PYTHON}, or a pure-Python package"
+        ));
+    }
+    if lines.is_empty() {
+        let all: Vec<&str> = stderr.lines().collect();
+        lines = all[all.len().saturating_sub(10)..]
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+    }
+    lines.join("\n")
 }
 
 /// Compiled extension modules under `dir` (built for this machine, not
@@ -680,8 +827,12 @@ mod tests {
             parse_target("flaskr:create_app()").unwrap(),
             ("flaskr", "create_app()")
         );
+        assert_eq!(
+            parse_target("app:create_app(\"development\", debug=False)").unwrap(),
+            ("app", "create_app(\"development\", debug=False)")
+        );
         for bad in [
-            "", "app:", ":app", "a-b:app", "app:1x", "a..b:c", "app:x y", "a:f(1)", "a:()",
+            "", "app:", ":app", "a-b:app", "app:1x", "a..b:c", "app:x y", "a:f(1", "a:()",
         ] {
             assert!(parse_target(bad).is_err(), "{bad:?}");
         }

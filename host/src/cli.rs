@@ -64,15 +64,16 @@ enum Command {
     /// TARGET is MODULE:CALLABLE, as gunicorn takes it (CALLABLE defaults to
     /// `application`): any WSGI callable, a bottle or a Flask app. The module
     /// and its pure-Python dependencies are looked up on the --path
-    /// directories; --requirements installs more into the component. The
-    /// app is imported at build time and the component starts from that
-    /// snapshot. The --path directories (less hidden, .gitignore'd and
+    /// directories; --requirements installs more into the component,
+    /// resolved for the guest's CPython 3.14. The app is imported at build
+    /// time (in the environment --env and the project's .env give it) and
+    /// the component starts from that snapshot. The --path directories (less hidden, .gitignore'd and
     /// .wasgiignore'd files), the dependencies, the standard library and
     /// the time zones are packed into the component and mounted read-only
     /// at run time where the code expects them (templates, static files,
     /// lazy imports); the first --path is the working directory. The
-    /// first build installs componentize-py 0.25.1 into the tools cache
-    /// (~/.cache/wasgi/tools, or $WASGI_TOOLS_DIR) with pip.
+    /// first build installs componentize-py 0.25.1 and uv 0.13.9 into the
+    /// tools cache (~/.cache/wasgi/tools, or $WASGI_TOOLS_DIR) with pip.
     ///
     /// Errors in the app (a missing module or callable, a syntax error, a
     /// dependency that needs native code) are one message naming the file
@@ -146,9 +147,18 @@ struct BuildPythonArgs {
     #[arg(short, long = "path", value_name = "DIR")]
     paths: Vec<PathBuf>,
 
-    /// A pip requirements file to install into the component
+    /// The dependencies to install into the component, resolved for the
+    /// guest's Python: a requirements file or a pyproject.toml (default:
+    /// the first --path directory's requirements.txt, else its
+    /// pyproject.toml's [project] dependencies)
     #[arg(short, long, value_name = "FILE")]
     requirements: Option<PathBuf>,
+
+    /// An environment variable for the app's import at build time
+    /// (repeatable; over the first --path's .env and .flaskenv): what the
+    /// import reads of it is baked into the snapshot
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    env: Vec<String>,
 }
 
 #[derive(Args)]
@@ -550,21 +560,26 @@ fn build_python(args: BuildPythonArgs) -> ExitCode {
         output: args.output,
         paths: args.paths,
         requirements: args.requirements,
+        env: args.env,
     };
     match build_python(&build) {
         Ok(built) => {
+            for line in &built.notes {
+                eprintln!("{line}");
+            }
             for file in &built.left_out {
                 eprintln!(
                     "note: left out {file}: native code cannot run in wasm (its package imported without it)"
                 );
             }
             eprintln!(
-                "Built {} ({:.1} MB, with {} files of {:.1} MB for run time) from {} in {:.1} s",
+                "Built {} ({:.1} MB, with {} files of {:.1} MB for run time) from {}, for CPython {}, in {:.1} s",
                 build.output.display(),
                 built.size as f64 / 1e6,
                 built.files.0,
                 built.files.1 as f64 / 1e6,
                 build.target,
+                crate::build_python::GUEST_PYTHON,
                 built.seconds
             );
             ExitCode::SUCCESS

@@ -23,6 +23,7 @@ mod p3_reuse;
 mod packaged;
 mod python;
 mod python_apps;
+mod python_build;
 mod python_login;
 mod sandbox;
 mod scale_out;

@@ -619,7 +619,7 @@ fn build_errors_are_one_message_naming_the_file_and_line() {
         "native.py",
         "import ujson\n\ndef application(environ, start_response):\n    pass\n",
     );
-    let requirements = file("requirements.txt", "ujson==5.10.0\n");
+    let requirements = file("requirements.txt", "ujson==5.13.0\n");
     let e = build_error(&dir, "native", &["--requirements", &requirements]);
     assert!(
         e.contains("ModuleNotFoundError: No module named 'ujson'"),

@@ -12,7 +12,9 @@ use crate::python_apps::{form, page};
 
 /// The session cookie a response sets, as a `Cookie` header's value.
 fn cookie(r: &Response) -> String {
-    let set = r.header("Set-Cookie").unwrap_or_else(|| panic!("no cookie: {}", r.head));
+    let set = r
+        .header("Set-Cookie")
+        .unwrap_or_else(|| panic!("no cookie: {}", r.head));
     set.split(';').next().unwrap().to_string()
 }
 
@@ -40,7 +42,12 @@ fn serve(name: &str) -> Host {
 }
 
 fn log_in(addr: SocketAddr, cookie_before: &str) -> Response {
-    form(addr, "/login", cookie_before, "email=ada%40example.org&pw=analytical")
+    form(
+        addr,
+        "/login",
+        cookie_before,
+        "email=ada%40example.org&pw=analytical",
+    )
 }
 
 #[test]
@@ -60,7 +67,10 @@ fn a_logout_with_flask_login_logs_out_and_the_old_id_opens_nothing() {
     let logout = page(addr, "/logout", &sid);
     assert_eq!(logout.text(), "Logged out");
     let expired = logout.header("Set-Cookie").expect("the cookie expired");
-    assert!(expired.contains("Max-Age=0") || expired.contains("1970"), "{expired}");
+    assert!(
+        expired.contains("Max-Age=0") || expired.contains("1970"),
+        "{expired}"
+    );
     // A browser that kept the cookie, or whoever copied it, is out.
     let after = page(addr, "/protected", &sid);
     assert_eq!(after.status, 401, "{}", after.text());
@@ -95,7 +105,11 @@ fn every_mutating_method_of_a_flask_session_is_saved() {
         let r = form(addr, &format!("/session/{op}"), &sid, "");
         assert_eq!(r.status, 200, "{op}: {}", r.text());
         assert_eq!(r.text(), expected, "{op}");
-        assert_eq!(page(addr, "/session", &sid).text(), expected, "{op} was not saved");
+        assert_eq!(
+            page(addr, "/session", &sid).text(),
+            expected,
+            "{op} was not saved"
+        );
     }
     let cleared = form(addr, "/session/clear", &sid, "");
     assert_eq!(cleared.text(), "");

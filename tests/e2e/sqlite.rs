@@ -207,7 +207,10 @@ pub(crate) fn a_second_connection_in_a_request_shares_its_lock(app: &SqliteApp, 
     assert_eq!(stored.len(), 160);
     for value in results.into_iter().map(Result::unwrap) {
         assert!(stored.contains(&value), "{value} is lost");
-        assert!(stored.contains(&format!("{value}-outer")), "{value}-outer is lost");
+        assert!(
+            stored.contains(&format!("{value}-outer")),
+            "{value}-outer is lost"
+        );
     }
     assert!(!data.join("app.db.lock").exists());
 }

@@ -197,12 +197,40 @@ class _NoNetwork:
                 setattr(owner, name, original)
 
 
-def load(module_name, callable_name, source_dirs, modules, packaged=None, cwd=None):
-    """Imports `module_name`, finds `callable_name` in it (a dotted path is
-    followed attribute by attribute), imports `modules` (see `preimport`)
-    and returns the `Application` class componentize-py exports. Failures are reported as one line, then
-    raised, which stops the build."""
+def _factory_call(callable_name):
+    """`NAME` and None, or for `NAME(ARGS)` (an application factory, as
+    gunicorn takes it) `NAME` and its positional and keyword arguments,
+    which must be Python literals."""
+    import ast
+
+    if "(" not in callable_name:
+        return callable_name, None
+    name = callable_name[:callable_name.index("(")]
+    try:
+        call = ast.parse(callable_name, mode="eval").body
+        if not isinstance(call, ast.Call):
+            raise ValueError
+        args = [ast.literal_eval(a) for a in call.args]
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+        if None in kwargs:
+            raise ValueError
+    except (SyntaxError, ValueError):
+        message = (f"{callable_name}: the arguments of an application factory must be "
+                   "Python literals (strings, numbers, True/False/None, lists, dicts)")
+        _report("TypeError", message)
+        raise TypeError(message) from None
+    return name, (args, kwargs)
+
+
+def load(module_name, callable_name, source_dirs, modules, packaged=None, cwd=None, env=None):
+    """Imports `module_name` in the environment `env` (over the build's
+    own), finds `callable_name` in it (a dotted path is followed attribute
+    by attribute, `NAME(ARGS)` called), imports `modules` (see
+    `preimport`) and returns the `Application` class componentize-py
+    exports. Failures are reported as one line, then raised, which stops
+    the build."""
     errors.SOURCE_DIRS.update(source_dirs)
+    os.environ.update(env or {})
     if cwd:
         # The app's directory, as when it runs from there natively
         # (bottle's TEMPLATE_PATH, relative paths); the snapshot keeps it.
@@ -225,8 +253,7 @@ def _load(module_name, callable_name, source_dirs, modules, packaged):
             _report_exception(e)
         raise
     app = module
-    factory = callable_name.endswith("()")
-    callable_name = callable_name.removesuffix("()")
+    callable_name, factory = _factory_call(callable_name)
     for part in callable_name.split("."):
         try:
             app = getattr(app, part)
@@ -234,9 +261,9 @@ def _load(module_name, callable_name, source_dirs, modules, packaged):
             message = f"module {module_name!r} has no attribute {callable_name!r}"
             _report("AttributeError", message, getattr(module, "__file__", None))
             raise AttributeError(message) from None
-    if factory:
+    if factory is not None:
         try:
-            app = app()
+            app = app(*factory[0], **factory[1])
         except BaseException as e:
             _report_exception(e)
             raise
