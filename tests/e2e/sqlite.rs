@@ -135,20 +135,24 @@ pub(crate) fn every_commit_survives_kill_9(app: &SqliteApp, name: &str) {
     assert_kept(&rows_in(&data.join("app.db")), &acked);
 }
 
-/// 32 clients over two host processes on one database: no error, no lost
-/// row.
-pub(crate) fn two_processes_write_without_an_error_or_a_lost_row(app: &SqliteApp, name: &str) {
-    let data = fresh_dir(name);
-    let (a, b) = (app.serve(&data, &[]), app.serve(&data, &[]));
-    let addrs = [a.addr, b.addr];
-    let writers: Vec<_> = (0..32)
+/// `clients` threads each requesting `ROUTE?VALUE` `each` times against
+/// `addrs` in turn (VALUE: `wCLIENT-I`): the values acknowledged
+/// with `committed`, and what the others got.
+fn commit_at_once(
+    addrs: &[SocketAddr],
+    route: &str,
+    clients: usize,
+    each: usize,
+) -> (Vec<String>, Vec<String>) {
+    let writers: Vec<_> = (0..clients)
         .map(|c| {
-            let addr = addrs[c % 2];
+            let addr = addrs[c % addrs.len()];
+            let route = route.to_string();
             std::thread::spawn(move || {
-                (0..8)
+                (0..each)
                     .map(|i| {
                         let value = format!("w{c}-{i}");
-                        let r = get(addr, &format!("/insert?{value}"));
+                        let r = get(addr, &format!("{route}?{value}"));
                         match r.text() == "committed" {
                             true => Ok(value),
                             false => Err(format!("{value}: {} {}", r.status, r.text())),
@@ -158,13 +162,25 @@ pub(crate) fn two_processes_write_without_an_error_or_a_lost_row(app: &SqliteApp
             })
         })
         .collect();
-    let results: Vec<Result<String, String>> = writers
-        .into_iter()
-        .flat_map(|w| w.join().unwrap())
-        .collect();
-    let failed: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    writers.into_iter().flat_map(|w| w.join().unwrap()).fold(
+        (Vec::new(), Vec::new()),
+        |(mut acked, mut failed), r| {
+            match r {
+                Ok(value) => acked.push(value),
+                Err(e) => failed.push(e),
+            }
+            (acked, failed)
+        },
+    )
+}
+
+/// 32 clients over two host processes on one database: no error, no lost
+/// row.
+pub(crate) fn two_processes_write_without_an_error_or_a_lost_row(app: &SqliteApp, name: &str) {
+    let data = fresh_dir(name);
+    let (a, b) = (app.serve(&data, &[]), app.serve(&data, &[]));
+    let (acked, failed) = commit_at_once(&[a.addr, b.addr], "/insert", 32, 8);
     assert!(failed.is_empty(), "{failed:?}\n{}\n{}", a.log(), b.log());
-    let acked: Vec<String> = results.into_iter().map(Result::unwrap).collect();
     let stored = rows_in(&data.join("app.db"));
     assert_eq!(stored.len(), 256);
     assert_kept(&stored, &acked);
@@ -180,32 +196,11 @@ pub(crate) fn a_second_connection_in_a_request_shares_its_lock(app: &SqliteApp, 
     std::fs::write(data.join("app.db"), b"").unwrap();
     std::fs::create_dir(data.join("app.db.lock")).unwrap();
     let host = app.serve(&data, &[]);
-    let addr = host.addr;
-    let writers: Vec<_> = (0..8)
-        .map(|c| {
-            std::thread::spawn(move || {
-                (0..10)
-                    .map(|i| {
-                        let value = format!("n{c}-{i}");
-                        let r = get(addr, &format!("/nested?{value}"));
-                        match (r.status, r.text()) {
-                            (200, text) if text == "committed" => Ok(value),
-                            (status, text) => Err(format!("{value}: {status} {text}")),
-                        }
-                    })
-                    .collect::<Vec<_>>()
-            })
-        })
-        .collect();
-    let results: Vec<Result<String, String>> = writers
-        .into_iter()
-        .flat_map(|w| w.join().unwrap())
-        .collect();
-    let failed: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    let (acked, failed) = commit_at_once(&[host.addr], "/nested", 8, 10);
     assert!(failed.is_empty(), "{failed:?}\n{}", host.log());
     let stored = rows_in(&data.join("app.db"));
     assert_eq!(stored.len(), 160);
-    for value in results.into_iter().map(Result::unwrap) {
+    for value in acked {
         assert!(stored.contains(&value), "{value} is lost");
         assert!(
             stored.contains(&format!("{value}-outer")),
