@@ -742,6 +742,16 @@ fn explain_failure(out: &Output, left_out: &[String], paths: &[PathBuf]) -> Buil
             ));
         }
     }
+    if message.contains("no network while the app is built") {
+        // An `app.run()` or `make_server(...)` at import, or a connection
+        // made then: the component is served by `host serve`.
+        return BuildError::App(format!(
+            "{place}{kind}: {message}\n\
+             the import may not open a connection or start a server (`host serve` serves the \
+             app): guard `app.run()` with `if __name__ == \"__main__\":`, and connect when a \
+             request needs it"
+        ));
+    }
     BuildError::App(format!("{place}{kind}: {message}"))
 }
 

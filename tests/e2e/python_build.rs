@@ -50,7 +50,7 @@ fn build_fails(args: &[&str]) -> String {
 }
 
 #[test]
-fn a_requirement_with_no_wheel_for_the_guests_python_is_refused_by_name() {
+fn what_cannot_build_is_one_error_at_the_apps_line_or_naming_the_requirement() {
     let dir = std::env::temp_dir().join(format!("wasgi-no-release-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
@@ -58,6 +58,19 @@ fn a_requirement_with_no_wheel_for_the_guests_python_is_refused_by_name() {
         "def application(e, s):\n    return []\n",
     )
     .unwrap();
+    // An app that serves itself at import, as run natively: the error is
+    // at its own line, not in the library or the bridge below it.
+    std::fs::write(
+        dir.join("selfserve.py"),
+        "from wsgiref.simple_server import make_server\n\n\
+         def application(e, s):\n    return []\n\n\
+         make_server('', 8000, application).serve_forever()\n",
+    )
+    .unwrap();
+    let stderr = build_fails(&["selfserve", "--path", dir.to_str().unwrap()]);
+    let line = format!("error: {}/selfserve.py, line 6: ", dir.display());
+    assert!(stderr.starts_with(&line), "{stderr}");
+    assert!(stderr.contains("if __name__ == \"__main__\":"), "{stderr}");
     let stderr = build_fails(&[
         "app:make(open('/etc/passwd'))",
         "--path",

@@ -42,10 +42,21 @@ def _report_exception(e):
     else:
         frames = [f for f in traceback.extract_tb(e.__traceback__)
                   if not f.filename.startswith("<frozen")]
-        if frames:
-            filename, lineno = frames[-1].filename, frames[-1].lineno
+        # The app's own line (an `app.run()` at import), not the
+        # library's or the bridge's frame under it where it was raised.
+        own = [f for f in frames if _in_project(errors._source(f.filename))]
+        if own or frames:
+            frame = (own or frames)[-1]
+            filename, lineno = frame.filename, frame.lineno
     message = str(e) if not isinstance(e, SyntaxError) else e.msg
     _report(errors.kind_of(e), message, filename, lineno)
+
+
+def _in_project(filename):
+    """Whether `filename` (as the user knows it) is in a `--path`
+    directory: not the bridge's (the first), not the dependencies'."""
+    dirs = list(errors.SOURCE_DIRS.values())[1:]
+    return any(filename.startswith(d.rstrip("/") + "/") for d in dirs if d != "site-packages")
 
 
 def _skipped(name):
