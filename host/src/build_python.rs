@@ -235,7 +235,7 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
     let mut left_out = Vec::new();
     let mut notes = Vec::new();
     let env = import_env(&paths[0], &build.env, &mut notes)?;
-    let requirements = dependencies(build.requirements.as_deref(), &paths[0], &mut notes)?;
+    let requirements = dependencies(build.requirements.as_deref(), &paths[0], &mut notes);
     if let Some(requirements) = &requirements {
         let site = stage.0.join("site-packages");
         pip_install(&tool, requirements, &site)?;
@@ -353,13 +353,9 @@ fn import_env(
 /// The dependencies to install: `given`, else the project's
 /// `requirements.txt`, else its `pyproject.toml` when that lists
 /// `[project] dependencies`.
-fn dependencies(
-    given: Option<&Path>,
-    project: &Path,
-    notes: &mut Vec<String>,
-) -> Result<Option<PathBuf>, BuildError> {
+fn dependencies(given: Option<&Path>, project: &Path, notes: &mut Vec<String>) -> Option<PathBuf> {
     if let Some(given) = given {
-        return Ok(Some(given.to_path_buf()));
+        return Some(given.to_path_buf());
     }
     let found = [
         project.join("requirements.txt"),
@@ -373,7 +369,7 @@ fn dependencies(
     if let Some(file) = &found {
         notes.push(format!("note: dependencies from {}", file.display()));
     }
-    Ok(found)
+    found
 }
 
 /// Whether the `pyproject.toml` at `file` lists `[project] dependencies`.

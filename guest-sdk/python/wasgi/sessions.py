@@ -97,35 +97,35 @@ class Sessions:
                 return json.loads(text), sid
         return {}, None
 
+    def id_to_save(self, sid, stored_user, user):
+        """The id to save a session under: `sid`, or a new one when there
+        is none or the session's user changed since it was stored (the old
+        id is forgotten)."""
+        if sid is not None and stored_user != user:
+            self.forget(sid)
+            sid = None
+        return sid or new_id()
+
     def save(self, data, sid=None):
         """Stores `data` as the session `sid` (a new one for None); the
         `Set-Cookie` header to send. A session whose `_user_id` changed
         since it was stored is moved to a new id."""
-        if sid is not None and _user_of(self.read(sid), json.loads) != data.get(USER_KEY):
-            self.forget(sid)
-            sid = None
-        sid = sid or new_id()
+        stored = self.read(sid) if sid is not None else None
+        stored_user = json.loads(stored).get(USER_KEY) if stored is not None else None
+        sid = self.id_to_save(sid, stored_user, data.get(USER_KEY))
         self.write(sid, json.dumps(data), self.max_age)
-        cookie = f"{self.cookie}={sid}; Path=/; HttpOnly; SameSite=Lax; Max-Age={self.max_age}"
-        return ("Set-Cookie", cookie)
+        return self._cookie(sid, self.max_age)
 
     def delete(self, sid):
         """Forgets the session `sid`; the `Set-Cookie` header that expires
         its cookie."""
         if sid is not None:
             self.forget(sid)
-        return ("Set-Cookie", f"{self.cookie}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+        return self._cookie("", 0)
 
-
-def _user_of(text, loads):
-    """The `_user_id` of a stored session's text (None: none, or no session)."""
-    if text is None:
-        return None
-    try:
-        data = loads(text)
-    except Exception:
-        return None
-    return data.get(USER_KEY) if isinstance(data, dict) else None
+    def _cookie(self, value, max_age):
+        cookie = f"{self.cookie}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}"
+        return ("Set-Cookie", cookie)
 
 
 try:
@@ -192,11 +192,7 @@ if SessionInterface is not None:
                 return
             if not (session.modified or self.should_set_cookie(app, session)):
                 return
-            sid = session.sid
-            if sid is not None and session.get(USER_KEY) != session.stored_user:
-                self.sessions.forget(sid)
-                sid = None
-            sid = sid or new_id()
+            sid = self.sessions.id_to_save(session.sid, session.stored_user, session.get(USER_KEY))
             lifetime = app.permanent_session_lifetime.total_seconds()
             self.sessions.write(sid, self.serializer.dumps(dict(session)), lifetime)
             response.set_cookie(
