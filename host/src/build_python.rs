@@ -61,6 +61,10 @@ const BRIDGE: &[(&str, &str)] = &[
         include_str!("../../guest-sdk/python/wasgi/files.py"),
     ),
     (
+        "wasgi/command.py",
+        include_str!("../../guest-sdk/python/wasgi/command.py"),
+    ),
+    (
         "wasgi/scan.py",
         include_str!("../../guest-sdk/python/wasgi/scan.py"),
     ),
@@ -253,6 +257,7 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
             "# Written by `host build-python`: the component's entry module.\n\
              import wasgi.build\n\n\
              MODULES = {modules}\n\n\
+             from wasgi.command import Command\n\
              Application = wasgi.build.load({}, {}, {{{}}}, MODULES, '/0/{PACKAGED}', {}, {{{}}})\n",
             py_str(module),
             py_str(callable),

@@ -1,5 +1,5 @@
-//! Command-line interface: `host serve`, `host cgi`, `host new` and
-//! `host build-python`.
+//! Command-line interface: `host serve`, `host cgi`, `host new`,
+//! `host build-python` and the others.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -80,6 +80,19 @@ enum Command {
     /// and line, with exit status 2.
     #[command(name = "build-python")]
     BuildPython(BuildPythonArgs),
+    /// Run a command inside a Python app's component: manage.py migrate
+    ///
+    /// Runs ARGV (after `--`) as `python ARGV...` would in the app's
+    /// directory, in the component's own CPython 3.14, with the files it
+    /// carries and the directories, environment, state and outbound access
+    /// the flags grant, as `serve` would give them: `host run-python
+    /// app.wasm --dir-rw var -- manage.py migrate`, or a console script of
+    /// the app's packages (`-- flask db upgrade`). The environment is
+    /// --env over what the build's import had (its --env, .env and
+    /// .flaskenv). stdin, stdout and stderr are the terminal's; the exit
+    /// status is the command's.
+    #[command(name = "run-python")]
+    RunPython(crate::run_python::RunPythonArgs),
     /// Pack directories into a component, for it to carry its own files
     ///
     /// Writes OUTPUT: APP with each --dir packed in (a `wasgi-files`
@@ -467,7 +480,7 @@ fn wrap(validate: bool, app: Loaded, file: &str) -> Result<Service, String> {
 pub fn main() -> ExitCode {
     // The capabilities' flags go on every command that runs an app.
     let mut command = Cli::command();
-    for name in ["serve", "cgi", "check"] {
+    for name in ["serve", "cgi", "check", "run-python"] {
         command = command.mut_subcommand(name, capability::with_flags);
     }
     let matches = command.get_matches();
@@ -476,6 +489,15 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => Some(&mut args.app_args),
         Command::Cgi(args) => Some(&mut args.app_args),
         Command::Check(args) => Some(&mut args.app_args),
+        Command::RunPython(args) => {
+            if let Some((_, flags)) = matches.subcommand() {
+                match capability::read_flags(flags) {
+                    Ok(capabilities) => args.capabilities = capabilities,
+                    Err(e) => return fail(2, e),
+                }
+            }
+            None
+        }
         Command::New(_) | Command::BuildPython(_) | Command::Pack(_) | Command::Kv(_) => None,
     };
     if let (Some(app_args), Some((_, flags))) = (app_args, matches.subcommand()) {
@@ -489,6 +511,7 @@ pub fn main() -> ExitCode {
         Command::Cgi(args) => cgi(args),
         Command::New(args) => new(args),
         Command::BuildPython(args) => build_python(args),
+        Command::RunPython(args) => crate::run_python::run(args),
         Command::Pack(args) => pack(args),
         Command::Check(args) => check(args),
         Command::Kv(args) => crate::kv_command::run(args),

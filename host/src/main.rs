@@ -3,6 +3,7 @@
 mod build_python;
 mod cli;
 mod kv_command;
+mod run_python;
 mod scaffold;
 
 fn main() -> std::process::ExitCode {

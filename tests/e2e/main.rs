@@ -24,6 +24,7 @@ mod packaged;
 mod python;
 mod python_apps;
 mod python_build;
+mod python_commands;
 mod python_login;
 mod sandbox;
 mod scale_out;

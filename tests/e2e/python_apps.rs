@@ -157,6 +157,18 @@ fn write_posts(
 
 /// The titles of the posts in the database file, read on the host, after
 /// checking the file's integrity.
+/// The tutorial's `flask --app flaskr init-db`, run in the component with
+/// the instance folder `dir` (a `--dir-rw` value) it is then served with.
+fn init_db(component: &Path, dir: &str) {
+    let argv = ["flask", "--app", "flaskr", "init-db"];
+    let init = crate::python_commands::run_python(component, &["--dir-rw", dir], &argv);
+    assert!(init.status.success(), "{init:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&init.stdout),
+        "Initialized the database.\n"
+    );
+}
+
 fn titles_in(db: &Path) -> Vec<String> {
     sqlite::column_of(db, "SELECT title FROM post ORDER BY title")
 }
@@ -170,6 +182,7 @@ fn flasks_tutorial_blog_runs_unmodified_with_its_templates_static_files_and_sqli
     std::fs::create_dir_all(&instance).unwrap();
     // Given without a guest path, the instance folder is seen where the
     // app computed it: beside its package in the packed project.
+    init_db(&component, instance.to_str().unwrap());
     let host = Host::serve(&[
         component.to_str().unwrap(),
         "--dir-rw",
@@ -256,6 +269,7 @@ fn two_host_processes_write_one_sqlite_database_without_an_error_or_a_lost_row()
     // Anywhere else, a relative guest path starts from the app's directory.
     let instance = fresh_dir("flaskr-two-hosts");
     let dir = format!("{}::instance", instance.display());
+    init_db(&component, &dir);
     let serve = || Host::serve(&[component.to_str().unwrap(), "--dir-rw", &dir]);
     let (a, b) = (serve(), serve());
     let cookie = log_in(a.addr, "carol");
@@ -318,7 +332,7 @@ fn the_probe_of_the_standard_library_passes_what_the_readme_says() {
 }
 
 /// The value of `name="<field>" value="..."` in a page.
-fn field_value(page: &str, field: &str) -> String {
+pub(crate) fn field_value(page: &str, field: &str) -> String {
     let at = page
         .find(&format!("name=\"{field}\" value=\""))
         .unwrap_or_else(|| panic!("{field} in {page}"));
@@ -326,8 +340,9 @@ fn field_value(page: &str, field: &str) -> String {
     rest[..rest.find('"').unwrap()].to_string()
 }
 
-#[test]
-fn a_django_project_serves_its_templates_and_a_form_that_writes_to_sqlite() {
+/// `tests/e2e/python/djsite` built, and the directory of its database,
+/// empty.
+pub(crate) fn django_site(data: &str) -> (PathBuf, PathBuf) {
     let project = project("djsite");
     let requirements = repo().join("tests/e2e/python/django-requirements.txt");
     let component = build(
@@ -341,29 +356,22 @@ fn a_django_project_serves_its_templates_and_a_form_that_writes_to_sqlite() {
         ],
         &[&project],
     );
-    // As a Django user deploys: `manage.py migrate`, natively, first.
-    let var = project.join("var");
-    std::fs::create_dir_all(&var).unwrap();
-    let migrated = std::process::Command::new(crate::python::python())
-        .args(["manage.py", "migrate", "--noinput", "-v", "0"])
-        .current_dir(&project)
-        .env(
-            "PYTHONPATH",
-            crate::python::native_site("django", &requirements),
-        )
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .output()
-        .unwrap();
-    assert!(
-        migrated.status.success(),
-        "{}",
-        String::from_utf8_lossy(&migrated.stderr)
+    (component, fresh_dir(data))
+}
+
+#[test]
+fn a_django_project_serves_its_templates_and_a_form_that_writes_to_sqlite() {
+    let (component, var) = django_site("django-notes");
+    // As a Django user deploys: `manage.py migrate` first, here in the
+    // component's own Python with the directory it is served with.
+    let var_flag = format!("{}::var", var.display());
+    let migrated = crate::python_commands::run_python(
+        &component,
+        &["--dir-rw", &var_flag],
+        &["manage.py", "migrate", "--noinput", "-v", "0"],
     );
-    let host = Host::serve(&[
-        component.to_str().unwrap(),
-        "--dir-rw",
-        var.to_str().unwrap(),
-    ]);
+    assert!(migrated.status.success(), "{migrated:?}");
+    let host = Host::serve(&[component.to_str().unwrap(), "--dir-rw", &var_flag]);
     let addr = host.addr;
     let index = host.get("/");
     assert_eq!(index.status, 200, "{}", index.text());

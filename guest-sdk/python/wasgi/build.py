@@ -242,6 +242,9 @@ def load(module_name, callable_name, source_dirs, modules, packaged=None, cwd=No
     the build."""
     errors.SOURCE_DIRS.update(source_dirs)
     os.environ.update(env or {})
+    from . import command
+
+    command.BUILD_ENV.update(env or {})
     if cwd:
         # The app's directory, as when it runs from there natively
         # (bottle's TEMPLATE_PATH, relative paths); the snapshot keeps it.

@@ -12,3 +12,13 @@ wasmtime::component::bindgen!({
         "wasgi:wsgi/types.start-response": crate::app::StartResponse,
     },
 });
+
+/// Host bindings for the `wasgi:wsgi/command-line` world: the command an
+/// app runs for `host run-python`.
+pub mod command_line {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "command-line",
+        exports: { default: async },
+    });
+}

@@ -15,6 +15,7 @@
 
 mod bindings;
 mod body;
+mod command;
 mod ctx;
 pub(crate) mod engine;
 mod host;
@@ -28,6 +29,7 @@ mod wasi_http;
 
 pub use crate::capability::outbound::{BadDestination, OutboundPolicy};
 pub use crate::capability::preopens::Preopen;
+pub use command::CommandError;
 pub use ctx::RequestCtx;
 pub use engine::{
     EngineOptions, default_cache_dir, default_tools_dir, new_engine, new_engine_with,

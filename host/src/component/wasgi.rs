@@ -46,6 +46,10 @@ impl WasmApp {
         &self.instances
     }
 
+    pub(super) fn pre(&self) -> &AppPre<RequestCtx> {
+        &self.pre
+    }
+
     async fn call_guest(
         &self,
         environ: Environ,

@@ -12,10 +12,7 @@ def get_db():
             detect_types=sqlite3.PARSE_DECLTYPES,
         )
         g.db.row_factory = sqlite3.Row
-        # The tutorial runs `flask init-db` first; here the first request
-        # to find no tables makes them.
-        if g.db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'post'").fetchone()[0] == 0:
-            init_db()
+
     return g.db
 
 
