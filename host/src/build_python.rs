@@ -65,6 +65,14 @@ const BRIDGE: &[(&str, &str)] = &[
         include_str!("../../guest-sdk/python/wasgi/command.py"),
     ),
     (
+        "wasgi/building.py",
+        include_str!("../../guest-sdk/python/wasgi/building.py"),
+    ),
+    (
+        "wasgi/warm.py",
+        include_str!("../../guest-sdk/python/wasgi/warm.py"),
+    ),
+    (
         "wasgi/scan.py",
         include_str!("../../guest-sdk/python/wasgi/scan.py"),
     ),
@@ -135,6 +143,13 @@ const BRIDGE: &[(&str, &str)] = &[
 /// The line `wasgi/build.py` writes when the app cannot be loaded.
 const ERROR_MARK: &str = "wasgi-build-error: ";
 
+/// The build machine's time zones, which components carry for `zoneinfo`.
+const ZONEINFO: &str = "/usr/share/zoneinfo";
+
+/// The file in the bridge's directory where `wasgi/build.py` writes lines
+/// for the build's output (how each `--warm` request went).
+const NOTES: &str = ".build-notes";
+
 /// What to build.
 pub struct BuildPython {
     /// `MODULE:CALLABLE` (`CALLABLE` defaults to `application`).
@@ -150,6 +165,10 @@ pub struct BuildPython {
     /// `NAME=VALUE` environment variables for the app's import (over the
     /// first path's `.env` and `.flaskenv`).
     pub env: Vec<String>,
+    /// Requests served through the app before the snapshot (`--warm`):
+    /// paths or absolute URLs (none: the first path's `pyproject.toml`
+    /// `[tool.wasgi] warm`, if it has one).
+    pub warm: Vec<String>,
 }
 
 /// Why a build failed.
@@ -250,6 +269,11 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
     let source_dirs: Vec<String> = (mounts.iter().enumerate())
         .map(|(i, (_, shown))| format!("{}: {}", py_str(&format!("/{i}")), py_str(shown)))
         .collect();
+    let warm = warm_urls(&build.warm, &paths[0], &mut notes)?;
+    // Warm requests may need the time zones (Django's TIME_ZONE), which
+    // the component carries for run time: mounted after the others, for
+    // the build alone.
+    let zones = Some(Path::new(ZONEINFO)).filter(|z| !warm.is_empty() && z.is_dir());
     let modules = scan(&tool, module, &mounts);
     stage.write(
         "bridge/wasgi_main.py",
@@ -258,7 +282,7 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
              import wasgi.build\n\n\
              MODULES = {modules}\n\n\
              from wasgi.command import Command\n\
-             Application = wasgi.build.load({}, {}, {{{}}}, MODULES, '/0/{PACKAGED}', {}, {{{}}})\n",
+             Application = wasgi.build.load({}, {}, {{{}}}, MODULES, '/0/{PACKAGED}', {}, {{{}}}, [{}], {})\n",
             py_str(module),
             py_str(callable),
             source_dirs.join(", "),
@@ -266,7 +290,14 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
             (env.iter())
                 .map(|(k, v)| format!("{}: {}", py_str(k), py_str(v)))
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
+            (warm.iter().map(|u| py_str(u)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            match &zones {
+                Some(_) => py_str(&format!("/{}", mounts.len())),
+                None => "None".to_string(),
+            }
         ),
     )?;
     if let Some(parent) = output.parent() {
@@ -280,7 +311,7 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
         .env_remove("VIRTUAL_ENV")
         .env_remove("PYTHONPATH")
         .current_dir(&stage.0);
-    for (dir, _) in &mounts {
+    for dir in mounts.iter().map(|(dir, _)| dir.as_path()).chain(zones) {
         cmd.arg("-p").arg(dir);
     }
     cmd.arg("-o").arg(&output);
@@ -288,6 +319,8 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
     if !out.status.success() {
         return Err(explain_failure(&out, &left_out, &paths));
     }
+    let told = fs::read_to_string(bridge_dir.join(NOTES)).unwrap_or_default();
+    notes.extend(told.lines().map(str::to_string));
     let files = pack(
         &output,
         &bridge_dir,
@@ -377,6 +410,47 @@ fn dependencies(given: Option<&Path>, project: &Path, notes: &mut Vec<String>) -
     found
 }
 
+/// The requests to warm the snapshot with: `--warm`, else the project's
+/// `pyproject.toml` `[tool.wasgi] warm`. Each is a path or an absolute
+/// http(s) URL.
+fn warm_urls(
+    given: &[String],
+    project: &Path,
+    notes: &mut Vec<String>,
+) -> Result<Vec<String>, BuildError> {
+    let file = project.join("pyproject.toml");
+    let (urls, from) = if given.is_empty() && file.is_file() {
+        let listed = (fs::read_to_string(&file).ok())
+            .and_then(|text| text.parse::<toml::Table>().ok())
+            .and_then(|doc| {
+                let warm = doc.get("tool")?.get("wasgi")?.get("warm")?.clone();
+                Some(warm.try_into::<Vec<String>>().map_err(|_| {
+                    BuildError::App(format!(
+                        "{}: [tool.wasgi] warm must be a list of paths or URLs",
+                        file.display()
+                    ))
+                }))
+            })
+            .transpose()?
+            .unwrap_or_default();
+        (listed, format!("{} [tool.wasgi] warm", file.display()))
+    } else {
+        (given.to_vec(), "--warm".to_string())
+    };
+    for url in &urls {
+        let absolute = url.starts_with("http://") || url.starts_with("https://");
+        if !(url.starts_with('/') || absolute) || url.chars().any(char::is_whitespace) {
+            return Err(BuildError::App(format!(
+                "{from}: {url:?} is neither a path (/catalog/) nor an http(s) URL (https://example.com/)"
+            )));
+        }
+    }
+    if !urls.is_empty() && from != "--warm" {
+        notes.push(format!("note: warming with {from}"));
+    }
+    Ok(urls)
+}
+
 /// Whether the `pyproject.toml` at `file` lists `[project] dependencies`.
 fn lists_dependencies(file: &Path) -> bool {
     let Ok(text) = fs::read_to_string(file) else {
@@ -443,14 +517,10 @@ fn pack(
     }
     // The first `--path` directory is the guest's working directory.
     packer.set_workdir(&format!("/{}", mounts.len() - paths));
-    let zoneinfo = Path::new("/usr/share/zoneinfo");
+    let zoneinfo = Path::new(ZONEINFO);
     if zoneinfo.is_dir() {
         let skip = &["posix", "right", "localtime", "posixrules"];
-        packer.add(
-            mount("/usr/share/zoneinfo", None),
-            zoneinfo,
-            Walk::All { skip },
-        )?;
+        packer.add(mount(ZONEINFO, None), zoneinfo, Walk::All { skip })?;
     }
     let counted = (packer.files, packer.bytes);
     let payload = packer.finish()?;

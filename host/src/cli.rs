@@ -172,6 +172,16 @@ struct BuildPythonArgs {
     /// import reads of it is baked into the snapshot
     #[arg(long = "env", value_name = "NAME=VALUE")]
     env: Vec<String>,
+
+    /// A request to serve through the app before the snapshot is taken
+    /// (repeatable): a path (/catalog/, for Host: localhost) or an
+    /// absolute URL (https://example.com/). What the first requests do
+    /// (URL resolution, templates, ORM setup) is then in the snapshot;
+    /// nothing is written meanwhile (SQLite opens read-only, the host's
+    /// stores refuse). Default: the first --path's pyproject.toml
+    /// [tool.wasgi] warm
+    #[arg(long = "warm", value_name = "URL")]
+    warm: Vec<String>,
 }
 
 #[derive(Args)]
@@ -584,6 +594,7 @@ fn build_python(args: BuildPythonArgs) -> ExitCode {
         paths: args.paths,
         requirements: args.requirements,
         env: args.env,
+        warm: args.warm,
     };
     match build_python(&build) {
         Ok(built) => {

@@ -1,8 +1,9 @@
 //! What `host build-python` does with a project before the app runs: the
 //! dependencies resolved for the guest's Python (not the build machine's),
 //! the environment of the import at build time (`--env`, `.env`), an
-//! application factory with literal arguments, and a requirement with no
-//! wheel for the guest's Python refused by name.
+//! application factory with literal arguments, a requirement with no
+//! wheel for the guest's Python refused by name, and requests served
+//! through the app before the snapshot (`--warm`) writing nothing.
 
 use std::process::Command;
 
@@ -71,6 +72,24 @@ fn what_cannot_build_is_one_error_at_the_apps_line_or_naming_the_requirement() {
     let line = format!("error: {}/selfserve.py, line 6: ", dir.display());
     assert!(stderr.starts_with(&line), "{stderr}");
     assert!(stderr.contains("if __name__ == \"__main__\":"), "{stderr}");
+    // The host's stores at import: refused with a reason, not a trap.
+    std::fs::write(
+        dir.join("stateful.py"),
+        "import wasgi.kv\n\nvisits = wasgi.kv.open()\n",
+    )
+    .unwrap();
+    let stderr = build_fails(&["stateful", "--path", dir.to_str().unwrap()]);
+    let line = format!(
+        "error: {}/stateful.py, line 3: PermissionError: ",
+        dir.display()
+    );
+    assert!(stderr.starts_with(&line), "{stderr}");
+    assert!(
+        stderr.contains(
+            "the key-value stores (wasgi.kv, wasgi.sessions) cannot be used while the app is built"
+        ),
+        "{stderr}"
+    );
     let stderr = build_fails(&[
         "app:make(open('/etc/passwd'))",
         "--path",
@@ -89,4 +108,100 @@ fn what_cannot_build_is_one_error_at_the_apps_line_or_naming_the_requirement() {
     );
     assert!(!stderr.contains("[stdout]"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Every file under `dir` and its bytes.
+fn contents(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(contents(&path));
+        } else {
+            files.push((path.clone(), std::fs::read(&path).unwrap()));
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn warm_requests_run_at_build_without_writing_and_a_fresh_instance_starts_there() {
+    // A Django project with its database migrated, as on a developer's
+    // machine, warmed with its pages (one of which hashes a password,
+    // which the host does not do at build time, and one that is not there).
+    let project = crate::sqlite::fresh_dir("django-warm");
+    crate::python_apps::copy_tree(&repo().join("tests/e2e/python/djsite"), &project);
+    let var = project.join("var");
+    std::fs::create_dir_all(&var).unwrap();
+    let (plain, _) = crate::python_apps::django_site("django-warm-unused");
+    let migrated = crate::python_commands::run_python(
+        &plain,
+        &["--dir-rw", &format!("{}::var", var.display())],
+        &["manage.py", "migrate", "--noinput", "-v", "0"],
+    );
+    assert!(migrated.status.success(), "{migrated:?}");
+    let before = contents(&project);
+    let requirements = repo().join("tests/e2e/python/django-requirements.txt");
+    let out = project.join("warm.wasm");
+    let built = Command::new(host_bin())
+        .args(["build-python", "djsite.wsgi:application", "--path"])
+        .arg(&project)
+        .arg("--requirements")
+        .arg(&requirements)
+        .args([
+            "--warm",
+            "/",
+            "--warm",
+            "http://localhost:8000/admin/login/",
+        ])
+        .args(["--warm", "/hasher/", "--warm", "/nope"])
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&built.stderr);
+    assert!(built.status.success(), "{stderr}");
+    for line in [
+        "warmed GET /: 200 OK in ",
+        "warmed GET http://localhost:8000/admin/login/: 200 OK in ",
+        "warmed GET /nope: 404 Not Found in ",
+    ] {
+        assert!(stderr.contains(line), "{line} in {stderr}");
+    }
+    assert!(
+        stderr.contains("warmed GET /hasher/: 500 Internal Server Error in ")
+            && stderr.contains("password hashing (hashlib.pbkdf2_hmac, hashlib.scrypt) cannot be used while the app is built"),
+        "{stderr}"
+    );
+    // Nothing in the project changed (the database included), but the
+    // component written.
+    std::fs::rename(&out, project.with_extension("wasm")).unwrap();
+    assert!(
+        contents(&project) == before,
+        "the build changed the project"
+    );
+    // At run time: the database opens writable (the build's connection was
+    // closed before the snapshot), and what was refused at build works.
+    let component = project.with_extension("wasm");
+    let host = Host::serve(&[
+        component.to_str().unwrap(),
+        "--dir-rw",
+        &format!("{}::var", var.display()),
+    ]);
+    let index = host.get("/");
+    assert_eq!(index.status, 200, "{}", index.text());
+    let csrf = index.header("Set-Cookie").unwrap();
+    let csrf = csrf.split(';').next().unwrap().trim().to_string();
+    let token = crate::python_apps::field_value(&index.text(), "csrfmiddlewaretoken");
+    let posted = crate::python_apps::form(
+        host.addr,
+        "/",
+        &csrf,
+        &format!("csrfmiddlewaretoken={token}&text=warm"),
+    );
+    assert_eq!(posted.status, 302, "{}", posted.text());
+    assert!(host.get("/").text().contains("warm ("));
+    assert_eq!(host.get("/hasher/").text().trim(), "pbkdf2_sha256 True");
+    assert!(!host.log().contains("Traceback"), "{}", host.log());
 }

@@ -24,6 +24,8 @@ _SKIP = ("__main__", "this", "antigravity", "__hello__", "__phello__", "idlelib"
          "venv", "multiprocessing", "concurrent.futures.process", "ctypes")
 
 _MARK = "wasgi-build-error: "
+# The file in the bridge's directory `_note` writes to (hidden: not packed).
+NOTES = ".build-notes"
 
 
 def _report(kind, message, filename=None, lineno=None):
@@ -233,13 +235,14 @@ def _factory_call(callable_name):
     return name, (args, kwargs)
 
 
-def load(module_name, callable_name, source_dirs, modules, packaged=None, cwd=None, env=None):
+def load(module_name, callable_name, source_dirs, modules, packaged=None, cwd=None, env=None,
+         warm=(), tzpath=None):
     """Imports `module_name` in the environment `env` (over the build's
     own), finds `callable_name` in it (a dotted path is followed attribute
     by attribute, `NAME(ARGS)` called), imports `modules` (see
-    `preimport`) and returns the `Application` class componentize-py
-    exports. Failures are reported as one line, then raised, which stops
-    the build."""
+    `preimport`), serves the `warm` requests through it (`wasgi.warm`,
+    with the time zones at `tzpath`) and returns the `Application` class componentize-py exports. Failures
+    are reported as one line, then raised, which stops the build."""
     errors.SOURCE_DIRS.update(source_dirs)
     os.environ.update(env or {})
     from . import command
@@ -253,11 +256,22 @@ def load(module_name, callable_name, source_dirs, modules, packaged=None, cwd=No
     from . import patches
 
     patches.install()
-    with _NoNetwork():
-        return _load(module_name, callable_name, source_dirs, modules, packaged)
+    from .building import Building
+
+    with _NoNetwork(), Building():
+        return _load(module_name, callable_name, source_dirs, modules, packaged, warm, tzpath)
 
 
-def _load(module_name, callable_name, source_dirs, modules, packaged):
+def _note(line):
+    """One line `host build-python` shows in its output: into a file of
+    the bridge's directory, which the host reads after the build
+    (componentize-py shows the guest's output only when it fails)."""
+    bridge = next(iter(errors.SOURCE_DIRS))
+    with open(os.path.join(bridge, NOTES), "a", encoding="utf-8") as f:
+        f.write(line + "\n")
+
+
+def _load(module_name, callable_name, source_dirs, modules, packaged, warm, tzpath):
     try:
         module = importlib.import_module(module_name)
     except BaseException as e:
@@ -287,6 +301,11 @@ def _load(module_name, callable_name, source_dirs, modules, packaged):
         raise TypeError(message)
     preimport(modules)
     _warm_templates(app)
+    from . import warm as warming
+
+    for line in warming.warm(app, warm, tzpath):
+        _note(line)
+    warming.release()
     _keep_source_lines(source_dirs)
     if packaged:
         package(packaged)
@@ -297,4 +316,17 @@ def _load(module_name, callable_name, source_dirs, modules, packaged):
     metadata.keep(list(source_dirs)[1:])
     from .bridge import application_class
 
-    return application_class(app)
+    application = application_class(app)
+    _freeze()
+    return application
+
+
+def _freeze():
+    """Moves every object the snapshot holds out of the garbage
+    collector's reach (`gc.freeze`): a collection in a request would
+    otherwise walk them all, writing to each one's header, and every page
+    it writes is a copy-on-write fault of the instance's memory."""
+    import gc
+
+    gc.collect()
+    gc.freeze()

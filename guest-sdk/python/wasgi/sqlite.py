@@ -17,9 +17,12 @@ and Django do)."""
 import os
 import sqlite3
 import urllib.parse
+import weakref
 
 from componentize_py_types import Err
 from wit_world.imports import file_lock
+
+from . import building
 
 _connect = sqlite3.connect
 
@@ -78,10 +81,41 @@ def _release(connection):
         lock.__exit__(None, None, None)
 
 
+# The connections opened while the app was built, closed before the
+# snapshot (`close_built`).
+_built = []
+
+
+def _connect_at_build(path, args, kwargs):
+    """A connection while the app is built: read-only (`query_only`), to a
+    database that exists (none is made), without the host's lock."""
+    if path is not None and not os.path.exists(path):
+        raise sqlite3.OperationalError(
+            f"unable to open database file {path!r}: while the app is built, databases "
+            "open read-only, and this one does not exist")
+    connection = _connect(*args, **kwargs)
+    connection.execute("PRAGMA query_only = ON")
+    _built.append(weakref.ref(connection))
+    return connection
+
+
+def close_built():
+    """Closes every connection opened while the app was built."""
+    for ref in _built:
+        connection = ref()
+        if connection is not None:
+            connection.close()
+    _built.clear()
+
+
 def connect(database, timeout=5.0, detect_types=0, isolation_level="DEFERRED",
             check_same_thread=True, factory=sqlite3.Connection, cached_statements=128,
             uri=False, **kwargs):
     path = _file_of(database, uri)
+    if building.ACTIVE:
+        args = (database, timeout, detect_types, isolation_level, check_same_thread,
+                _locking(factory), cached_statements, uri)
+        return _connect_at_build(path, args, kwargs)
     lock = None
     if path is not None:
         try:
