@@ -169,6 +169,10 @@ pub struct BuildPython {
     /// paths or absolute URLs (none: the first path's `pyproject.toml`
     /// `[tool.wasgi] warm`, if it has one).
     pub warm: Vec<String>,
+    /// Packages (or distributions) of the requirements whose native code
+    /// may be left out though they do not import without it
+    /// (`--allow-missing-native`).
+    pub allow_missing_native: Vec<String>,
 }
 
 /// Why a build failed.
@@ -256,6 +260,7 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
     let bridge_dir = stage.0.join("bridge");
     let mut mounts = vec![(bridge_dir.clone(), bridge.display().to_string())];
     let mut left_out = Vec::new();
+    let mut native = Vec::new();
     let mut notes = Vec::new();
     let env = import_env(&paths[0], &build.env, &mut notes)?;
     let requirements = dependencies(build.requirements.as_deref(), &paths[0], &mut notes);
@@ -263,6 +268,8 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
         let site = stage.0.join("site-packages");
         pip_install(&tool, requirements, &site)?;
         left_out = remove_native_code(&site)?;
+        native =
+            crate::native_deps::checks(&site, &left_out, requirements, &build.allow_missing_native);
         mounts.push((site, "site-packages".into()));
     }
     mounts.extend(paths.iter().map(|p| (p.clone(), p.display().to_string())));
@@ -282,7 +289,7 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
              import wasgi.build\n\n\
              MODULES = {modules}\n\n\
              from wasgi.command import Command\n\
-             Application = wasgi.build.load({}, {}, {{{}}}, MODULES, '/0/{PACKAGED}', {}, {{{}}}, [{}], {})\n",
+             Application = wasgi.build.load({}, {}, {{{}}}, MODULES, '/0/{PACKAGED}', {}, {{{}}}, [{}], {}, [{}])\n",
             py_str(module),
             py_str(callable),
             source_dirs.join(", "),
@@ -297,7 +304,11 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
             match &zones {
                 Some(_) => py_str(&format!("/{}", mounts.len())),
                 None => "None".to_string(),
-            }
+            },
+            (native.iter())
+                .map(|c| format!("({}, {})", py_str(&c.module), py_str(&c.package)))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     )?;
     if let Some(parent) = output.parent() {
@@ -799,6 +810,10 @@ fn explain_failure(out: &Output, left_out: &[String], paths: &[PathBuf]) -> Buil
         (file, Some(line)) => format!("{file}, line {line}: "),
         (file, None) => format!("{file}: "),
     };
+    if kind == "NativeCode" {
+        // A requirement that does not import without what was removed.
+        return BuildError::App(message.to_string());
+    }
     if kind == "ModuleNotFoundError" || kind == "ImportError" {
         // Removed from --requirements, or lying in a --path directory.
         let in_paths: Vec<String> = paths.iter().flat_map(|p| native_files(p)).collect();

@@ -182,6 +182,12 @@ struct BuildPythonArgs {
     /// [tool.wasgi] warm
     #[arg(long = "warm", value_name = "URL")]
     warm: Vec<String>,
+
+    /// Build though PACKAGE, a requirement, does not import without the
+    /// native code a component cannot run (repeatable): for an app that
+    /// never imports it. Without it that is an error naming the import
+    #[arg(long = "allow-missing-native", value_name = "PACKAGE")]
+    allow_missing_native: Vec<String>,
 }
 
 #[derive(Args)]
@@ -595,6 +601,7 @@ fn build_python(args: BuildPythonArgs) -> ExitCode {
         requirements: args.requirements,
         env: args.env,
         warm: args.warm,
+        allow_missing_native: args.allow_missing_native,
     };
     match build_python(&build) {
         Ok(built) => {

@@ -3,6 +3,7 @@
 mod build_python;
 mod cli;
 mod kv_command;
+mod native_deps;
 mod run_python;
 mod scaffold;
 

@@ -107,6 +107,37 @@ fn what_cannot_build_is_one_error_at_the_apps_line_or_naming_the_requirement() {
         "{stderr}"
     );
     assert!(!stderr.contains("[stdout]"), "{stderr}");
+    // A requirement that does not import without the native code left out
+    // (the app imports it only in a request): an error naming the import,
+    // unless the app says it can do without.
+    std::fs::write(dir.join("requirements.txt"), "psycopg2-binary==2.9.11\n").unwrap();
+    let stderr = build_fails(&["app", "--path", dir.to_str().unwrap()]);
+    assert!(
+        stderr.starts_with(
+            "error: `psycopg2` does not work without its native code: `import psycopg2` fails \
+             (ModuleNotFoundError: No module named 'psycopg2._psycopg'), as `psycopg2._psycopg` was left out"
+        ) && stderr.contains("--allow-missing-native psycopg2"),
+        "{stderr}"
+    );
+    let out = dir.join("allowed.wasm");
+    let allowed = Command::new(host_bin())
+        .args([
+            "build-python",
+            "app",
+            "--allow-missing-native",
+            "psycopg2",
+            "--path",
+        ])
+        .arg(&dir)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(allowed.status.success(), "{allowed:?}");
+    assert!(
+        String::from_utf8_lossy(&allowed.stderr).contains("note: left out psycopg2/_psycopg."),
+        "{allowed:?}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -61,6 +61,31 @@ def _in_project(filename):
     return any(filename.startswith(d.rstrip("/") + "/") for d in dirs if d != "site-packages")
 
 
+def _check_native(checks):
+    """Fails the build if a requirement does not import without a native
+    extension that was left out (`host build-python` lists, as (module,
+    package), those of the direct requirements): its package, and the
+    module itself when it is public (`lxml.etree`; a private one such as
+    `markupsafe._speedups` is expected to have a fallback)."""
+    left_out = {module for module, _ in checks}
+    for module, package in checks:
+        targets = [package]
+        if not module.rsplit(".", 1)[-1].startswith("_") and module != package:
+            targets.append(module)
+        for target in targets:
+            try:
+                importlib.import_module(target)
+            except ImportError as e:
+                missing = e.name if e.name in left_out else module
+                _report("NativeCode",
+                        f"`{package}` does not work without its native code: `import {target}` "
+                        f"fails ({errors.kind_of(e)}: {e}), as `{missing}` was left out (native "
+                        "code cannot run in a wasm component); use a pure-Python package "
+                        f"instead, or build with --allow-missing-native {package} if the app "
+                        "never imports it")
+                raise
+
+
 def _skipped(name):
     return any(name == s or name.startswith(s + ".") for s in _SKIP) or name.endswith(".__main__")
 
@@ -236,12 +261,13 @@ def _factory_call(callable_name):
 
 
 def load(module_name, callable_name, source_dirs, modules, packaged=None, cwd=None, env=None,
-         warm=(), tzpath=None):
+         warm=(), tzpath=None, native=()):
     """Imports `module_name` in the environment `env` (over the build's
     own), finds `callable_name` in it (a dotted path is followed attribute
     by attribute, `NAME(ARGS)` called), imports `modules` (see
-    `preimport`), serves the `warm` requests through it (`wasgi.warm`,
-    with the time zones at `tzpath`) and returns the `Application` class componentize-py exports. Failures
+    `preimport`), checks the requirements whose `native` code was left
+    out (`_check_native`), serves the `warm` requests through it
+    (`wasgi.warm`, with the time zones at `tzpath`) and returns the `Application` class componentize-py exports. Failures
     are reported as one line, then raised, which stops the build."""
     errors.SOURCE_DIRS.update(source_dirs)
     os.environ.update(env or {})
@@ -259,7 +285,8 @@ def load(module_name, callable_name, source_dirs, modules, packaged=None, cwd=No
     from .building import Building
 
     with _NoNetwork(), Building():
-        return _load(module_name, callable_name, source_dirs, modules, packaged, warm, tzpath)
+        return _load(module_name, callable_name, source_dirs, modules, packaged, warm, tzpath,
+                     native)
 
 
 def _note(line):
@@ -271,7 +298,7 @@ def _note(line):
         f.write(line + "\n")
 
 
-def _load(module_name, callable_name, source_dirs, modules, packaged, warm, tzpath):
+def _load(module_name, callable_name, source_dirs, modules, packaged, warm, tzpath, native):
     try:
         module = importlib.import_module(module_name)
     except BaseException as e:
@@ -300,6 +327,7 @@ def _load(module_name, callable_name, source_dirs, modules, packaged, warm, tzpa
         _report("TypeError", message, getattr(module, "__file__", None))
         raise TypeError(message)
     preimport(modules)
+    _check_native(native)
     _warm_templates(app)
     from . import warm as warming
 

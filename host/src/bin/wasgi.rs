@@ -7,6 +7,8 @@ mod build_python;
 mod cli;
 #[path = "../kv_command.rs"]
 mod kv_command;
+#[path = "../native_deps.rs"]
+mod native_deps;
 #[path = "../run_python.rs"]
 mod run_python;
 #[path = "../scaffold.rs"]
