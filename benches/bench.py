@@ -18,12 +18,15 @@ requests served): the figure least disturbed by the load generator.
 Everything it needs is installed into caches on first use: wrk (Debian,
 scripts/install-deb.sh), nginx and PostgreSQL (Debian's, for the
 static-file rows and the SQL row), wasmtime-cli 48.0.8
-(scripts/install-wasmtime.sh, not in smoke runs), gunicorn, bottle and Flask (pip, into
-~/.cache/wasgi/bench-venv). The Python rows (the bottle hello, and the
-index of Flask's tutorial blog, `tests/e2e/python/flaskr`, which renders a
-template over rows read from SQLite; each built with `host build-python`,
-next to the same app under gunicorn) are left out of smoke runs: the e2e
-tests build Python apps already.
+(scripts/install-wasmtime.sh, not in smoke runs), gunicorn, bottle, Flask and Django
+(pip, into ~/.cache/wasgi/bench-venv). The Python rows (the bottle hello;
+the index of Flask's tutorial blog, `tests/e2e/python/flaskr`, which
+renders a template over rows read from SQLite, built plain and with
+`--warm /`; the tests' Django project, `tests/e2e/python/djsite`, its notes
+page listing ten rows through the ORM and its admin's login page, built
+with `--warm`; each built with `host build-python`, next to the same app
+under CPython's wsgiref and gunicorn) are left out of smoke runs: the
+e2e tests build Python apps already.
 """
 
 import argparse
@@ -44,6 +47,7 @@ CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "wasgi"
 GUNICORN_VERSION = "23.0.0"
 BOTTLE_VERSION = "0.13.4"
 FLASK_VERSION = "3.1.3"
+DJANGO_VERSION = "5.2.8"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -335,6 +339,14 @@ def rows(tools, reuse):
                 [host, "serve", wasm, "--port", "{port}", "--dir-rw", str(project / "instance")],
             )
         )
+        warmed = tools.get("flaskr-warm")
+        if warmed:
+            out.append(
+                Row(
+                    "host: Flask tutorial index, fresh instance, built with --warm /",
+                    [host, "serve", warmed, "--port", "{port}", "--dir-rw", str(project / "instance")],
+                )
+            )
         if gunicorn:
             out.append(
                 Row(
@@ -342,6 +354,20 @@ def rows(tools, reuse):
                     [gunicorn, "-w", "1", "-b", "127.0.0.1:{port}", "--chdir", str(project), "flaskr:create_app()"],
                 )
             )
+    django = tools.get("django")
+    if django:
+        wasm, project = django
+        fresh = [host, "serve", wasm, "--port", "{port}", "--dir-rw", str(project / "var")]
+        reused = fresh + ["--reuse", str(reuse or 1000)]
+        wsgiref = [str(CACHE / "bench-venv/bin/python"), str(ROOT / "benches/wsgiref_serve.py"), str(project),
+                   "djsite.wsgi:application", "{port}"]
+        native = [gunicorn, "-w", "1", "-b", "127.0.0.1:{port}", "--chdir", str(project), "djsite.wsgi:application"]
+        for page, path in (("notes page (template + ORM list of 10)", "/"), ("admin login page", "/admin/login/")):
+            out.append(Row(f"host: Django {page}, fresh instance, built with --warm", fresh, path=path))
+            out.append(Row(f"host: Django {page}, --reuse {reuse or 1000}", reused, path=path))
+            out.append(Row(f"CPython wsgiref.simple_server: Django {page}", wsgiref, path=path))
+            if gunicorn:
+                out.append(Row(f"gunicorn (1 sync worker): Django {page}", native, path=path))
     return out
 
 
@@ -500,13 +526,14 @@ def install(args):
     venv = CACHE / "bench-venv"
     gunicorn = venv / "bin/gunicorn"
     works = gunicorn.exists() and subprocess.run([str(gunicorn), "--version"], capture_output=True).returncode == 0
-    has_apps = works and subprocess.run([str(venv / "bin/python"), "-c", "import bottle, flask"], capture_output=True).returncode == 0
+    has_apps = works and subprocess.run([str(venv / "bin/python"), "-c", "import bottle, flask, django"], capture_output=True).returncode == 0
     if not works or not has_apps:
-        log(f"installing gunicorn {GUNICORN_VERSION}, bottle {BOTTLE_VERSION} and Flask {FLASK_VERSION} into {venv} ...")
+        log(f"installing gunicorn {GUNICORN_VERSION}, bottle {BOTTLE_VERSION}, Flask {FLASK_VERSION} "
+            f"and Django {DJANGO_VERSION} into {venv} ...")
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
         subprocess.run(
             [str(venv / "bin/pip"), "install", "-q", f"gunicorn=={GUNICORN_VERSION}", f"bottle=={BOTTLE_VERSION}",
-             f"flask=={FLASK_VERSION}"],
+             f"flask=={FLASK_VERSION}", f"django=={DJANGO_VERSION}"],
             check=True,
         )
     tools["gunicorn"] = str(gunicorn)
@@ -532,7 +559,47 @@ def install(args):
             check=True,
         )
         tools["flaskr"] = (str(wasm), project)
+        warmed = CACHE / "bench-flaskr-warm.wasm"
+        log("building it again, warmed with its index (--warm /) ...")
+        subprocess.run(
+            [tools["host"], "build-python", "flaskr:create_app()", "-o", str(warmed),
+             "--path", str(project), "--requirements", str(requirements), "--warm", "/"],
+            check=True,
+        )
+        tools["flaskr-warm"] = str(warmed)
+    if wanted("django"):
+        project = django_project(venv)
+        wasm = CACHE / "bench-djsite.wasm"
+        log("building the Django project with host build-python, warmed with its pages ...")
+        requirements = CACHE / "bench-django-requirements.txt"
+        requirements.write_text(f"django=={DJANGO_VERSION}\n")
+        subprocess.run(
+            [tools["host"], "build-python", "djsite.wsgi:application", "-o", str(wasm),
+             "--path", str(project), "--requirements", str(requirements),
+             "--warm", "/", "--warm", "/admin/login/"],
+            check=True,
+        )
+        tools["django"] = (str(wasm), project)
     return tools
+
+
+def django_project(venv):
+    """A copy of the tests' Django project (`tests/e2e/python/djsite`: a
+    notes app and the admin) migrated natively, with ten notes."""
+    import shutil
+    import sqlite3
+
+    project = CACHE / "bench-djsite"
+    shutil.rmtree(project, ignore_errors=True)
+    shutil.copytree(ROOT / "tests/e2e/python/djsite", project)
+    (project / "var").mkdir()
+    subprocess.run([str(venv / "bin/python"), "manage.py", "migrate", "--noinput", "-v", "0"],
+                   cwd=project, check=True)
+    db = sqlite3.connect(project / "var/db.sqlite3")
+    db.executemany("INSERT INTO notes_note (text, created) VALUES (?, datetime('now'))",
+                   [(f"Note {i}: a few words to show.",) for i in range(10)])
+    db.commit()
+    return project
 
 
 SERVERS = []  # the throw-away servers (redis-server, postgres), stopped when the run ends

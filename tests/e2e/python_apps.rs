@@ -261,6 +261,45 @@ fn flasks_tutorial_blog_runs_unmodified_with_its_templates_static_files_and_sqli
         .unwrap();
     assert!(hash.starts_with("scrypt:32768:8:1$"), "{hash}");
     assert!(!host.log().contains("database is locked"), "{}", host.log());
+    drop(host);
+
+    // In a manifest, a relative `host` with no `guest` is placed as
+    // `--dir-rw instance` is: where the app computed its instance folder.
+    let manifests = fresh_dir("flaskr-manifest");
+    let relative = pathdiff(&instance, &manifests);
+    let manifest = manifests.join("wasgi.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "[[app]]\nname = \"blog\"\ncomponent = {:?}\ndirs = [{{ host = {:?}, rw = true }}]\n",
+            component.display().to_string(),
+            relative.display().to_string()
+        ),
+    )
+    .unwrap();
+    let host = Host::serve(&["--config", manifest.to_str().unwrap()]);
+    assert!(page(host.addr, "/", &cookie).text().contains(&acked[0]));
+    assert_eq!(
+        form(host.addr, "/create", &cookie, "title=Via+manifest&body=b").status,
+        302
+    );
+    assert!(titles_in(&db).contains(&"Via manifest".to_string()));
+}
+
+/// `path` relative to the directory `base` (both absolute).
+fn pathdiff(path: &Path, base: &Path) -> PathBuf {
+    let (path, base) = (path.canonicalize().unwrap(), base.canonicalize().unwrap());
+    let common = path
+        .components()
+        .zip(base.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut relative = PathBuf::new();
+    for _ in base.components().skip(common) {
+        relative.push("..");
+    }
+    relative.extend(path.components().skip(common));
+    relative
 }
 
 #[test]

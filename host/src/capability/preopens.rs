@@ -62,11 +62,11 @@ impl Capability for Preopens {
                 let at = Some(d.host.span().start);
                 return Err(key.error(at, format!("{}: no such directory", host.display())));
             }
+            // As `--dir` takes them: without a guest path, the directory is
+            // seen at its place in a packed project (`host = "instance"`
+            // beside a Flask app), else at its path as written; a relative
+            // guest path starts from a packed app's directory.
             let guest = d.guest.clone().unwrap_or_else(|| d.host.get_ref().clone());
-            if !guest.starts_with('/') {
-                let at = Some(table.span().start);
-                return Err(key.error(at, format!("guest path {guest:?} must be absolute")));
-            }
             dirs.push(Preopen {
                 host,
                 guest_given: d.guest.is_some(),
