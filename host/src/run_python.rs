@@ -108,6 +108,16 @@ fn run_command(args: &mut RunPythonArgs) -> Result<u8, (u8, String)> {
     match runtime.block_on(app.run_command(&args.argv)) {
         Ok(status) => Ok(status),
         Err(e @ component::CommandError::NotExported) => Err(usage(format!("{file}: {e}"))),
-        Err(e) => Err((1, format!("{file}: {e}"))),
+        Err(e) => {
+            if let component::CommandError::Failed(exc) = &e
+                && !exc.traceback.is_empty()
+            {
+                eprintln!("The guest's calls (most recent call last):");
+                for line in &exc.traceback {
+                    eprintln!("{line}");
+                }
+            }
+            Err((1, format!("{file}: {e}")))
+        }
     }
 }

@@ -218,6 +218,22 @@ fn a_command_has_python_s_exit_status_stdin_and_tracebacks() {
     let stderr = text(&missing.stderr);
     assert!(stderr.contains("run-python: nosuch: no such file in the app's directory"));
     assert!(stderr.contains("django-admin"), "{stderr}");
+    // A command that runs away is stopped at its limit, as a request is.
+    let endless = run_python_with(
+        &component,
+        &["--cpu-limit", "1"],
+        &["-c", "while True: pass"],
+        &[],
+        "",
+    );
+    assert_eq!(endless.status.code(), Some(1), "{endless:?}");
+    let stderr = text(&endless.stderr);
+    assert!(
+        stderr.contains("error: ")
+            && stderr.contains("TimeoutError: ")
+            && stderr.trim_end().ends_with("(--cpu-limit)"),
+        "{stderr}"
+    );
     // A component built otherwise runs no commands: one error, status 2.
     let demo = crate::common::example("hello");
     let refused = run_python(&demo, &[], &["manage.py"]);

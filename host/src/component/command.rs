@@ -26,12 +26,7 @@ impl std::fmt::Display for CommandError {
                 f,
                 "the component does not export wasgi:wsgi/command: build it with this host's `host build-python` to run commands in it"
             ),
-            CommandError::Failed(exc) => {
-                for line in &exc.traceback {
-                    writeln!(f, "{line}")?;
-                }
-                write!(f, "{}: {}", exc.kind, exc.message)
-            }
+            CommandError::Failed(exc) => write!(f, "{}: {}", exc.kind, exc.message),
         }
     }
 }
