@@ -344,17 +344,4 @@ def _load(module_name, callable_name, source_dirs, modules, packaged, warm, tzpa
     metadata.keep(list(source_dirs)[1:])
     from .bridge import application_class
 
-    application = application_class(app)
-    _freeze()
-    return application
-
-
-def _freeze():
-    """Moves every object the snapshot holds out of the garbage
-    collector's reach (`gc.freeze`): a collection in a request would
-    otherwise walk them all, writing to each one's header, and every page
-    it writes is a copy-on-write fault of the instance's memory."""
-    import gc
-
-    gc.collect()
-    gc.freeze()
+    return application_class(app)
