@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use host::capability::{self, CapabilitySettings};
-use host::component::{
-    self, AppOptions, EngineOptions, LoadError, Loaded, MemoryBudget, Reuse, default_cache_dir,
-};
+use host::component::{self, AppOptions, EngineOptions, LoadError, Loaded, MemoryBudget, Reuse};
 use host::gateway::deployment::{Deployed, Deployment};
 use host::gateway::json_log::JsonLog;
 use host::gateway::serving::{self, Listen, OnStart, Serve};
@@ -449,11 +447,7 @@ impl AppArgs {
     fn engine_options(&self, pooling: bool) -> EngineOptions {
         EngineOptions {
             pooling,
-            cache_dir: match (&self.cache_dir, self.no_cache) {
-                (_, true) => None,
-                (Some(dir), false) => Some(dir.clone()),
-                (None, false) => default_cache_dir(),
-            },
+            cache_dir: component::chosen_cache_dir(self.cache_dir.as_ref(), self.no_cache),
             ..EngineOptions::default()
         }
     }

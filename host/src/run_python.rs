@@ -81,11 +81,7 @@ fn run_command(args: &mut RunPythonArgs) -> Result<u8, (u8, String)> {
     let engine = component::new_engine_with(
         &EngineOptions {
             pooling: false,
-            cache_dir: match (&args.cache_dir, args.no_cache) {
-                (_, true) => None,
-                (Some(dir), false) => Some(dir.clone()),
-                (None, false) => component::default_cache_dir(),
-            },
+            cache_dir: component::chosen_cache_dir(args.cache_dir.as_ref(), args.no_cache),
             ..EngineOptions::default()
         }
         .sized(args.max_memory, 1),

@@ -63,6 +63,16 @@ pub fn default_cache_dir() -> Option<PathBuf> {
     Some(wasgi_cache("WASGI_CACHE_DIR", "compiled", "wasgi-cache"))
 }
 
+/// The compile cache a command's `--cache-dir DIR` and `--no-cache`
+/// choose: none with `--no-cache`, else `DIR`, else the default.
+pub fn chosen_cache_dir(given: Option<&PathBuf>, no_cache: bool) -> Option<PathBuf> {
+    match (given, no_cache) {
+        (_, true) => None,
+        (Some(dir), false) => Some(dir.clone()),
+        (None, false) => default_cache_dir(),
+    }
+}
+
 /// Where the project's tools are installed (componentize-py for
 /// `host build-python`; the scripts' wasmtime-cli and cargo-fuzz):
 /// `$WASGI_TOOLS_DIR`, else `$XDG_CACHE_HOME/wasgi/tools`, else

@@ -32,7 +32,8 @@ pub use crate::capability::preopens::Preopen;
 pub use command::CommandError;
 pub use ctx::RequestCtx;
 pub use engine::{
-    EngineOptions, default_cache_dir, default_tools_dir, new_engine, new_engine_with,
+    EngineOptions, chosen_cache_dir, default_cache_dir, default_tools_dir, new_engine,
+    new_engine_with,
 };
 pub use host::{CurrentRequest, LogOutput};
 pub use limits::{CpuLimitExceeded, CpuMeter, MemoryBudget, MemoryLimitExceeded, set_heavy_lanes};
