@@ -537,49 +537,34 @@ def install(args):
             check=True,
         )
     tools["gunicorn"] = str(gunicorn)
-    if wanted("bottle"):
-        tools["bottle"] = str(CACHE / "bench-bottle.wasm")
-        log("building the bottle hello with host build-python ...")
-        requirements = CACHE / "bench-bottle-requirements.txt"
-        requirements.write_text(f"bottle=={BOTTLE_VERSION}\n")
+    def build(name, target, path, pin, *flags):
+        """`host build-python TARGET` from `path` with the one requirement
+        `pin`, into the cache as `bench-NAME.wasm`."""
+        wasm = CACHE / f"bench-{name}.wasm"
+        requirements = CACHE / f"bench-{name}-requirements.txt"
+        requirements.write_text(pin + "\n")
         subprocess.run(
-            [tools["host"], "build-python", "hello_bottle:app", "-o", tools["bottle"],
-             "--path", str(ROOT / "benches"), "--requirements", str(requirements)],
+            [tools["host"], "build-python", target, "-o", str(wasm), "--path", str(path),
+             "--requirements", str(requirements), *flags],
             check=True,
         )
+        return str(wasm)
+
+    if wanted("bottle"):
+        log("building the bottle hello with host build-python ...")
+        tools["bottle"] = build("bottle", "hello_bottle:app", ROOT / "benches", f"bottle=={BOTTLE_VERSION}")
     if wanted("flask"):
         project = flaskr_project(venv)
-        wasm = CACHE / "bench-flaskr.wasm"
-        log("building Flask's tutorial blog with host build-python ...")
-        requirements = CACHE / "bench-flask-requirements.txt"
-        requirements.write_text(f"flask=={FLASK_VERSION}\n")
-        subprocess.run(
-            [tools["host"], "build-python", "flaskr:create_app()", "-o", str(wasm),
-             "--path", str(project), "--requirements", str(requirements)],
-            check=True,
-        )
-        tools["flaskr"] = (str(wasm), project)
-        warmed = CACHE / "bench-flaskr-warm.wasm"
-        log("building it again, warmed with its index (--warm /) ...")
-        subprocess.run(
-            [tools["host"], "build-python", "flaskr:create_app()", "-o", str(warmed),
-             "--path", str(project), "--requirements", str(requirements), "--warm", "/"],
-            check=True,
-        )
-        tools["flaskr-warm"] = str(warmed)
+        log("building Flask's tutorial blog with host build-python, plain and warmed with its index ...")
+        pin = f"flask=={FLASK_VERSION}"
+        tools["flaskr"] = (build("flaskr", "flaskr:create_app()", project, pin), project)
+        tools["flaskr-warm"] = build("flaskr-warm", "flaskr:create_app()", project, pin, "--warm", "/")
     if wanted("django"):
         project = django_project(venv)
-        wasm = CACHE / "bench-djsite.wasm"
         log("building the Django project with host build-python, warmed with its pages ...")
-        requirements = CACHE / "bench-django-requirements.txt"
-        requirements.write_text(f"django=={DJANGO_VERSION}\n")
-        subprocess.run(
-            [tools["host"], "build-python", "djsite.wsgi:application", "-o", str(wasm),
-             "--path", str(project), "--requirements", str(requirements),
-             "--warm", "/", "--warm", "/admin/login/"],
-            check=True,
-        )
-        tools["django"] = (str(wasm), project)
+        wasm = build("djsite", "djsite.wsgi:application", project, f"django=={DJANGO_VERSION}",
+                     "--warm", "/", "--warm", "/admin/login/")
+        tools["django"] = (wasm, project)
     return tools
 
 

@@ -282,6 +282,19 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
     // the build alone.
     let zones = Some(Path::new(ZONEINFO)).filter(|z| !warm.is_empty() && z.is_dir());
     let modules = scan(&tool, module, &mounts);
+    let list = |items: Vec<String>| items.join(", ");
+    let env = list(
+        env.iter()
+            .map(|(k, v)| format!("{}: {}", py_str(k), py_str(v)))
+            .collect(),
+    );
+    let warm = list(warm.iter().map(|u| py_str(u)).collect());
+    let native = (native.iter())
+        .map(|c| format!("({}, {})", py_str(&c.module), py_str(&c.package)))
+        .collect();
+    let tzpath = zones.map_or("None".to_string(), |_| {
+        py_str(&format!("/{}", mounts.len()))
+    });
     stage.write(
         "bridge/wasgi_main.py",
         &format!(
@@ -289,26 +302,22 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
              import wasgi.build\n\n\
              MODULES = {modules}\n\n\
              from wasgi.command import Command\n\
-             Application = wasgi.build.load({}, {}, {{{}}}, MODULES, '/0/{PACKAGED}', {}, {{{}}}, [{}], {}, [{}])\n",
-            py_str(module),
-            py_str(callable),
-            source_dirs.join(", "),
-            py_str(&format!("/{}", mounts.len() - paths.len())),
-            (env.iter())
-                .map(|(k, v)| format!("{}: {}", py_str(k), py_str(v)))
-                .collect::<Vec<_>>()
-                .join(", "),
-            (warm.iter().map(|u| py_str(u)))
-                .collect::<Vec<_>>()
-                .join(", "),
-            match &zones {
-                Some(_) => py_str(&format!("/{}", mounts.len())),
-                None => "None".to_string(),
-            },
-            (native.iter())
-                .map(|c| format!("({}, {})", py_str(&c.module), py_str(&c.package)))
-                .collect::<Vec<_>>()
-                .join(", ")
+             Application = wasgi.build.load(\n    \
+                 {module}, {callable},\n    \
+                 source_dirs={{{source_dirs}}},\n    \
+                 modules=MODULES,\n    \
+                 packaged='/0/{PACKAGED}',\n    \
+                 cwd={cwd},\n    \
+                 env={{{env}}},\n    \
+                 warm=[{warm}],\n    \
+                 tzpath={tzpath},\n    \
+                 native=[{native}],\n\
+             )\n",
+            module = py_str(module),
+            callable = py_str(callable),
+            source_dirs = source_dirs.join(", "),
+            cwd = py_str(&format!("/{}", mounts.len() - paths.len())),
+            native = list(native),
         ),
     )?;
     if let Some(parent) = output.parent() {
@@ -430,24 +439,33 @@ fn warm_urls(
     notes: &mut Vec<String>,
 ) -> Result<Vec<String>, BuildError> {
     let file = project.join("pyproject.toml");
-    let (urls, from) = if given.is_empty() && file.is_file() {
-        let listed = (fs::read_to_string(&file).ok())
-            .and_then(|text| text.parse::<toml::Table>().ok())
-            .and_then(|doc| {
-                let warm = doc.get("tool")?.get("wasgi")?.get("warm")?.clone();
-                Some(warm.try_into::<Vec<String>>().map_err(|_| {
-                    BuildError::App(format!(
-                        "{}: [tool.wasgi] warm must be a list of paths or URLs",
-                        file.display()
-                    ))
-                }))
-            })
-            .transpose()?
-            .unwrap_or_default();
-        (listed, format!("{} [tool.wasgi] warm", file.display()))
-    } else {
-        (given.to_vec(), "--warm".to_string())
-    };
+    if !given.is_empty() || !file.is_file() {
+        return checked_urls(given.to_vec(), "--warm");
+    }
+    let listed = (fs::read_to_string(&file).ok())
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .and_then(|doc| {
+            let warm = doc.get("tool")?.get("wasgi")?.get("warm")?.clone();
+            Some(warm.try_into::<Vec<String>>().map_err(|_| {
+                BuildError::App(format!(
+                    "{}: [tool.wasgi] warm must be a list of paths or URLs",
+                    file.display()
+                ))
+            }))
+        })
+        .transpose()?
+        .unwrap_or_default();
+    let from = format!("{} [tool.wasgi] warm", file.display());
+    let urls = checked_urls(listed, &from)?;
+    if !urls.is_empty() {
+        notes.push(format!("note: warming with {from}"));
+    }
+    Ok(urls)
+}
+
+/// `urls` if each is a path or an absolute http(s) URL; else an error
+/// naming where it came from.
+fn checked_urls(urls: Vec<String>, from: &str) -> Result<Vec<String>, BuildError> {
     for url in &urls {
         let absolute = url.starts_with("http://") || url.starts_with("https://");
         if !(url.starts_with('/') || absolute) || url.chars().any(char::is_whitespace) {
@@ -455,9 +473,6 @@ fn warm_urls(
                 "{from}: {url:?} is neither a path (/catalog/) nor an http(s) URL (https://example.com/)"
             )));
         }
-    }
-    if !urls.is_empty() && from != "--warm" {
-        notes.push(format!("note: warming with {from}"));
     }
     Ok(urls)
 }
@@ -470,16 +485,24 @@ fn lists_dependencies(file: &Path) -> bool {
     let Ok(doc) = text.parse::<toml::Table>() else {
         return false;
     };
-    let project = doc.get("project").and_then(|p| p.as_table());
-    let listed = project
-        .and_then(|p| p.get("dependencies"))
-        .and_then(|d| d.as_array())
-        .is_some_and(|d| !d.is_empty());
-    let dynamic = project
+    let dynamic = (doc.get("project"))
         .and_then(|p| p.get("dynamic"))
         .and_then(|d| d.as_array())
         .is_some_and(|d| d.iter().any(|v| v.as_str() == Some("dependencies")));
-    listed || dynamic
+    !pyproject_dependencies(&doc).is_empty() || dynamic
+}
+
+/// The requirements a `pyproject.toml` lists (`[project] dependencies`).
+pub(crate) fn pyproject_dependencies(doc: &toml::Table) -> Vec<String> {
+    (doc.get("project"))
+        .and_then(|p| p.get("dependencies"))
+        .and_then(|d| d.as_array())
+        .map(|d| {
+            d.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Where in the bridge's directory the guest leaves the standard library

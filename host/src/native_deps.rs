@@ -100,11 +100,8 @@ fn direct_requirements(file: &Path) -> BTreeSet<String> {
     let text = fs::read_to_string(file).unwrap_or_default();
     let lines: Vec<String> = if file.file_name().is_some_and(|n| n == "pyproject.toml") {
         (text.parse::<toml::Table>().ok())
-            .and_then(|doc| doc.get("project")?.get("dependencies")?.as_array().cloned())
+            .map(|doc| crate::build_python::pyproject_dependencies(&doc))
             .unwrap_or_default()
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect()
     } else {
         text.lines().map(str::to_string).collect()
     };
