@@ -54,6 +54,11 @@ pub(crate) fn build(name: &str, args: &[&str], sources: &[&Path]) -> PathBuf {
     for dir in [repo().join("guest-sdk/python"), repo().join("wit")] {
         hash_tree(&dir, &mut h);
     }
+    // The host's side of the build (the entry module it writes, the
+    // dependencies it installs) makes the component too.
+    for file in ["host/src/build_python.rs", "host/src/native_deps.rs"] {
+        std::fs::read(repo().join(file)).unwrap().hash(&mut h);
+    }
     for dir in sources {
         hash_tree(dir, &mut h);
     }
