@@ -266,7 +266,13 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
     let requirements = dependencies(build.requirements.as_deref(), &paths[0], &mut notes);
     if let Some(requirements) = &requirements {
         let site = stage.0.join("site-packages");
-        pip_install(&tool, requirements, &site)?;
+        pip_install(
+            &tool,
+            requirements,
+            &site,
+            &build.allow_missing_native,
+            &mut notes,
+        )?;
         left_out = remove_native_code(&site)?;
         native =
             crate::native_deps::checks(&site, &left_out, requirements, &build.allow_missing_native);
@@ -692,45 +698,98 @@ fn componentize_py() -> Result<PathBuf, BuildError> {
 /// Installs `requirements` (a requirements file, or a `pyproject.toml`'s
 /// dependencies) into `site`, resolved for the guest's Python
 /// ([`GUEST_PYTHON`]) with uv: its markers, its `Requires-Python`, its
-/// wheels. A requirement with no release for it is an error naming it.
-fn pip_install(tool: &Path, requirements: &Path, site: &Path) -> Result<(), BuildError> {
+/// wheels. A requirement with no release for it is an error naming it,
+/// unless `allowed` names it (`--allow-missing-native`): then it is left
+/// out, with a note, as a package with no wheel is its native code, which
+/// a component cannot run anyway.
+fn pip_install(
+    tool: &Path,
+    requirements: &Path,
+    site: &Path,
+    allowed: &[String],
+    notes: &mut Vec<String>,
+) -> Result<(), BuildError> {
     if !requirements.is_file() {
         return Err(BuildError::App(format!(
             "--requirements {}: no such file",
             requirements.display()
         )));
     }
-    let out = run(
-        Command::new(tool.join("bin/uv"))
-            .args([
-                "pip",
-                "install",
-                "--quiet",
-                "--no-progress",
-                "--color",
-                "never",
-            ])
-            .args(["--python-version", GUEST_PYTHON])
-            .args(["--python-platform", GUEST_PLATFORM])
-            // sdists are built with the tool's own Python
-            .arg("--python")
-            .arg(tool.join("bin/python"))
-            .arg("--target")
-            .arg(site)
-            .arg("-r")
-            .arg(requirements)
-            .env_remove("VIRTUAL_ENV")
-            .env_remove("UV_SYSTEM_PYTHON"),
-        "uv",
-    )?;
-    if !out.status.success() {
-        return Err(BuildError::App(format!(
-            "cannot install {} for the guest's Python {GUEST_PYTHON}:\n{}",
-            requirements.display(),
-            uv_failure(&String::from_utf8_lossy(&out.stderr))
-        )));
+    let allowed: Vec<String> = allowed
+        .iter()
+        .map(|a| crate::native_deps::normalize(a))
+        .collect();
+    // Each requirement left out is an override whose marker never holds,
+    // which takes it out of uv's resolution.
+    let overrides = site.with_extension("overrides.txt");
+    let mut left_out: Vec<String> = Vec::new();
+    loop {
+        let mut uv = Command::new(tool.join("bin/uv"));
+        uv.args([
+            "pip",
+            "install",
+            "--quiet",
+            "--no-progress",
+            "--color",
+            "never",
+        ])
+        .args(["--python-version", GUEST_PYTHON])
+        .args(["--python-platform", GUEST_PLATFORM])
+        // sdists are built with the tool's own Python
+        .arg("--python")
+        .arg(tool.join("bin/python"))
+        .arg("--target")
+        .arg(site)
+        .arg("-r")
+        .arg(requirements)
+        .env_remove("VIRTUAL_ENV")
+        .env_remove("UV_SYSTEM_PYTHON");
+        if !left_out.is_empty() {
+            let lines: String = (left_out.iter())
+                .map(|name| format!("{name} ; sys_platform == 'never'\n"))
+                .collect();
+            fs::write(&overrides, lines).map_err(|e| BuildError::Tool(e.to_string()))?;
+            uv.arg("--overrides").arg(&overrides);
+        }
+        let out = run(&mut uv, "uv")?;
+        if out.status.success() {
+            return Ok(());
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let unbuilt =
+            built_from_source(&stderr).map(|(name, _)| crate::native_deps::normalize(&name));
+        match unbuilt {
+            Some(name) if allowed.contains(&name) && !left_out.contains(&name) => {
+                notes.push(format!(
+                    "note: {name} left out: it has no wheel for CPython {GUEST_PYTHON} \
+                     (--allow-missing-native {name})"
+                ));
+                left_out.push(name);
+            }
+            _ => {
+                return Err(BuildError::App(format!(
+                    "cannot install {} for the guest's Python {GUEST_PYTHON}:\n{}",
+                    requirements.display(),
+                    uv_failure(&stderr)
+                )));
+            }
+        }
     }
-    Ok(())
+}
+
+/// The requirement uv failed to build from source (`psycopg2-binary`,
+/// `psycopg2-binary==2.9.9`), if that is why it failed.
+fn built_from_source(stderr: &str) -> Option<(String, String)> {
+    let spec = stderr
+        .lines()
+        .filter(|l| l.contains("Failed to"))
+        .find_map(|l| l.split_once("build `"))
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(package, _)| package)?;
+    let end = spec
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .unwrap_or(spec.len());
+    Some((spec[..end].to_string(), spec.to_string()))
 }
 
 /// uv's reasons, without the output of a build backend it ran; a package
@@ -746,17 +805,12 @@ fn uv_failure(stderr: &str) -> String {
         })
         .map(|l| l.trim_start_matches("error: ").to_string())
         .collect();
-    let built = stderr
-        .lines()
-        .filter(|l| l.contains("Failed to"))
-        .find_map(|l| l.split_once("build `"))
-        .and_then(|(_, rest)| rest.split_once('`'))
-        .map(|(package, _)| package);
-    if let Some(package) = built {
+    if let Some((name, package)) = built_from_source(stderr) {
         lines.push(format!(
             "`{package}` has no wheel for CPython {GUEST_PYTHON}, and building it from source \
              failed (a native extension could not run in wasm anyway): require a release with \
-             a wheel for Python {GUEST_PYTHON}, or a pure-Python package"
+             a wheel for Python {GUEST_PYTHON} or a pure-Python package, or build with \
+             --allow-missing-native {name} to leave it out if the app never imports it"
         ));
     }
     if lines.is_empty() {

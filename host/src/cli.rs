@@ -182,8 +182,9 @@ struct BuildPythonArgs {
     warm: Vec<String>,
 
     /// Build though PACKAGE, a requirement, does not import without the
-    /// native code a component cannot run (repeatable): for an app that
-    /// never imports it. Without it that is an error naming the import
+    /// native code a component cannot run, or has no wheel for the guest's
+    /// Python (then it is left out), for an app that never imports it
+    /// (repeatable). Without it either is an error naming the package
     #[arg(long = "allow-missing-native", value_name = "PACKAGE")]
     allow_missing_native: Vec<String>,
 }

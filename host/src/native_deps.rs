@@ -60,7 +60,7 @@ fn module_of(file: &str) -> String {
 }
 
 /// A distribution's name as PEP 503 compares them.
-fn normalize(name: &str) -> String {
+pub(crate) fn normalize(name: &str) -> String {
     let mut out = String::new();
     for c in name.trim().chars() {
         if matches!(c, '-' | '_' | '.') {

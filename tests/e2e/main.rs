@@ -21,6 +21,7 @@ mod manifest;
 mod new_app;
 mod p3_reuse;
 mod packaged;
+mod public_apps;
 mod python;
 mod python_apps;
 mod python_build;

@@ -64,7 +64,7 @@ pub(crate) fn form(addr: SocketAddr, target: &str, cookie: &str, body: &str) -> 
     let mut conn = Conn::open(addr);
     conn.send(
         format!(
-            "POST {target} HTTP/1.1\r\nHost: t\r\nCookie: {cookie}\r\n\
+            "POST {target} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\n\
              Content-Type: application/x-www-form-urlencoded\r\n\
              Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
@@ -78,7 +78,7 @@ pub(crate) fn page(addr: SocketAddr, target: &str, cookie: &str) -> Response {
     let mut conn = Conn::open(addr);
     conn.send(
         format!(
-            "GET {target} HTTP/1.1\r\nHost: t\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+            "GET {target} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
         )
         .as_bytes(),
     );

@@ -17,7 +17,7 @@ pub(crate) fn run_python(component: &Path, flags: &[&str], argv: &[&str]) -> Out
     run_python_with(component, flags, argv, &[], "")
 }
 
-fn run_python_with(
+pub(crate) fn run_python_with(
     component: &Path,
     flags: &[&str],
     argv: &[&str],
@@ -52,7 +52,7 @@ fn text(bytes: &[u8]) -> String {
 }
 
 /// The `name=value` of a `Set-Cookie` header.
-fn cookie(response: &crate::common::Response, name: &str) -> String {
+pub(crate) fn cookie(response: &crate::common::Response, name: &str) -> String {
     let header = (response.headers.iter())
         .filter(|(n, _)| n.eq_ignore_ascii_case("Set-Cookie"))
         .map(|(_, v)| v.trim())

@@ -77,8 +77,16 @@ pub fn unpack_into(component: &[u8], options: &mut AppOptions) -> Result<(), Str
                 dir.guest = guest;
             } else if !dir.guest.starts_with('/') {
                 let workdir = files.workdir.as_deref().unwrap_or("");
-                let rest = dir.guest.trim_start_matches("./").trim_end_matches('/');
-                dir.guest = format!("{workdir}/{rest}");
+                // `.` is the app's directory itself: the guest matches
+                // preopens by plain prefix, so `/2/.` would match nothing.
+                let rest: Vec<&str> = (dir.guest.split('/'))
+                    .filter(|part| !part.is_empty() && *part != ".")
+                    .collect();
+                dir.guest = if rest.is_empty() && !workdir.is_empty() {
+                    workdir.to_string()
+                } else {
+                    format!("{workdir}/{}", rest.join("/"))
+                };
             } else if let Some((mount, _)) = files
                 .mounts
                 .iter()
