@@ -13,12 +13,8 @@ use std::path::Path;
 use crate::common::Host;
 use crate::python::{build, repo};
 use crate::python_apps::{copy_tree, field_value, form, page};
-use crate::python_commands::{cookie, run_python, run_python_with};
+use crate::python_commands::{cookie, run_python, run_python_with, text};
 use crate::sqlite::fresh_dir;
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 #[test]
 fn mdn_s_django_local_library_migrates_logs_in_adds_an_author_and_logs_out() {
