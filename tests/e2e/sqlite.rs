@@ -235,18 +235,24 @@ pub(crate) fn a_database_stops_whole_at_max_file_size(
                         200 => acked.push(name),
                         507 => {
                             assert_eq!(r.text(), "database or disk is full");
-                            return acked;
+                            return Ok(acked);
                         }
-                        _ => panic!("{} {}", r.status, r.text()),
+                        _ => return Err(format!("{name}: {} {}", r.status, r.text())),
                     }
                 }
-                panic!("{c}: 200 rows of 8KiB and the database is not full");
+                Err(format!(
+                    "{c}: 200 rows of 8KiB and the database is not full"
+                ))
             })
         })
         .collect();
+    // A writer's failure is told with the host's log, which names its cause.
     let acked: Vec<String> = writers
         .into_iter()
-        .flat_map(|w| w.join().unwrap())
+        .flat_map(|w| match w.join().unwrap() {
+            Ok(acked) => acked,
+            Err(failure) => panic!("{failure}\nhost log:\n{}", host.log()),
+        })
         .collect();
     assert!(acked.len() >= 10, "only {} rows fitted", acked.len());
     let log = host.wait_log("refused: it would pass max_file_size");
