@@ -715,9 +715,8 @@ fn pip_install(
             requirements.display()
         )));
     }
-    let allowed: Vec<String> = allowed
-        .iter()
-        .map(|a| crate::native_deps::normalize(a))
+    let allowed: Vec<String> = (allowed.iter())
+        .map(|a| crate::native_deps::requirement_name(a))
         .collect();
     // Each requirement left out is an override whose marker never holds,
     // which takes it out of uv's resolution.
@@ -756,9 +755,7 @@ fn pip_install(
             return Ok(());
         }
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let unbuilt =
-            built_from_source(&stderr).map(|(name, _)| crate::native_deps::normalize(&name));
-        match unbuilt {
+        match built_from_source(&stderr).map(crate::native_deps::requirement_name) {
             Some(name) if allowed.contains(&name) && !left_out.contains(&name) => {
                 notes.push(format!(
                     "note: {name} left out: it has no wheel for CPython {GUEST_PYTHON} \
@@ -777,19 +774,15 @@ fn pip_install(
     }
 }
 
-/// The requirement uv failed to build from source (`psycopg2-binary`,
-/// `psycopg2-binary==2.9.9`), if that is why it failed.
-fn built_from_source(stderr: &str) -> Option<(String, String)> {
-    let spec = stderr
+/// The requirement uv failed to build from source
+/// (`psycopg2-binary==2.9.9`), if that is why it failed.
+fn built_from_source(stderr: &str) -> Option<&str> {
+    stderr
         .lines()
         .filter(|l| l.contains("Failed to"))
         .find_map(|l| l.split_once("build `"))
         .and_then(|(_, rest)| rest.split_once('`'))
-        .map(|(package, _)| package)?;
-    let end = spec
-        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        .unwrap_or(spec.len());
-    Some((spec[..end].to_string(), spec.to_string()))
+        .map(|(package, _)| package)
 }
 
 /// uv's reasons, without the output of a build backend it ran; a package
@@ -805,7 +798,8 @@ fn uv_failure(stderr: &str) -> String {
         })
         .map(|l| l.trim_start_matches("error: ").to_string())
         .collect();
-    if let Some((name, package)) = built_from_source(stderr) {
+    if let Some(package) = built_from_source(stderr) {
+        let name = crate::native_deps::requirement_name(package);
         lines.push(format!(
             "`{package}` has no wheel for CPython {GUEST_PYTHON}, and building it from source \
              failed (a native extension could not run in wasm anyway): require a release with \

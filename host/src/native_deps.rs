@@ -60,7 +60,7 @@ fn module_of(file: &str) -> String {
 }
 
 /// A distribution's name as PEP 503 compares them.
-pub(crate) fn normalize(name: &str) -> String {
+fn normalize(name: &str) -> String {
     let mut out = String::new();
     for c in name.trim().chars() {
         if matches!(c, '-' | '_' | '.') {
@@ -109,14 +109,19 @@ fn direct_requirements(file: &Path) -> BTreeSet<String> {
         .iter()
         .map(|line| line.split('#').next().unwrap_or("").trim())
         .filter(|line| !line.is_empty() && !line.starts_with('-'))
-        .map(|line| {
-            let end = line
-                .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-                .unwrap_or(line.len());
-            normalize(&line[..end])
-        })
+        .map(requirement_name)
         .filter(|name| !name.is_empty())
         .collect()
+}
+
+/// The distribution a requirement names (`psycopg2-binary==2.9.9` is
+/// `psycopg2-binary`), normalized.
+pub(crate) fn requirement_name(requirement: &str) -> String {
+    let requirement = requirement.trim();
+    let end = requirement
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .unwrap_or(requirement.len());
+    normalize(&requirement[..end])
 }
 
 #[cfg(test)]
@@ -132,6 +137,8 @@ mod tests {
         assert_eq!(module_of("ujson.cpython-314-x86_64-linux-gnu.so"), "ujson");
         assert_eq!(normalize("Psycopg2_Binary"), "psycopg2-binary");
         assert_eq!(normalize("zope.interface"), "zope-interface");
+        assert_eq!(requirement_name("psycopg2_binary==2.9.9"), "psycopg2-binary");
+        assert_eq!(requirement_name(" Django>=5.2 ; python_version > '3'"), "django");
         let dir = std::env::temp_dir().join(format!("wasgi-native-deps-{}", std::process::id()));
         fs::create_dir_all(dir.join("lxml-6.0.2.dist-info")).unwrap();
         fs::create_dir_all(dir.join("greenlet-3.2.4.dist-info")).unwrap();

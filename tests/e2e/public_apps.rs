@@ -8,8 +8,6 @@
 //! its SQLite database at `BASE_DIR / "db.sqlite3"`, in the project
 //! directory itself.
 
-use std::path::Path;
-
 use crate::common::Host;
 use crate::python::{build, repo};
 use crate::python_apps::{copy_tree, field_value, form, page};
@@ -166,5 +164,5 @@ fn mdn_s_django_local_library_migrates_logs_in_adds_an_author_and_logs_out() {
     assert!(out.text().contains("Logged out!"), "{}", out.text());
     let after = page(addr, "/catalog/mybooks/", &cookies);
     assert_eq!(after.status, 302, "{}", after.text());
-    assert!(!Path::new(&copy.join("db.sqlite3-journal")).exists());
+    assert!(!copy.join("db.sqlite3-journal").exists());
 }
