@@ -137,8 +137,14 @@ mod tests {
         assert_eq!(module_of("ujson.cpython-314-x86_64-linux-gnu.so"), "ujson");
         assert_eq!(normalize("Psycopg2_Binary"), "psycopg2-binary");
         assert_eq!(normalize("zope.interface"), "zope-interface");
-        assert_eq!(requirement_name("psycopg2_binary==2.9.9"), "psycopg2-binary");
-        assert_eq!(requirement_name(" Django>=5.2 ; python_version > '3'"), "django");
+        assert_eq!(
+            requirement_name("psycopg2_binary==2.9.9"),
+            "psycopg2-binary"
+        );
+        assert_eq!(
+            requirement_name(" Django>=5.2 ; python_version > '3'"),
+            "django"
+        );
         let dir = std::env::temp_dir().join(format!("wasgi-native-deps-{}", std::process::id()));
         fs::create_dir_all(dir.join("lxml-6.0.2.dist-info")).unwrap();
         fs::create_dir_all(dir.join("greenlet-3.2.4.dist-info")).unwrap();

@@ -6,7 +6,7 @@
 //! `LICENSE`), every file as `git archive` gives it: Django 5.1 pinned,
 //! whitenoise, `psycopg2-binary` for a PostgreSQL it does not use here,
 //! its SQLite database at `BASE_DIR / "db.sqlite3"`, in the project
-//! directory itself.
+//! directory itself. `python/falcon_things` is Falcon's quickstart.
 
 use crate::common::Host;
 use crate::python::{build, repo};
@@ -165,4 +165,38 @@ fn mdn_s_django_local_library_migrates_logs_in_adds_an_author_and_logs_out() {
     let after = page(addr, "/catalog/mybooks/", &cookies);
     assert_eq!(after.status, 302, "{}", after.text());
     assert!(!copy.join("db.sqlite3-journal").exists());
+}
+
+/// Falcon's quickstart, `examples/things.py` from its repository
+/// (falconry/falcon at ce0a35b8, Apache-2.0: its `LICENSE`). Falcon's wheel
+/// carries Cython accelerators (`falcon.cyutil.*`) with pure-Python
+/// fallbacks: left out, they stop nothing.
+#[test]
+fn falcon_s_quickstart_serves_without_its_optional_accelerators() {
+    let project = repo().join("tests/e2e/python/falcon_things");
+    let requirements = repo().join("tests/e2e/python/falcon-requirements.txt");
+    let component = build(
+        "falcon-things",
+        &[
+            "things:app",
+            "--path",
+            project.to_str().unwrap(),
+            "--requirements",
+            requirements.to_str().unwrap(),
+        ],
+        &[&project],
+    );
+    let host = Host::serve(&[component.to_str().unwrap()]);
+    let things = host.get("/things");
+    assert_eq!(things.status, 200, "{}", things.text());
+    assert_eq!(
+        things.header("Content-Type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_eq!(
+        things.text(),
+        "\nTwo things awe me most, the starry sky above me and the moral law within me.\n\n    ~ Immanuel Kant\n\n"
+    );
+    let missing = host.get("/nothing");
+    assert_eq!(missing.status, 404);
 }

@@ -65,12 +65,15 @@ def _check_native(checks):
     """Fails the build if a requirement does not import without a native
     extension that was left out (`host build-python` lists, as (module,
     package), those of the direct requirements): its package, and the
-    module itself when it is public (`lxml.etree`; a private one such as
-    `markupsafe._speedups` is expected to have a fallback)."""
+    module itself when it is the package's public API, a module at its top
+    level (`lxml.etree`). A private one (`markupsafe._speedups`) or one in a
+    subpackage (the accelerators `falcon.cyutil.misc`,
+    `sqlalchemy.cyextension.collections`) is expected to have a fallback."""
     left_out = {module for module, _ in checks}
     for module, package in checks:
         targets = [package]
-        if not module.rsplit(".", 1)[-1].startswith("_") and module != package:
+        parts = module.split(".")
+        if len(parts) == 2 and parts[0] == package and not parts[1].startswith("_"):
             targets.append(module)
         for target in targets:
             try:
