@@ -395,8 +395,10 @@ struct AppArgs {
     validate: bool,
 
     /// Where compiled components are cached, a directory of its own (other
-    /// files there are deleted) [default: $WASGI_CACHE_DIR,
-    /// $XDG_CACHE_HOME/wasgi/compiled or ~/.cache/wasgi/compiled]
+    /// files there are deleted); compiled functions, which components that
+    /// share code share, go in DIR-functions beside it [default:
+    /// $WASGI_CACHE_DIR, $XDG_CACHE_HOME/wasgi/compiled or
+    /// ~/.cache/wasgi/compiled]
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
 

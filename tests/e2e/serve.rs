@@ -649,6 +649,75 @@ fn compiled_components_are_cached() {
 }
 
 #[test]
+fn a_component_with_code_compiled_before_reuses_its_functions_and_never_a_damaged_one() {
+    let cache = std::env::temp_dir().join(format!("wasgi-fn-cache-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cache);
+    let modules = cache.join("compiled");
+    let env = [("WASGI_CACHE_DIR", modules.to_str().unwrap())];
+    let hello = example("hello");
+    let host = Host::serve_env(&[hello.to_str().unwrap()], &env);
+    assert_eq!(host.get("/").text(), "Hello World");
+    host.wait_log("hello.wasm: compiled in ");
+    drop(host);
+    // The same code in other bytes, as a rebuilt app is: not in the
+    // compile cache, its functions in the function cache (all but the few
+    // Cranelift does not cache; a cold compile finds about half, the
+    // component's own duplicates).
+    let rebuilt = |name: &str, note: &[u8]| {
+        let mut bytes = std::fs::read(&hello).unwrap();
+        let section = [&[4u8][..], b"note", note].concat();
+        bytes.push(0);
+        bytes.push(u8::try_from(section.len()).unwrap());
+        bytes.extend_from_slice(&section);
+        let path = cache.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let again = rebuilt("again.wasm", b"1");
+    let host = Host::serve_env(&[again.to_str().unwrap()], &env);
+    assert_eq!(host.get("/").text(), "Hello World");
+    let line = log_line(&host.wait_log("again.wasm: compiled in "), "again.wasm");
+    let (all, reused) = functions(&line);
+    assert!(all > 100 && reused * 10 >= all * 9, "{line}");
+    drop(host);
+    // A damaged entry is compiled again, not run.
+    let entries = walk(&cache.join("compiled-functions"));
+    assert!(entries.len() > 100, "{} entries", entries.len());
+    for entry in &entries {
+        let mut bytes = std::fs::read(entry).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        std::fs::write(entry, bytes).unwrap();
+    }
+    let damaged = rebuilt("damaged.wasm", b"2");
+    let host = Host::serve_env(&[damaged.to_str().unwrap()], &env);
+    assert_eq!(host.get("/").text(), "Hello World");
+    let line = log_line(&host.wait_log("damaged.wasm: compiled in "), "damaged.wasm");
+    let (all_again, reused) = functions(&line);
+    assert!(all_again == all && reused * 10 < all * 8, "{line}");
+    let _ = std::fs::remove_dir_all(&cache);
+}
+
+fn log_line(log: &str, needle: &str) -> String {
+    log.lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// (all, reused) from a log line's "N of M functions from the function cache".
+fn functions(line: &str) -> (usize, usize) {
+    let (head, _) = line
+        .split_once(" functions from the function cache")
+        .unwrap_or_else(|| panic!("no function counts in {line}"));
+    let words: Vec<&str> = head.rsplit(' ').take(3).collect();
+    let [all, "of", reused] = words[..] else {
+        panic!("no function counts in {line}");
+    };
+    (all.parse().unwrap(), reused.parse().unwrap())
+}
+
+#[test]
 fn the_default_compile_cache_is_a_directory_of_its_own() {
     // wasmtime's cache worker deletes files it does not know in the cache
     // directory: the project's tools beside it must not be in it.
@@ -673,7 +742,7 @@ fn the_default_compile_cache_is_a_directory_of_its_own() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     top.sort();
-    assert_eq!(top, ["compiled", "tools"]);
+    assert_eq!(top, ["compiled", "compiled-functions", "tools"]);
     assert!(keep.exists());
     let _ = std::fs::remove_dir_all(&home);
 }

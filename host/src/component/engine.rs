@@ -1,8 +1,9 @@
 use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::Duration;
 
+use super::function_cache::{self, FunctionCache};
 use wasmtime::{
     Cache, CacheConfig, Config, Engine, EngineWeak, InstanceAllocationStrategy,
     PoolingAllocationConfig,
@@ -18,7 +19,8 @@ pub struct EngineOptions {
     /// Pooling instance allocation: cheap instances for a server that makes
     /// one per request. A CGI process, which makes one, does without.
     pub pooling: bool,
-    /// Where compiled components are cached (`None`: compile every time).
+    /// Where compiled components are cached, with their compiled functions
+    /// beside it (`None`: compile every time).
     pub cache_dir: Option<PathBuf>,
     /// How many component instances the pool holds at once. A component
     /// is made of several core instances, memories and tables; the pool has
@@ -191,6 +193,7 @@ fn build(options: &EngineOptions, concurrency: bool) -> wasmtime::Result<Engine>
     // kept its line tables.
     config.wasm_backtrace_details(wasmtime::WasmBacktraceDetails::Enable);
     let mut new_cache = None;
+    let mut functions = None;
     if let Some(dir) = &options.cache_dir {
         // A cache that cannot be set up (an unwritable directory) only
         // costs compile time, so the engine goes on without it.
@@ -200,6 +203,9 @@ fn build(options: &EngineOptions, concurrency: bool) -> wasmtime::Result<Engine>
             config.cache(Some(cache.clone()));
             new_cache = Some(cache);
         }
+        let opened = Arc::new(FunctionCache::open(function_cache::beside(dir)));
+        config.enable_incremental_compilation(opened.clone())?;
+        functions = Some(opened);
     }
     let engine = if options.pooling {
         let n = options.max_instances.max(1);
@@ -239,27 +245,54 @@ fn build(options: &EngineOptions, concurrency: bool) -> wasmtime::Result<Engine>
         Engine::new(&config)?
     };
     tick(&engine)?;
-    if let Some(cache) = new_cache {
+    if let Some(modules) = new_cache {
         CACHES
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push((engine.weak(), cache));
+            .push((engine.weak(), Caches { modules, functions }));
     }
     Ok(engine)
 }
 
-/// The compilation caches of the engines made here.
-static CACHES: Mutex<Vec<(EngineWeak, Cache)>> = Mutex::new(Vec::new());
+/// An engine's compile caches: whole components, and the functions
+/// Cranelift compiled.
+struct Caches {
+    modules: Cache,
+    functions: Option<Arc<FunctionCache>>,
+}
 
-/// How many compiled components `engine` has found in its cache so far
-/// (`None`: it has no cache).
-pub(super) fn cache_hits(engine: &Engine) -> Option<usize> {
+/// The compilation caches of the engines made here.
+static CACHES: Mutex<Vec<(EngineWeak, Caches)>> = Mutex::new(Vec::new());
+
+/// What an engine's caches have done so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct CacheCounts {
+    /// Compiled components found in the compile cache.
+    pub components: usize,
+    /// Functions looked up in the function cache, and found there.
+    pub function_lookups: usize,
+    pub function_hits: usize,
+}
+
+/// What `engine`'s caches have done so far (`None`: it has none).
+pub(super) fn cache_counts(engine: &Engine) -> Option<CacheCounts> {
     let mut caches = CACHES.lock().unwrap_or_else(|p| p.into_inner());
     caches.retain(|(weak, _)| weak.upgrade().is_some());
     caches
         .iter()
         .find(|(weak, _)| weak.upgrade().is_some_and(|e| Engine::same(&e, engine)))
-        .map(|(_, cache)| cache.cache_hits())
+        .map(|(_, caches)| {
+            let (function_lookups, function_hits) = caches
+                .functions
+                .as_ref()
+                .map(|f| f.counts())
+                .unwrap_or_default();
+            CacheCounts {
+                components: caches.modules.cache_hits(),
+                function_lookups,
+                function_hits,
+            }
+        })
 }
 
 /// The engines the clock advances.

@@ -78,6 +78,9 @@ pub struct Compiled {
     pub took: std::time::Duration,
     /// Whether it came from the compile cache (`None`: no cache).
     pub from_cache: Option<bool>,
+    /// When compiled: how many of its functions Cranelift compiled or found
+    /// in the function cache, and how many it found there.
+    pub functions: Option<(usize, usize)>,
 }
 
 impl fmt::Display for Compiled {
@@ -87,6 +90,12 @@ impl fmt::Display for Compiled {
             Some(true) => write!(f, "loaded from the compile cache in {ms:.1} ms"),
             Some(false) => write!(f, "compiled in {ms:.1} ms (cached for the next start)"),
             None => write!(f, "compiled in {ms:.1} ms"),
+        }?;
+        match self.functions {
+            Some((all, reused)) if self.from_cache == Some(false) && all > 0 => {
+                write!(f, "; {reused} of {all} functions from the function cache")
+            }
+            _ => Ok(()),
         }
     }
 }
@@ -242,12 +251,9 @@ pub fn load_component_bytes(
         error: format!("{e:#}").replace('\n', " "),
     };
     let started = std::time::Instant::now();
-    let (engine, component, from_cache) = compile(engine, bytes).map_err(invalid)?;
+    let (engine, component, mut compiled) = compile(engine, bytes).map_err(invalid)?;
     let engine = &engine;
-    let compiled = Compiled {
-        took: started.elapsed(),
-        from_cache,
-    };
+    compiled.took = started.elapsed();
     if compiled.from_cache != Some(true) {
         trim_heap();
     }
@@ -304,14 +310,25 @@ pub fn load_component_bytes(
 /// `bytes` compiled for the engine [`super::engine::engine_for`] picks
 /// (or, should a WASIp2 component use the component model's async
 /// features after all, for `given`), and whether the compile cache had it.
-fn compile(given: &Engine, bytes: &[u8]) -> wasmtime::Result<(Engine, Component, Option<bool>)> {
+fn compile(given: &Engine, bytes: &[u8]) -> wasmtime::Result<(Engine, Component, Compiled)> {
     let on = |engine: Engine| {
-        let hits = super::engine::cache_hits(&engine);
+        let before = super::engine::cache_counts(&engine);
         let component = Component::new(&engine, bytes)?;
-        let from_cache = hits
-            .zip(super::engine::cache_hits(&engine))
-            .map(|(a, b)| b > a);
-        wasmtime::Result::Ok((engine, component, from_cache))
+        let after = super::engine::cache_counts(&engine);
+        // (Counts of components compiled at the same time on this engine
+        // mix in; the line is a guide, not an account.)
+        let delta = before.zip(after);
+        let compiled = Compiled {
+            took: Default::default(),
+            from_cache: delta.map(|(a, b)| b.components > a.components),
+            functions: delta.map(|(a, b)| {
+                (
+                    b.function_lookups - a.function_lookups,
+                    b.function_hits - a.function_hits,
+                )
+            }),
+        };
+        wasmtime::Result::Ok((engine, component, compiled))
     };
     let picked = super::engine::engine_for(given, bytes);
     if Engine::same(&picked, given) {

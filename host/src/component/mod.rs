@@ -18,6 +18,7 @@ mod body;
 mod command;
 mod ctx;
 pub(crate) mod engine;
+mod function_cache;
 mod host;
 mod limits;
 mod load;
