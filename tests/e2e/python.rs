@@ -619,6 +619,20 @@ fn build_errors_are_one_message_naming_the_file_and_line() {
         "{e}"
     );
 
+    // A file the app reads at import, named where the user has it.
+    let reads = file(
+        "reads.py",
+        "import os\nopen(os.path.join(os.path.dirname(__file__), 'settings.json'))\n",
+    );
+    let e = build_error(&dir, "reads", &[]);
+    assert!(
+        e.contains(&format!(
+            "{reads}, line 2: FileNotFoundError: [Errno 44] No such file or directory: '{}'",
+            dir.join("settings.json").display()
+        )),
+        "{e}"
+    );
+
     // ujson is C only: its wheel's extension module cannot run in wasm.
     file(
         "native.py",

@@ -15,7 +15,7 @@ use crate::sqlite::{self, SqliteApp, fresh_dir};
 /// into it, as a native run would: the Flask tutorial makes its instance
 /// folder), made once per test run, at a fixed place: the component
 /// records where its project was.
-fn project(name: &str) -> PathBuf {
+pub(crate) fn project(name: &str) -> PathBuf {
     static MADE: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join("python-projects")

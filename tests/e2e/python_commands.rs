@@ -209,6 +209,18 @@ fn a_command_has_python_s_exit_status_stdin_and_tracebacks() {
         stderr.ends_with("ZeroDivisionError: division by zero\n"),
         "{stderr}"
     );
+    // A file the app's directory lacks is named where the user has it.
+    let project = crate::python_apps::project("djsite");
+    let absent = run(&["-c", "import os; open(os.path.abspath('absent.txt'))"], "");
+    assert_eq!(absent.status.code(), Some(1));
+    let stderr = text(&absent.stderr);
+    assert!(
+        stderr.ends_with(&format!(
+            "FileNotFoundError: [Errno 44] No such file or directory: '{}/absent.txt'\n",
+            project.display()
+        )),
+        "{stderr}"
+    );
     let message = run(&["-c", "raise SystemExit('no way')"], "");
     assert_eq!(message.status.code(), Some(1));
     assert_eq!(text(&message.stderr), "no way\n");

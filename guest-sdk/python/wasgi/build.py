@@ -50,7 +50,7 @@ def _report_exception(e):
         if own or frames:
             frame = (own or frames)[-1]
             filename, lineno = frame.filename, frame.lineno
-    message = str(e) if not isinstance(e, SyntaxError) else e.msg
+    message = errors.shown(str(e), e) if not isinstance(e, SyntaxError) else e.msg
     _report(errors.kind_of(e), message, filename, lineno)
 
 

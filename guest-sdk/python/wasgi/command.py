@@ -87,7 +87,7 @@ def _print_exception(e):
         frames.pop(0)
     sys.stderr.write("Traceback (most recent call last):\n")
     sys.stderr.write("".join(traceback.format_list(frames)))
-    sys.stderr.write("".join(traceback.format_exception_only(e)))
+    sys.stderr.write(errors.shown("".join(traceback.format_exception_only(e)), e))
 
 
 def _guest_path(path):

@@ -30,6 +30,18 @@ def _source(filename):
     return filename
 
 
+def shown(text, exc):
+    """`text` (an exception's message, as `str(exc)` or traceback prints
+    it) with the file names of an `OSError` named as the user knows them:
+    `No such file or directory: '/work/app/data.txt'`, not the component's
+    `'/2/data.txt'`."""
+    if isinstance(exc, OSError):
+        for name in (exc.filename, exc.filename2):
+            if isinstance(name, str) and _source(name) != name:
+                text = text.replace(repr(name), repr(_source(name)))
+    return text
+
+
 def kind_of(exc):
     """The class name Python's traceback prints: `ValueError`, or
     `module.Class` outside the builtins."""
@@ -43,7 +55,7 @@ def exc_info(exc, tb=None):
     """The `exc-info` for `exc`: its class, `str(exc)` and its traceback
     (outermost call first), as `traceback.print_exception` shows them."""
     try:
-        message = str(exc)
+        message = shown(str(exc), exc)
     except BaseException:
         message = "<exception str() failed>"
     frames = traceback.extract_tb(tb if tb is not None else exc.__traceback__)
