@@ -7,6 +7,15 @@
 //! whitenoise, `psycopg2-binary` for a PostgreSQL it does not use here,
 //! its SQLite database at `BASE_DIR / "db.sqlite3"`, in the project
 //! directory itself. `python/falcon_things` is Falcon's quickstart.
+//! `python/flask_todolist` is github.com/rtzll/flask-todolist at 6bfd32f
+//! (MIT: its `LICENSE`), every file as `git archive` gives it: Flask,
+//! Flask-SQLAlchemy, Flask-Login, Flask-WTF and Flask-Migrate, its
+//! dependencies in `pyproject.toml`, its `SECRET_KEY` in `.env`.
+//! `python/bottle_todo` is Bottle's own tutorial app (`docs/tutorial_app.rst`
+//! of bottlepy/bottle at 2a743a3, MIT: Bottle's `LICENSE`): its complete
+//! listing as `todo.py`, its templates in `views/` where the tutorial saves
+//! them, its database script as `create_db.py`; the tutorial's
+//! `pip3 install bottle` is `python/bottle-requirements.txt`.
 
 use crate::common::Host;
 use crate::python::{build, repo};
@@ -165,6 +174,260 @@ fn mdn_s_django_local_library_migrates_logs_in_adds_an_author_and_logs_out() {
     let after = page(addr, "/catalog/mybooks/", &cookies);
     assert_eq!(after.status, 302, "{}", after.text());
     assert!(!copy.join("db.sqlite3-journal").exists());
+}
+
+#[test]
+fn a_flask_to_do_app_upgrades_registers_logs_in_adds_a_list_and_logs_out() {
+    let project = repo().join("tests/e2e/python/flask_todolist");
+    // As its README has it (`flask run` with FLASK_APP=todolist.py), built
+    // with nothing but the module: the dependencies come from its
+    // pyproject.toml, and the import (production config) needs the
+    // SECRET_KEY its .env sets.
+    let component = build(
+        "flask-todolist",
+        &["todolist:app", "--path", project.to_str().unwrap()],
+        &[&project],
+    );
+    // Its database is `todolist.db` beside config.py.
+    let copy = fresh_dir("flask-todolist");
+    copy_tree(&project, &copy);
+    let grant = format!("{}::.", copy.display());
+    let upgraded = run_python(
+        &component,
+        &["--dir-rw", &grant],
+        &["flask", "db", "upgrade"],
+    );
+    assert!(upgraded.status.success(), "{upgraded:?}");
+    assert!(
+        text(&upgraded.stderr).contains("Running upgrade  -> eff90419b076"),
+        "{upgraded:?}"
+    );
+
+    let host = Host::serve(&[component.to_str().unwrap(), "--dir-rw", &grant]);
+    let addr = host.addr;
+    // Flask's own session cookie, kept as a browser keeps it.
+    let mut session = String::new();
+    let mut keep = |response: &crate::common::Response| {
+        let set = (response.headers.iter())
+            .filter(|(n, _)| n.eq_ignore_ascii_case("Set-Cookie"))
+            .find(|(_, v)| v.starts_with("session="));
+        if set.is_some() {
+            session = cookie(response, "session");
+        }
+        session.clone()
+    };
+    let home = page(addr, "/", "");
+    assert_eq!(home.status, 200, "{}", home.text());
+    keep(&home);
+
+    let register = page(addr, "/auth/register", "");
+    let jar = keep(&register);
+    let registered = form(
+        addr,
+        "/auth/register",
+        &jar,
+        &format!(
+            "csrf_token={}&email=ada%40example.org&username=ada&password=engine-1843\
+             &password_confirmation=engine-1843&submit=Register",
+            csrf_token(&register.text())
+        ),
+    );
+    assert_eq!(registered.status, 302, "{}", registered.text());
+    assert_eq!(registered.header("Location"), Some("/auth/login"));
+    let jar = keep(&registered);
+
+    // A page for users only sends a visitor to log in.
+    let closed = page(addr, "/todolists/", &jar);
+    assert_eq!(closed.status, 302, "{}", closed.text());
+    assert_eq!(
+        closed.header("Location"),
+        Some("/auth/login?next=%2Ftodolists%2F")
+    );
+    let login = page(addr, "/auth/login", &jar);
+    let jar = keep(&login);
+    let logged_in = form(
+        addr,
+        "/auth/login",
+        &jar,
+        &format!(
+            "csrf_token={}&email_or_username=ada&password=engine-1843&submit=Log+In",
+            csrf_token(&login.text())
+        ),
+    );
+    assert_eq!(logged_in.status, 302, "{}", logged_in.text());
+    assert_eq!(logged_in.header("Location"), Some("/"));
+    let jar = keep(&logged_in);
+    let lists = page(addr, "/todolists/", &jar);
+    assert_eq!(lists.status, 200, "{}", lists.text());
+    let jar = keep(&lists);
+
+    // A list, and a to-do on it, both the user's.
+    let added = form(
+        addr,
+        "/todolist/add/",
+        &jar,
+        &format!(
+            "csrf_token={}&title=Engine&submit=Submit",
+            csrf_token(&lists.text())
+        ),
+    );
+    assert_eq!(added.status, 302, "{}", added.text());
+    assert_eq!(added.header("Location"), Some("/todolist/1/"));
+    let jar = keep(&added);
+    let list = page(addr, "/todolist/1/", &jar);
+    assert_eq!(list.status, 200, "{}", list.text());
+    let jar = keep(&list);
+    let todo = form(
+        addr,
+        "/todolist/1/",
+        &jar,
+        &format!(
+            "csrf_token={}&todo=Write+the+first+program&submit=Submit",
+            csrf_token(&list.text())
+        ),
+    );
+    assert_eq!(todo.status, 302, "{}", todo.text());
+    let jar = keep(&todo);
+    let list = page(addr, "/todolist/1/", &jar);
+    assert!(
+        list.text().contains("Write the first program"),
+        "{}",
+        list.text()
+    );
+    let db = rusqlite::Connection::open(copy.join("todolist.db")).unwrap();
+    let (title, creator): (String, String) = db
+        .query_row(
+            "SELECT title, creator FROM todolist WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((title.as_str(), creator.as_str()), ("Engine", "ada"));
+
+    // Logging out logs out: the same browser is a visitor again.
+    let out = page(addr, "/auth/logout", &jar);
+    assert_eq!(out.status, 302, "{}", out.text());
+    let jar = keep(&out);
+    let after = page(addr, "/todolists/", &jar);
+    assert_eq!(after.status, 302, "{}", after.text());
+    assert_eq!(
+        after.header("Location"),
+        Some("/auth/login?next=%2Ftodolists%2F")
+    );
+}
+
+#[test]
+fn bottle_s_tutorial_to_do_list_keeps_every_task_eight_writers_add() {
+    let project = repo().join("tests/e2e/python/bottle_todo");
+    let requirements = repo().join("tests/e2e/python/bottle-requirements.txt");
+    let component = build(
+        "bottle-todo",
+        &[
+            "todo:app",
+            "--path",
+            project.to_str().unwrap(),
+            "--requirements",
+            requirements.to_str().unwrap(),
+        ],
+        &[&project],
+    );
+    // The tutorial's database script, run where the app will find
+    // `todo.db`: the app's directory (a copy of it).
+    let copy = fresh_dir("bottle-todo");
+    copy_tree(&project, &copy);
+    let grant = format!("{}::.", copy.display());
+    let created = run_python(&component, &["--dir-rw", &grant], &["create_db.py"]);
+    assert!(created.status.success(), "{created:?}");
+
+    let host = Host::serve(&[component.to_str().unwrap(), "--dir-rw", &grant]);
+    let addr = host.addr;
+    let root = page(addr, "/", "");
+    assert_eq!(root.status, 303, "{}", root.text());
+    let open = page(addr, "/todo", "");
+    assert_eq!(open.status, 200, "{}", open.text());
+    assert!(open.text().contains("<td>Visit the Python website</td>"));
+    assert!(!open.text().contains("Choose your favorite WSGI-Framework"));
+
+    // Eight writers at once, each connecting to the file per request as
+    // the tutorial does: every task lands, once.
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            std::thread::spawn(move || {
+                for i in 0..5 {
+                    let added = form(
+                        addr,
+                        "/new",
+                        "",
+                        &format!("task=writer+{w}+task+{i}&save=save"),
+                    );
+                    assert_eq!(added.status, 200, "{}", added.text());
+                    assert!(
+                        added
+                            .text()
+                            .contains("The new task was inserted into the database"),
+                        "{}",
+                        added.text()
+                    );
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    let all = page(addr, "/todo?show=all", "").text();
+    for w in 0..8 {
+        for i in 0..5 {
+            assert_eq!(
+                all.matches(&format!("<td>writer {w} task {i}</td>"))
+                    .count(),
+                1,
+                "{all}"
+            );
+        }
+    }
+
+    let edited = form(
+        addr,
+        "/edit/2",
+        "",
+        "task=Visited+python.org&status=closed&save=save",
+    );
+    assert!(
+        edited
+            .text()
+            .contains("The task number 2 was successfully updated"),
+        "{}",
+        edited.text()
+    );
+    let json = page(addr, "/as_json/2", "");
+    assert_eq!(json.header("Content-Type"), Some("application/json"));
+    assert_eq!(
+        json.text(),
+        r#"{"id": 2, "task": "Visited python.org", "status": 0}"#
+    );
+    let missing = page(addr, "/nothing", "");
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.text(), "Sorry, this page does not exist!");
+
+    let db = rusqlite::Connection::open(copy.join("todo.db")).unwrap();
+    let (rows, check): (i64, String) = db
+        .query_row(
+            "SELECT (SELECT count(*) FROM todo), (SELECT integrity_check FROM pragma_integrity_check)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((rows, check.as_str()), (44, "ok"));
+}
+
+/// The hidden `csrf_token` field of a Flask-WTF form.
+fn csrf_token(page: &str) -> String {
+    let field = &page[page
+        .find("name=\"csrf_token\"")
+        .expect("a csrf_token field")..];
+    let value = &field[field.find("value=\"").expect("its value") + 7..];
+    value[..value.find('"').expect("its end")].to_string()
 }
 
 /// Falcon's quickstart, `examples/things.py` from its repository

@@ -211,7 +211,10 @@ fn a_command_has_python_s_exit_status_stdin_and_tracebacks() {
     );
     // A file the app's directory lacks is named where the user has it.
     let project = crate::python_apps::project("djsite");
-    let absent = run(&["-c", "import os; open(os.path.abspath('absent.txt'))"], "");
+    let absent = run(
+        &["-c", "import os; open(os.path.abspath('absent.txt'))"],
+        "",
+    );
     assert_eq!(absent.status.code(), Some(1));
     let stderr = text(&absent.stderr);
     assert!(

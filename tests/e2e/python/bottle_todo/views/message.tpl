@@ -1,0 +1,3 @@
+% rebase('base.tpl')
+<p>{{ message }}</p>
+<p><a href="/todo">Back to main page</p>

@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+api = Blueprint("api", __name__)
+
+from . import errors, views

@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+utils = Blueprint("utils", __name__)
+
+from . import errors, filters
