@@ -24,7 +24,9 @@ the index of Flask's tutorial blog, `tests/e2e/python/flaskr`, which
 renders a template over rows read from SQLite, built plain and with
 `--warm /`; the tests' Django project, `tests/e2e/python/djsite`, its notes
 page listing ten rows through the ORM and its admin's login page, built
-with `--warm`; each built with `host build-python`, next to the same app
+with `--warm`; rtzll/flask-todolist, `tests/e2e/python/flask_todolist`,
+a list of ten to-dos through Flask-SQLAlchemy with a Flask-WTF form,
+built from its pyproject.toml with `--warm`; each built with `host build-python`, next to the same app
 under CPython's wsgiref and gunicorn) are left out of smoke runs: the
 e2e tests build Python apps already.
 """
@@ -354,6 +356,21 @@ def rows(tools, reuse):
                     [gunicorn, "-w", "1", "-b", "127.0.0.1:{port}", "--chdir", str(project), "flaskr:create_app()"],
                 )
             )
+    todolist = tools.get("todolist")
+    if todolist:
+        wasm, project, venv314 = todolist
+        page = "flask-todolist list page (Flask-SQLAlchemy ORM list of 10, a Flask-WTF form)"
+        fresh = [host, "serve", wasm, "--port", "{port}", "--dir-rw", f"{project}::."]
+        out.append(Row(f"host: {page}, fresh instance, built with --warm", fresh, path="/todolist/1/"))
+        out.append(Row(f"host: {page}, --reuse {reuse or 1000}", fresh + ["--reuse", str(reuse or 1000)],
+                       path="/todolist/1/"))
+        if venv314:
+            out.append(Row(f"CPython 3.14 wsgiref.simple_server: {page}",
+                           [str(venv314 / "bin/python"), str(ROOT / "benches/wsgiref_serve.py"), str(project),
+                            "todolist:app", "{port}"], path="/todolist/1/"))
+            out.append(Row(f"gunicorn (1 sync worker, CPython 3.14): {page}",
+                           [str(venv314 / "bin/gunicorn"), "-w", "1", "-b", "127.0.0.1:{port}", "--chdir",
+                            str(project), "todolist:app"], path="/todolist/1/"))
     django = tools.get("django")
     if django:
         wasm, project = django
@@ -559,6 +576,17 @@ def install(args):
         pin = f"flask=={FLASK_VERSION}"
         tools["flaskr"] = (build("flaskr", "flaskr:create_app()", project, pin), project)
         tools["flaskr-warm"] = build("flaskr-warm", "flaskr:create_app()", project, pin, "--warm", "/")
+    if wanted("todolist"):
+        project, venv314 = todolist_project(tools["host"])
+        log("building rtzll/flask-todolist with host build-python (its pyproject.toml), warmed with a list ...")
+        plain = str(CACHE / "bench-todolist-plain.wasm")
+        subprocess.run([tools["host"], "build-python", "todolist:app", "-o", plain, "--path", str(project)],
+                       check=True)
+        todolist_data(tools["host"], plain, project)
+        wasm = str(CACHE / "bench-todolist.wasm")
+        subprocess.run([tools["host"], "build-python", "todolist:app", "-o", wasm, "--path", str(project),
+                        "--warm", "/todolist/1/"], check=True)
+        tools["todolist"] = (wasm, project, venv314)
     if wanted("django"):
         project = django_project(venv)
         log("building the Django project with host build-python, warmed with its pages ...")
@@ -566,6 +594,43 @@ def install(args):
                      "--warm", "/", "--warm", "/admin/login/")
         tools["django"] = (wasm, project)
     return tools
+
+
+def todolist_project(host):
+    """A copy of rtzll/flask-todolist (`tests/e2e/python/flask_todolist`),
+    and a venv of CPython 3.14 (which it requires) with its dependencies
+    and gunicorn, when the machine has a `python3.14` (else `None`)."""
+    import shutil
+    import tomllib
+
+    project = CACHE / "bench-todolist"
+    shutil.rmtree(project, ignore_errors=True)
+    shutil.copytree(ROOT / "tests/e2e/python/flask_todolist", project)
+    python = shutil.which("python3.14")
+    if not python:
+        log("no python3.14 on PATH: the to-do app (which requires it) has no native rows")
+        return project, None
+    venv = CACHE / "bench-venv-3.14"
+    if not (venv / "bin/gunicorn").exists():
+        dependencies = tomllib.loads((project / "pyproject.toml").read_text())["project"]["dependencies"]
+        subprocess.run([python, "-m", "venv", "--clear", str(venv)], check=True)
+        subprocess.run([str(venv / "bin/pip"), "install", "-q", f"gunicorn=={GUNICORN_VERSION}", *dependencies],
+                       check=True)
+    return project, venv
+
+
+def todolist_data(host, wasm, project):
+    """The to-do app's database, upgraded in the guest (`host run-python --
+    flask db upgrade`, as its users would), with a list of ten to-dos."""
+    import sqlite3
+
+    subprocess.run([host, "run-python", wasm, "--dir-rw", f"{project}::.", "--", "flask", "db", "upgrade"],
+                   check=True, capture_output=True)
+    db = sqlite3.connect(project / "todolist.db")
+    db.execute("INSERT INTO todolist (title, created_at) VALUES ('Bench', datetime('now'))")
+    db.executemany("INSERT INTO todo (description, created_at, todolist_id) VALUES (?, datetime('now'), 1)",
+                   [(f"To-do {i}: a few words to show.",) for i in range(10)])
+    db.commit()
 
 
 def django_project(venv):
