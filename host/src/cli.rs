@@ -7,15 +7,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use host::ErrorStream;
 use host::capability::{self, CapabilitySettings};
-use host::component::{self, AppOptions, EngineOptions, LoadError, Loaded, MemoryBudget, Reuse};
+use host::component::{self, AppOptions, EngineOptions, MemoryBudget, Reuse};
 use host::gateway::deployment::{Deployed, Deployment};
 use host::gateway::json_log::JsonLog;
 use host::gateway::serving::{self, Listen, OnStart, Serve};
+use host::gateway::tenant_builder::{Source, TenantBuilder, TenantError};
 use host::handlers::{BaseHandler, CGIHandler, IISCGIHandler};
 use host::manifest::parse_size;
 use host::simple_server::ServerConfig;
-use host::{ErrorStream, Service};
 
 /// The demo app (`examples/demo`, wsgiref's `demo_app`), built by build.rs.
 const DEMO_APP: &[u8] = include_bytes!(concat!(env!("WASGI_EXAMPLES_DIR"), "/demo.wasm"));
@@ -477,17 +478,16 @@ impl AppArgs {
             usage: None,
         })
     }
-
-    /// The app as a service, a WSGI app wrapped in the validator when asked.
-    fn wrap(&self, app: Loaded, file: &str) -> Result<Service, String> {
-        wrap(self.validate, app, file)
-    }
 }
 
-/// `app` as a service, a WSGI app under the validator when `validate`.
-fn wrap(validate: bool, app: Loaded, file: &str) -> Result<Service, String> {
-    app.into_service(validate)
-        .map_err(|e| format!("--validate {}", e.replace("this is", &format!("{file} is"))))
+/// A single app's tenant error, as `--validate` and the file name say it.
+fn tenant_error(e: TenantError, file: &str) -> String {
+    match e {
+        TenantError::Validate(e) => {
+            format!("--validate {}", e.replace("this is", &format!("{file} is")))
+        }
+        e => e.to_string(),
+    }
 }
 
 pub fn main() -> ExitCode {
@@ -714,23 +714,6 @@ fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(code)
 }
 
-fn load(
-    engine: &wasmtime::Engine,
-    app: Option<&PathBuf>,
-    options: AppOptions,
-) -> Result<Loaded, LoadError> {
-    match app {
-        Some(path) => component::load_component(engine, path, options),
-        None => component::load_component_bytes(
-            engine,
-            DEMO_APP,
-            "the built-in demo app",
-            "demo.wasm",
-            options,
-        ),
-    }
-}
-
 fn serve(args: ServeArgs) -> ExitCode {
     serving::trim_heap_periodically();
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
@@ -844,28 +827,39 @@ fn serve(args: ServeArgs) -> ExitCode {
         Some(path) => path.display().to_string(),
         None => "the demo app".to_string(),
     };
-    let mut options = options;
-    // A single app is the tenant "app" (a manifest's apps get hooks of
-    // their own, and no "app" series).
-    options.instantiated = (config.metrics.as_ref()).map(|m| m.instantiation_hook("app"));
-    options.usage = (config.metrics.as_ref()).map(|m| m.usage_hook("app"));
-    options.log = options.log.with_app(&Arc::from("app"));
-    if let Err(e) = capability::open("app", &mut options, &capability::Resources::default()) {
-        return fail(2, e);
-    }
-    // The app, loaded now and again on SIGHUP or when its file changes.
+    // A single app is the tenant "app": a one-app deployment, loaded now
+    // and again on SIGHUP or when its file changes, with what its
+    // capabilities opened kept across loads.
     let single: Arc<host::gateway::reload::Load> = {
         let (path, validate, what) = (args.app.clone(), args.app_args.validate, what.clone());
-        let log = config.log.clone();
+        let (log, metrics) = (config.log.clone(), config.metrics.clone());
+        let resources = capability::Resources::default();
         Arc::new(move || {
-            let loaded =
-                load(&engine, path.as_ref(), options.clone()).map_err(|e| e.to_string())?;
+            let component = match &path {
+                Some(path) => Source::File(path),
+                None => Source::Bytes {
+                    bytes: DEMO_APP,
+                    label: "the built-in demo app",
+                    file: "demo.wasm",
+                },
+            };
+            let built = TenantBuilder {
+                name: "app",
+                component,
+                validate,
+                metrics: metrics.as_ref(),
+                resources: &resources,
+            }
+            .build(&engine, options.clone())
+            .map_err(|e| tenant_error(e, &what))?;
             log.event(
                 host::streams::Event::Compiled,
-                &format!("{what}: {}\n", loaded.compiled()),
+                &format!("{what}: {}\n", built.compiled),
             );
-            let app = wrap(validate, loaded, &what)?;
-            Ok((host::Router::single(app), path.iter().cloned().collect()))
+            Ok((
+                host::Router::single(built.service),
+                path.iter().cloned().collect(),
+            ))
         })
     };
     let (router, files) = match single() {
@@ -917,25 +911,25 @@ fn cgi(args: CgiArgs) -> ExitCode {
     } else {
         CGIHandler::new()
     };
-    let loaded = args
-        .app_args
-        .app_options(ErrorStream::stderr())
-        .and_then(|mut options| {
-            capability::open("app", &mut options, &capability::Resources::default())?;
-            Ok((options, args.app_args.engine(false)?))
-        })
-        .and_then(|(options, engine)| {
-            component::load_component(&engine, &args.app, options).map_err(|e| e.to_string())
-        })
-        .and_then(|app| {
-            let service = args.app_args.wrap(app, &args.app.display().to_string())?;
-            service.wsgi().cloned().ok_or_else(|| {
-                format!(
-                    "{} is a wasi:http component; host cgi runs wasgi apps",
-                    args.app.display()
-                )
-            })
-        });
+    let file = args.app.display().to_string();
+    let loaded =
+        args.app_args
+            .app_options(ErrorStream::stderr())
+            .and_then(|options| {
+                let engine = args.app_args.engine(false)?;
+                let built = TenantBuilder {
+                    name: "app",
+                    component: Source::File(&args.app),
+                    validate: args.app_args.validate,
+                    metrics: None,
+                    resources: &capability::Resources::default(),
+                }
+                .build(&engine, options)
+                .map_err(|e| tenant_error(e, &file))?;
+                built.service.wsgi().cloned().ok_or_else(|| {
+                    format!("{file} is a wasi:http component; host cgi runs wasgi apps")
+                })
+            });
     runtime.block_on(async move {
         match loaded {
             Ok(app) => handler.run(&*app).await,

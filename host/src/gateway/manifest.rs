@@ -21,6 +21,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeString, DeTable, DeValue, ValueDeserializer};
 
+use super::tenant_builder::{Source, TenantBuilder, TenantError};
 use crate::capability::keyvalue::catalog::Catalog;
 use crate::capability::{self, CapabilitySettings, KeyError, ManifestKey};
 use crate::component::{self, AppOptions};
@@ -682,30 +683,32 @@ pub fn load(
             .path
             .file_name()
             .map_or("the manifest".into(), |f| f.to_string_lossy());
-        let mut options = app.options(base, &file);
-        // What its guests write names the app.
-        options.log = options.log.with_app(&Arc::from(app.name.as_str()));
+        let options = app.options(base, &file);
         let options_set_by = options.limits_set_by.clone();
         let mut summary = limits(&options, app);
-        if let Some(metrics) = metrics {
-            options.instantiated = Some(metrics.instantiation_hook(&app.name));
-            options.usage = Some(metrics.usage_hook(&app.name));
+        let built = TenantBuilder {
+            name: &app.name,
+            component: Source::File(&app.component),
+            validate: app.validate,
+            metrics,
+            resources,
         }
-        capability::open(&app.name, &mut options, resources).map_err(err)?;
-        stores.push(stores_of(&app.name, &options));
-        let reuse = options.reuse.requests();
-        let loaded = component::load_component(engine, &app.component, options)
-            .map_err(|e| err(e.to_string()))?;
-        summary.push_str(&format!(", reuse {}", loaded.reuse()));
+        .build(engine, options)
+        .map_err(|e| match e {
+            TenantError::Validate(e) => err(format!("validate = true {e}")),
+            e => err(e.to_string()),
+        })?;
+        stores.push(stores_of(&app.name, &built.options));
+        let reuse = built.reuse_requests;
+        summary.push_str(&format!(", reuse {}", built.reuse));
         compiled.push(format!(
             "{} ({}): {}",
             app.name,
             app.component.display(),
-            loaded.compiled()
+            built.compiled
         ));
         summaries.push(summary);
-        let service =
-            (loaded.into_service(app.validate)).map_err(|e| err(format!("validate = true {e}")))?;
+        let service = built.service;
         let mut tenant = Tenant::new(app.name.clone(), app.mount.clone(), service);
         tenant.timeout = app.limits.timeout.flatten();
         tenant.limits_set_by = options_set_by;

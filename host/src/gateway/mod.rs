@@ -14,7 +14,8 @@
 //! 5. the response ([`body`]), stopped from outside when it must be
 //!    ([`stop`]), and its access line ([`access_log`]).
 //!
-//! Around it: the manifest ([`manifest`]) and its deployment
+//! Around it: the one way an app becomes a tenant ([`tenant_builder`]),
+//! the manifest ([`manifest`]) and its deployment
 //! ([`deployment`]: engine sizing, hot reload), the metrics and admin
 //! endpoints ([`metrics`]), and serving it all until a signal
 //! ([`serving`]).
@@ -35,4 +36,5 @@ pub(crate) mod reply;
 pub mod router;
 pub mod serving;
 pub(crate) mod stop;
+pub mod tenant_builder;
 pub mod tls;
