@@ -36,6 +36,19 @@ pub mod capability;
 // The wasmtime layer: engine, loading, stores.
 pub mod component;
 
+// The `host` command (and `wasgi`, the same under another name): its
+// arguments and what each subcommand calls. In the library so both
+// binaries are one line each; written against the library's public API
+// as any embedder would (`host::...`).
+extern crate self as host;
+mod build_python;
+#[doc(hidden)]
+pub mod cli;
+mod kv_command;
+mod native_deps;
+mod run_python;
+mod scaffold;
+
 pub use gateway::{manifest, metrics, router};
 
 pub use app::{
