@@ -61,7 +61,7 @@ async fn run(application: Arc<dyn Application>, call: Call<'_>) -> Response<Resp
     let gateway = HttpGateway {
         head_tx: Some(head_tx),
         body_tx: None,
-        suppress_body: parts.method == Method::HEAD,
+        method: parts.method.clone(),
         access,
         code: None,
         sent: 0,
@@ -160,7 +160,8 @@ impl Drop for Unfinished {
 struct HttpGateway {
     head_tx: Option<oneshot::Sender<Response<ResponseBody>>>,
     body_tx: Option<mpsc::Sender<io::Result<Bytes>>>,
-    suppress_body: bool,
+    /// The request's method: with the status, whether a body goes out.
+    method: Method,
     access: AccessLog,
     /// The status sent, once the head is out.
     code: Option<u16>,
@@ -268,7 +269,8 @@ impl Gateway for HttpGateway {
     }
 
     fn wants_body(&self) -> bool {
-        !self.suppress_body
+        // Before the head, only the method can say.
+        !crate::gateway::body::carries_no_body(&self.method, self.code.unwrap_or(200))
     }
 
     /// The access line counts the body bytes that went to the
@@ -289,8 +291,7 @@ impl HttpGateway {
         let code = head.code();
         let status = StatusCode::from_u16(code).map_err(|e| invalid(e.to_string()))?;
         self.code = Some(code);
-        self.suppress_body = self.suppress_body || code == 204 || code == 304;
-        let body = if self.suppress_body {
+        let body = if crate::gateway::body::carries_no_body(&self.method, code) {
             ResponseBody::empty()
         } else {
             let (tx, rx) = mpsc::channel(2);

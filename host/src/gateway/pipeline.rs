@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http::{HeaderValue, Request, Response, StatusCode};
 use http_body::Body as HttpBody;
 use hyper::body::Incoming;
 
@@ -111,7 +111,7 @@ async fn handle_routed(
             return reply::error_page(&access, &shared.handler_config, reason.status());
         }
     };
-    let no_body = parts.method == Method::HEAD;
+    let method = parts.method.clone();
     let version = parts.version;
     let body = RequestBody {
         body,
@@ -133,6 +133,8 @@ async fn handle_routed(
     client_left.disarm();
     // An HTTP/1.0 client reads a body without a length to the end of the
     // connection, so the connection cannot stay open for it.
+    let code = response.status().as_u16();
+    let no_body = super::body::carries_no_body(&method, code);
     if version == http::Version::HTTP_10
         && !no_body
         && !response
@@ -147,8 +149,7 @@ async fn handle_routed(
             .headers_mut()
             .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     }
-    let code = response.status().as_u16();
-    if no_body || code == 204 || code == 304 {
+    if no_body {
         response
     } else {
         response.map(|body| body.guarded(stop.on_drop(LEFT_MID_BODY_GRACE)))
