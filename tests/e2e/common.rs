@@ -727,3 +727,14 @@ impl Drop for PgServer {
         let _ = self.child.wait();
     }
 }
+
+/// An empty directory of the test's own, under the build's temporary
+/// directory (`name` unique across the suite): the one temp-dir helper.
+pub fn fresh_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("app-data")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -10,13 +10,6 @@ use std::time::{Duration, Instant};
 
 use crate::common::{Conn, Host, RedisServer, example, free_port};
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("kv-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// `METHOD path` with `body` on `conn`: the status and the body.
 fn call(conn: &mut Conn, method: &str, path: &str, body: &[u8]) -> (u16, String) {
     let mut raw = format!(
@@ -65,7 +58,7 @@ fn serve_counter(state: &std::path::Path) -> Host {
 
 #[test]
 fn a_counter_counts_every_increment_of_many_concurrent_clients_and_keeps_it_across_restarts() {
-    let state = temp_dir("counter");
+    let state = crate::common::fresh_dir("kv-counter");
     let mut host = serve_counter(&state);
     assert_eq!(
         once(host.addr, "GET", "/", b""),
@@ -132,7 +125,7 @@ fn kv(args: &[&str]) -> (i32, String) {
 
 #[test]
 fn every_acknowledged_write_survives_kill_9_of_the_host() {
-    let state = temp_dir("kill9");
+    let state = crate::common::fresh_dir("kv-kill9");
     let mut host = serve_counter(&state);
     let addr = host.addr;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -216,7 +209,7 @@ fn manifest(dir: &std::path::Path, text: &str) -> PathBuf {
 
 #[test]
 fn a_tenant_reads_only_its_own_default_and_the_stores_it_was_granted() {
-    let dir = temp_dir("isolation");
+    let dir = crate::common::fresh_dir("kv-isolation");
     let app = example("kv-counter");
     let path = manifest(
         &dir,
@@ -281,7 +274,7 @@ fn a_tenant_reads_only_its_own_default_and_the_stores_it_was_granted() {
     }
     // Granting a store the manifest does not declare is a load error.
     let bad = manifest(
-        &temp_dir("isolation-bad"),
+        &crate::common::fresh_dir("kv-isolation-bad"),
         &format!("[[app]]\nname = \"a\"\ncomponent = {app:?}\nkey_value = [\"sessions\"]\n"),
     );
     let out = check(&bad);
@@ -292,7 +285,7 @@ fn a_tenant_reads_only_its_own_default_and_the_stores_it_was_granted() {
 
 #[test]
 fn each_quota_refuses_the_write_that_would_exceed_it_and_leaves_the_store_as_it_was() {
-    let dir = temp_dir("quota");
+    let dir = crate::common::fresh_dir("kv-quota");
     let app = example("kv-counter");
     let path = manifest(
         &dir,
@@ -371,7 +364,7 @@ fn each_quota_refuses_the_write_that_would_exceed_it_and_leaves_the_store_as_it_
     assert_eq!(gauge("wasgi_kv_store_quota_bytes"), Some(200), "{metrics}");
     // A quota that is no size is a manifest error naming the line.
     let bad = manifest(
-        &temp_dir("quota-bad"),
+        &crate::common::fresh_dir("kv-quota-bad"),
         &format!(
             "[[store]]\nname = \"s\"\nmax_total_size = \"lots\"\n\n[[app]]\nname = \"a\"\ncomponent = {app:?}\n"
         ),
@@ -387,7 +380,7 @@ fn each_quota_refuses_the_write_that_would_exceed_it_and_leaves_the_store_as_it_
 #[test]
 fn two_hosts_on_one_port_share_one_redis_counter_exactly() {
     let redis = RedisServer::start("shared");
-    let dir = temp_dir("redis-two");
+    let dir = crate::common::fresh_dir("kv-redis-two");
     let app = example("kv-counter");
     let path = manifest(
         &dir,
@@ -425,7 +418,7 @@ fn two_hosts_on_one_port_share_one_redis_counter_exactly() {
 #[test]
 fn with_redis_down_calls_fail_fast_and_others_are_served_then_it_recovers_without_a_restart() {
     let mut redis = RedisServer::start("down");
-    let dir = temp_dir("redis-down");
+    let dir = crate::common::fresh_dir("kv-redis-down");
     let app = example("kv-counter");
     let path = manifest(
         &dir,
@@ -477,7 +470,7 @@ fn with_redis_down_calls_fail_fast_and_others_are_served_then_it_recovers_withou
 
 #[test]
 fn a_spin_sdk_app_with_key_value_and_variables_is_served_unchanged() {
-    let dir = temp_dir("spin");
+    let dir = crate::common::fresh_dir("kv-spin");
     let (spin, counter) = (example("spin-kv"), example("kv-counter"));
     let path = manifest(
         &dir,
@@ -522,7 +515,7 @@ fn a_spin_sdk_app_with_key_value_and_variables_is_served_unchanged() {
 
 #[test]
 fn a_component_built_for_wasi_keyvalue_0_2_0_draft_shares_the_store_with_draft2() {
-    let dir = temp_dir("draft");
+    let dir = crate::common::fresh_dir("kv-draft");
     let (draft, draft2) = (example("kv-draft"), example("kv-counter"));
     let path = manifest(
         &dir,
@@ -562,7 +555,7 @@ fn a_component_built_for_wasi_keyvalue_0_2_0_draft_shares_the_store_with_draft2(
 
 #[test]
 fn a_guest_opening_stores_in_a_loop_is_stopped_at_the_hosts_bound() {
-    let state = temp_dir("open-many");
+    let state = crate::common::fresh_dir("kv-open-many");
     let app = example("hostile");
     let host = Host::serve(&[
         app.to_str().unwrap(),
@@ -586,7 +579,7 @@ fn a_guest_opening_stores_in_a_loop_is_stopped_at_the_hosts_bound() {
 
 #[test]
 fn a_refused_store_call_is_logged_with_its_app_and_request() {
-    let state = temp_dir("json");
+    let state = crate::common::fresh_dir("kv-json");
     let app = example("kv-counter");
     let host = Host::serve(&[
         app.to_str().unwrap(),

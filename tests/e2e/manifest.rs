@@ -82,7 +82,7 @@ fn one_manifest_serves_every_kind_of_app_on_one_port() {
 
 #[test]
 fn without_a_root_app_a_path_no_app_serves_is_404() {
-    let dir = temp_dir("noroot");
+    let dir = crate::common::fresh_dir("manifest-noroot");
     let manifest = dir.join("wasgi.toml");
     std::fs::write(
         &manifest,
@@ -102,7 +102,7 @@ fn without_a_root_app_a_path_no_app_serves_is_404() {
 
 #[test]
 fn a_path_no_app_serves_keeps_a_keep_alive_connection_open() {
-    let dir = temp_dir("keepalive404");
+    let dir = crate::common::fresh_dir("manifest-keepalive404");
     let manifest = dir.join("wasgi.toml");
     std::fs::write(
         &manifest,
@@ -130,7 +130,7 @@ fn a_path_no_app_serves_keeps_a_keep_alive_connection_open() {
 
 #[test]
 fn an_absolute_form_target_names_the_host_for_routing_and_for_the_app() {
-    let dir = temp_dir("absolute");
+    let dir = crate::common::fresh_dir("manifest-absolute");
     let manifest = dir.join("wasgi.toml");
     std::fs::write(
         &manifest,
@@ -173,7 +173,7 @@ fn an_absolute_form_target_names_the_host_for_routing_and_for_the_app() {
 
 #[test]
 fn manifest_errors_say_what_is_wrong_in_the_manifests_words() {
-    let dir = temp_dir("words");
+    let dir = crate::common::fresh_dir("manifest-words");
     let hello = format!("{:?}", example("hello"));
     let app = format!("[[app]]\nname = \"a\"\ncomponent = {hello}\n");
     let cases = [
@@ -217,7 +217,7 @@ fn manifest_errors_say_what_is_wrong_in_the_manifests_words() {
 
 #[test]
 fn a_reload_that_changes_the_listeners_is_refused_with_a_line_saying_why() {
-    let dir = temp_dir("listeners");
+    let dir = crate::common::fresh_dir("manifest-listeners");
     let manifest = dir.join("wasgi.toml");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -242,7 +242,7 @@ fn a_reload_that_changes_the_listeners_is_refused_with_a_line_saying_why() {
 
 #[test]
 fn metrics_speak_both_formats_cover_the_limits_and_forget_removed_apps() {
-    let dir = temp_dir("metrics");
+    let dir = crate::common::fresh_dir("manifest-metrics");
     let manifest = dir.join("wasgi.toml");
     let write = |apps: &[&str]| {
         let text: String = apps
@@ -351,7 +351,7 @@ fn metrics_speak_both_formats_cover_the_limits_and_forget_removed_apps() {
 
 #[test]
 fn every_line_of_a_json_log_is_a_json_object() {
-    let dir = temp_dir("jsonlog");
+    let dir = crate::common::fresh_dir("manifest-jsonlog");
     let manifest = dir.join("wasgi.toml");
     std::fs::write(
         &manifest,
@@ -442,13 +442,6 @@ fn every_line_of_a_json_log_is_a_json_object() {
     );
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("manifest-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 pub(crate) fn host_cmd(args: &[&str]) -> (Option<i32>, String, String) {
     let out = Command::new(host_bin())
         .args(args)
@@ -474,7 +467,7 @@ fn check_lists_the_apps_and_bad_manifests_name_the_line() {
     );
     assert!(out.contains("static.localhost"), "{out}");
 
-    let dir = temp_dir("bad");
+    let dir = crate::common::fresh_dir("manifest-bad");
     let hello = format!("{:?}", example("hello"));
     let cases = [
         (
@@ -530,7 +523,7 @@ fn check_lists_the_apps_and_bad_manifests_name_the_line() {
 
 #[test]
 fn each_limit_trips_on_its_tenant_while_the_neighbour_answers() {
-    let dir = temp_dir("limits");
+    let dir = crate::common::fresh_dir("manifest-limits");
     let manifest = dir.join("wasgi.toml");
     let hostile = format!("{:?}", example("hostile"));
     std::fs::write(
@@ -655,7 +648,7 @@ fn deploy(from: &std::path::Path, to: &std::path::Path) {
 
 #[test]
 fn reloads_under_load_lose_no_request_and_a_broken_file_keeps_the_old_app() {
-    let dir = temp_dir("reload");
+    let dir = crate::common::fresh_dir("manifest-reload");
     let component = dir.join("app.wasm");
     deploy(&example("hello"), &component);
     let manifest = dir.join("wasgi.toml");
@@ -763,7 +756,7 @@ pub(crate) fn admin_get(host: &Host, path: &str) -> crate::common::Response {
 
 #[test]
 fn the_admin_listener_reports_health_readiness_and_what_happened() {
-    let dir = temp_dir("admin");
+    let dir = crate::common::fresh_dir("manifest-admin");
     let manifest = dir.join("wasgi.toml");
     let hostile = format!("{:?}", example("hostile"));
     std::fs::write(

@@ -29,15 +29,7 @@ impl SqliteApp {
     }
 }
 
-/// An empty directory of the test's own.
-pub(crate) fn fresh_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("app-data")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+pub(crate) use crate::common::fresh_dir;
 
 fn get(addr: SocketAddr, target: &str) -> Response {
     crate::python_apps::page(addr, target, "")
