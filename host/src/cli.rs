@@ -342,14 +342,12 @@ fn parse_host(host: &str) -> Result<String, String> {
 
 /// `--listen HOST:PORT` (`[::1]:8000` for IPv6).
 fn parse_listen(addr: &str) -> Result<(String, u16), String> {
-    let (host, port) = addr
-        .rsplit_once(':')
-        .filter(|(host, _)| !host.is_empty())
-        .ok_or_else(|| format!("{addr:?}: expected HOST:PORT, e.g. 127.0.0.1:8000"))?;
-    let port = port
-        .parse()
-        .map_err(|_| format!("{addr:?}: {port:?} is not a port"))?;
-    Ok((host.trim_matches(['[', ']']).to_string(), port))
+    serving::split_host_port(addr).ok_or_else(|| match addr.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_err() => {
+            format!("{addr:?}: {port:?} is not a port")
+        }
+        _ => format!("{addr:?}: expected HOST:PORT, e.g. 127.0.0.1:8000"),
+    })
 }
 
 /// `--admin`: `HOST:PORT`, or a port on 127.0.0.1.

@@ -543,10 +543,7 @@ impl Manifest {
         for table in &listener_tables {
             let l = table.get_ref();
             let address = l.address.get_ref().clone();
-            let valid = address
-                .rsplit_once(':')
-                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
-            if !valid {
+            if super::serving::split_host_port(&address).is_none() {
                 return Err(err(
                     Some(l.address.span().start),
                     format!("listener: address {address:?} is not HOST:PORT"),

@@ -22,6 +22,16 @@ pub struct Listen {
     pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
+/// `HOST:PORT` (`[::1]:8000` for IPv6) as the host to bind, brackets
+/// off, and the port; `None` if it is not that. The one place an address
+/// is split, for `--listen` and a manifest's `[[listener]]`.
+pub fn split_host_port(addr: &str) -> Option<(String, u16)> {
+    let (host, port) = addr.rsplit_once(':')?;
+    let port = port.parse().ok()?;
+    let host = host.trim_matches(['[', ']']);
+    (!host.is_empty()).then(|| (host.to_string(), port))
+}
+
 impl Listen {
     /// A manifest's `[[listener]]`s, their certificates loaded; an error
     /// names the manifest and the listener.
@@ -32,7 +42,8 @@ impl Listen {
         listeners
             .iter()
             .map(|l| {
-                let (host, port) = l.address.rsplit_once(':').unwrap_or((&l.address, "0"));
+                // (The manifest checked the address.)
+                let (host, port) = split_host_port(&l.address).unwrap_or_default();
                 let tls = match &l.tls {
                     Some((cert, key)) => {
                         let named = tls_config_named(cert, key, ["tls_cert", "tls_key"]);
@@ -43,11 +54,7 @@ impl Listen {
                     }
                     None => None,
                 };
-                Ok(Listen {
-                    host: host.trim_matches(['[', ']']).to_string(),
-                    port: port.parse().unwrap_or(0),
-                    tls,
-                })
+                Ok(Listen { host, port, tls })
             })
             .collect()
     }
