@@ -36,6 +36,9 @@ pub mod capability;
 // The wasmtime layer: engine, loading, stores.
 pub mod component;
 
+// Sizes and seconds, as flags and manifest keys give them.
+pub mod units;
+
 // The `host` command (and `wasgi`, the same under another name): its
 // arguments and what each subcommand calls. In the library so both
 // binaries are one line each; written against the library's public API

@@ -41,7 +41,7 @@ use wasmtime_wasi::p2::{DynOutputStream, FsResult, OutputStream, StreamError, St
 use super::preopens::Dirs;
 use super::{Capability, CapabilitySettings, InstanceBuilder, KeyError, ManifestKey};
 use crate::component::{AppOptions, CurrentRequest, RequestCtx};
-use crate::manifest::{Size, parse_size};
+use crate::units::{Size, parse_size};
 use crate::streams::{ErrorStream, Event};
 use wasgi::ExcInfo;
 

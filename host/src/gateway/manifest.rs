@@ -26,6 +26,8 @@ use crate::capability::keyvalue::catalog::Catalog;
 use crate::capability::{self, CapabilitySettings, KeyError, ManifestKey};
 use crate::component::{self, AppOptions};
 use crate::handlers::HandlerConfig;
+pub use crate::units::{parse_seconds, parse_size};
+use crate::units::Size;
 use crate::router::{Mount, Router, Tenant};
 
 /// A manifest error: where, and what.
@@ -124,24 +126,6 @@ struct ListenerTable {
     tls_key: Option<Spanned<String>>,
 }
 
-/// A size: bytes, or a string such as `64MiB`.
-#[derive(Deserialize, Clone, Debug)]
-#[serde(untagged)]
-pub(crate) enum Size {
-    Bytes(u64),
-    Text(String),
-}
-
-impl Size {
-    /// The number of bytes it says.
-    pub(crate) fn bytes(&self) -> Result<u64, String> {
-        match self {
-            Size::Bytes(n) => Ok(*n),
-            Size::Text(t) => parse_size(t).map(|n| n as u64),
-        }
-    }
-}
-
 /// The keys of the file itself.
 const FILE_KEYS: [&str; 5] = ["defaults", "app", "listener", "store", "state_dir"];
 
@@ -168,12 +152,8 @@ impl Limits {
     /// Reads `key`, one of [`Limits::KEYS`], checking its value.
     fn read(&mut self, key: &ManifestKey<'_>) -> Result<(), KeyError> {
         let size = |key: &ManifestKey<'_>| -> Result<usize, KeyError> {
-            match key.parse::<Size>()? {
-                Size::Bytes(n) => {
-                    usize::try_from(n).map_err(|_| key.error(None, format!("{n} is too large")))
-                }
-                Size::Text(t) => parse_size(&t).map_err(|e| key.error(None, e)),
-            }
+            let n = key.parse::<Size>()?.bytes().map_err(|e| key.error(None, e))?;
+            usize::try_from(n).map_err(|_| key.error(None, format!("{n} is too large")))
         };
         let secs = |key: &ManifestKey<'_>| -> Result<Option<Duration>, KeyError> {
             parse_seconds(key.parse()?).map_err(|e| key.error(None, e))
@@ -297,59 +277,6 @@ fn read_layer<'a>(
         }
     }
     Ok(unread)
-}
-
-/// `256MiB`, `1G`, `1.5GiB`, `64MB`, `512k`, `1000`: a number of bytes,
-/// with a unit as it means it: `KiB`, `MiB`, `GiB` (and `K`, `M`, `G`) are
-/// binary, `KB`, `MB`, `GB` decimal (SI).
-pub fn parse_size(spec: &str) -> Result<usize, String> {
-    let spec = spec.trim();
-    let split = spec
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(spec.len());
-    let (number, unit) = spec.split_at(split);
-    let number: f64 = number
-        .parse()
-        .ok()
-        .filter(|n: &f64| n.is_finite())
-        .ok_or_else(|| format!("expected a size such as 256MiB, 1.5G or 64MB, got {spec:?}"))?;
-    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "k" | "kib" => (1u64 << 10) as f64,
-        "m" | "mib" => (1u64 << 20) as f64,
-        "g" | "gib" => (1u64 << 30) as f64,
-        "t" | "tib" => (1u64 << 40) as f64,
-        "kb" => 1e3,
-        "mb" => 1e6,
-        "gb" => 1e9,
-        "tb" => 1e12,
-        _ => {
-            return Err(format!(
-                "unknown size unit in {spec:?} (use KiB, MiB, GiB (or K, M, G), or KB, MB, GB)"
-            ));
-        }
-    };
-    let bytes = number * scale;
-    if bytes.fract() != 0.0 {
-        return Err(format!("{spec:?} is not a whole number of bytes"));
-    }
-    if bytes > usize::MAX as f64 {
-        return Err(format!("{spec:?} is too large"));
-    }
-    Ok(bytes as usize)
-}
-
-/// `seconds` as a limit: `None` for 0 (no limit).
-pub fn parse_seconds(seconds: f64) -> Result<Option<Duration>, String> {
-    if seconds == 0.0 {
-        Ok(None)
-    } else if seconds.is_finite() && seconds > 0.0 {
-        Ok(Some(Duration::from_secs_f64(seconds)))
-    } else {
-        Err(format!(
-            "{seconds}: expected a number of seconds (0: no limit)"
-        ))
-    }
 }
 
 impl Manifest {

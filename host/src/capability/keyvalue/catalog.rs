@@ -9,7 +9,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::super::{KeyError, ManifestKey};
-use crate::gateway::manifest::Size;
+use crate::units::Size;
 
 /// Where stores keep their files when nothing says otherwise: `.wasgi/`
 /// in the working directory (as Spin keeps `.spin/`).
