@@ -60,23 +60,10 @@ pub struct Deployed {
     pub listeners: Vec<ListenerSpec>,
 }
 
-/// Why a manifest did not load.
-#[derive(Debug)]
-pub struct DeploymentError {
-    /// The exit status a command should end with: 2 for a manifest or
-    /// component at fault, 1 for the machine (no engine could be made).
-    pub exit_code: u8,
-    /// What went wrong, naming the file and line where there is one.
-    pub message: String,
-}
-
-impl std::fmt::Display for DeploymentError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for DeploymentError {}
+/// Why a manifest did not load: exit status 2 for a manifest or
+/// component at fault, 1 for the machine (no engine could be made); the
+/// message names the file and line where there is one.
+pub type DeploymentError = super::Failure;
 
 impl Deployment {
     /// The manifest at `path`: its apps get `base` for what they do not

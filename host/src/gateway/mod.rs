@@ -38,3 +38,21 @@ pub mod serving;
 pub(crate) mod stop;
 pub mod tenant_builder;
 pub mod tls;
+
+/// Why a deployment did not load or serving stopped short: what to say,
+/// and the exit status a command should end with.
+#[derive(Debug)]
+pub struct Failure {
+    /// The exit status.
+    pub exit_code: u8,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}

@@ -81,21 +81,7 @@ pub struct Serve {
 }
 
 /// Why serving stopped short: what to say, and the exit status.
-#[derive(Debug)]
-pub struct ServeError {
-    /// The exit status a command should end with.
-    pub exit_code: u8,
-    /// What went wrong.
-    pub message: String,
-}
-
-impl std::fmt::Display for ServeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for ServeError {}
+pub type ServeError = super::Failure;
 
 /// Binds every listener and the admin endpoints, prints a `Serving ...`
 /// line for each listener on stdout, and serves until SIGINT or SIGTERM:
