@@ -141,19 +141,14 @@ struct Entry<'a> {
 /// "duration_ms": 0.8, "cut": false}`.
 fn access_line(format: LogFormat, e: Entry<'_>) -> String {
     if format == LogFormat::Json {
-        let line = serde_json::json!({
-            "time": chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false),
-            "level": "info",
-            "event": "access",
+        let fields = serde_json::json!({
             "remote_addr": e.ip.to_string(),
-            "app": e.app,
-            "request": e.request_line,
             "status": e.code.parse::<u16>().ok(),
             "bytes": e.size,
             "duration_ms": (e.took.as_secs_f64() * 1e6).round() / 1e3,
             "cut": e.cut,
         });
-        return format!("{line}\n");
+        return super::json_log::line(fields, "info", "access", e.app, Some(e.request_line));
     }
     thread_local! {
         static TIME: PerSecond = const { PerSecond::new() };

@@ -60,22 +60,37 @@ impl ErrorSink for JsonLog {
 
 /// `fields` with what every object has: time, level, event, and the app
 /// and request where there are.
-fn push(out: &mut String, record: &Record<'_>, mut fields: Value) {
+fn push(out: &mut String, record: &Record<'_>, fields: Value) {
     // A traceback a guest printed is an exception all the same.
     let event = match fields.get("frames") {
         Some(_) => Event::Exception,
         None => record.event,
     };
+    out.push_str(&line(fields, event.level(), event.name(), record.app, record.request));
+}
+
+/// `fields` as one line of the JSON log, with what every object has: the
+/// time, `level`, `event`, the app (`null` for the server's own) and the
+/// request where there is one. The one place the envelope is written, for
+/// the log's events and the access lines alike.
+pub(crate) fn line(
+    mut fields: Value,
+    level: &str,
+    event: &str,
+    app: Option<&str>,
+    request: Option<&str>,
+) -> String {
     fields["time"] =
         json!(chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false));
-    fields["level"] = json!(event.level());
-    fields["event"] = json!(event.name());
-    fields["app"] = json!(record.app);
-    if let Some(request) = record.request {
+    fields["level"] = json!(level);
+    fields["event"] = json!(event);
+    fields["app"] = json!(app);
+    if let Some(request) = request {
         fields["request"] = json!(request);
     }
-    out.push_str(&fields.to_string());
-    out.push('\n');
+    let mut line = fields.to_string();
+    line.push('\n');
+    line
 }
 
 /// A traceback: its frames, and the exception on its last line.
