@@ -41,8 +41,8 @@ use wasmtime_wasi::p2::{DynOutputStream, FsResult, OutputStream, StreamError, St
 use super::preopens::Dirs;
 use super::{Capability, CapabilitySettings, InstanceBuilder, KeyError, ManifestKey};
 use crate::component::{AppOptions, CurrentRequest, RequestCtx};
-use crate::units::{Size, parse_size};
 use crate::streams::{ErrorStream, Event};
+use crate::units::{Size, parse_size};
 use wasgi::ExcInfo;
 
 /// `max_file_size` when none is given.

@@ -66,7 +66,13 @@ fn push(out: &mut String, record: &Record<'_>, fields: Value) {
         Some(_) => Event::Exception,
         None => record.event,
     };
-    out.push_str(&line(fields, event.level(), event.name(), record.app, record.request));
+    out.push_str(&line(
+        fields,
+        event.level(),
+        event.name(),
+        record.app,
+        record.request,
+    ));
 }
 
 /// `fields` as one line of the JSON log, with what every object has: the

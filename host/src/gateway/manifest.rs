@@ -26,9 +26,9 @@ use crate::capability::keyvalue::catalog::Catalog;
 use crate::capability::{self, CapabilitySettings, KeyError, ManifestKey};
 use crate::component::{self, AppOptions};
 use crate::handlers::HandlerConfig;
-pub use crate::units::{parse_seconds, parse_size};
-use crate::units::Size;
 use crate::router::{Mount, Router, Tenant};
+use crate::units::Size;
+pub use crate::units::{parse_seconds, parse_size};
 
 /// A manifest error: where, and what.
 #[derive(Debug)]
@@ -152,7 +152,10 @@ impl Limits {
     /// Reads `key`, one of [`Limits::KEYS`], checking its value.
     fn read(&mut self, key: &ManifestKey<'_>) -> Result<(), KeyError> {
         let size = |key: &ManifestKey<'_>| -> Result<usize, KeyError> {
-            let n = key.parse::<Size>()?.bytes().map_err(|e| key.error(None, e))?;
+            let n = key
+                .parse::<Size>()?
+                .bytes()
+                .map_err(|e| key.error(None, e))?;
             usize::try_from(n).map_err(|_| key.error(None, format!("{n} is too large")))
         };
         let secs = |key: &ManifestKey<'_>| -> Result<Option<Duration>, KeyError> {
