@@ -61,7 +61,7 @@ async fn run(application: Arc<dyn Application>, call: Call<'_>) -> Response<Resp
     let gateway = HttpGateway {
         head_tx: Some(head_tx),
         body_tx: None,
-        method: parts.method.clone(),
+        head: parts.method == Method::HEAD,
         access,
         code: None,
         sent: 0,
@@ -160,8 +160,9 @@ impl Drop for Unfinished {
 struct HttpGateway {
     head_tx: Option<oneshot::Sender<Response<ResponseBody>>>,
     body_tx: Option<mpsc::Sender<io::Result<Bytes>>>,
-    /// The request's method: with the status, whether a body goes out.
-    method: Method,
+    /// Whether the request is a `HEAD`: with the status, whether a body
+    /// goes out.
+    head: bool,
     access: AccessLog,
     /// The status sent, once the head is out.
     code: Option<u16>,
@@ -270,7 +271,7 @@ impl Gateway for HttpGateway {
 
     fn wants_body(&self) -> bool {
         // Before the head, only the method can say.
-        !crate::gateway::body::carries_no_body(&self.method, self.code.unwrap_or(200))
+        !crate::gateway::body::carries_no_body(self.head, self.code.unwrap_or(200))
     }
 
     /// The access line counts the body bytes that went to the
@@ -291,7 +292,7 @@ impl HttpGateway {
         let code = head.code();
         let status = StatusCode::from_u16(code).map_err(|e| invalid(e.to_string()))?;
         self.code = Some(code);
-        let body = if crate::gateway::body::carries_no_body(&self.method, code) {
+        let body = if crate::gateway::body::carries_no_body(self.head, code) {
             ResponseBody::empty()
         } else {
             let (tx, rx) = mpsc::channel(2);

@@ -18,11 +18,11 @@ use crate::app::BoxFuture;
 use crate::component::GuestBody;
 use crate::streams::ChunkSource;
 
-/// Whether the response to a `method` request with status `code` carries
-/// no body, whatever its headers say (RFC 9110 §6.4.1): one to `HEAD`, a
-/// 204 or a 304. The one place this rule is written.
-pub(crate) fn carries_no_body(method: &http::Method, code: u16) -> bool {
-    method == http::Method::HEAD || code == 204 || code == 304
+/// Whether a response with status `code` carries no body, whatever its
+/// headers say (RFC 9110 §6.4.1): one to a `HEAD` request (`head`), a 204
+/// or a 304. The one place this rule is written.
+pub(crate) fn carries_no_body(head: bool, code: u16) -> bool {
+    head || code == 204 || code == 304
 }
 
 /// A response body: fed by the handler through a channel, given whole, or

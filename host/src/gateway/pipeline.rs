@@ -111,7 +111,7 @@ async fn handle_routed(
             return reply::error_page(&access, &shared.handler_config, reason.status());
         }
     };
-    let method = parts.method.clone();
+    let head = parts.method == http::Method::HEAD;
     let version = parts.version;
     let body = RequestBody {
         body,
@@ -134,7 +134,7 @@ async fn handle_routed(
     // An HTTP/1.0 client reads a body without a length to the end of the
     // connection, so the connection cannot stay open for it.
     let code = response.status().as_u16();
-    let no_body = super::body::carries_no_body(&method, code);
+    let no_body = super::body::carries_no_body(head, code);
     if version == http::Version::HTTP_10
         && !no_body
         && !response
