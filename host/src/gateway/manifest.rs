@@ -110,8 +110,12 @@ pub struct Manifest {
 /// One `[[listener]]`.
 #[derive(Debug, Clone)]
 pub struct ListenerSpec {
-    /// `address`: `HOST:PORT`.
+    /// `address`: `HOST:PORT`, as written.
     pub address: String,
+    /// Its host, brackets off (`::1` for `[::1]:8000`).
+    pub host: String,
+    /// Its port.
+    pub port: u16,
     /// `tls_cert` and `tls_key`: serve HTTPS (HTTP/2 and HTTP/1.1) with them.
     pub tls: Option<(PathBuf, PathBuf)>,
     /// The line of its table, for errors found later.
@@ -473,12 +477,12 @@ impl Manifest {
         for table in &listener_tables {
             let l = table.get_ref();
             let address = l.address.get_ref().clone();
-            if super::serving::split_host_port(&address).is_none() {
+            let Some((host, port)) = super::serving::split_host_port(&address) else {
                 return Err(err(
                     Some(l.address.span().start),
                     format!("listener: address {address:?} is not HOST:PORT"),
                 ));
-            }
+            };
             let file = |f: &Option<Spanned<String>>, key: &str| match f {
                 None => Ok(None),
                 Some(f) => {
@@ -514,6 +518,8 @@ impl Manifest {
             }
             listeners.push(ListenerSpec {
                 address,
+                host,
+                port,
                 tls,
                 line: line_of(table.span().start),
             });

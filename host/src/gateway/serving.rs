@@ -42,8 +42,6 @@ impl Listen {
         listeners
             .iter()
             .map(|l| {
-                // (The manifest checked the address.)
-                let (host, port) = split_host_port(&l.address).unwrap_or_default();
                 let tls = match &l.tls {
                     Some((cert, key)) => {
                         let named = tls_config_named(cert, key, ["tls_cert", "tls_key"]);
@@ -54,7 +52,11 @@ impl Listen {
                     }
                     None => None,
                 };
-                Ok(Listen { host, port, tls })
+                Ok(Listen {
+                    host: l.host.clone(),
+                    port: l.port,
+                    tls,
+                })
             })
             .collect()
     }
