@@ -250,10 +250,8 @@ pub fn load_component_bytes(
         file: file.clone(),
         error: format!("{e:#}").replace('\n', " "),
     };
-    let started = std::time::Instant::now();
-    let (engine, component, mut compiled) = compile(engine, bytes).map_err(invalid)?;
+    let (engine, component, compiled) = compile(engine, bytes).map_err(invalid)?;
     let engine = &engine;
-    compiled.took = started.elapsed();
     if compiled.from_cache != Some(true) {
         trim_heap();
     }
@@ -309,8 +307,10 @@ pub fn load_component_bytes(
 
 /// `bytes` compiled for the engine [`super::engine::engine_for`] picks
 /// (or, should a WASIp2 component use the component model's async
-/// features after all, for `given`), and whether the compile cache had it.
+/// features after all, for `given`), and how: the time both tries took,
+/// and what the caches had.
 fn compile(given: &Engine, bytes: &[u8]) -> wasmtime::Result<(Engine, Component, Compiled)> {
+    let started = std::time::Instant::now();
     let on = |engine: Engine| {
         let before = super::engine::cache_counts(&engine);
         let component = Component::new(&engine, bytes)?;
@@ -319,7 +319,7 @@ fn compile(given: &Engine, bytes: &[u8]) -> wasmtime::Result<(Engine, Component,
         // mix in; the line is a guide, not an account.)
         let delta = before.zip(after);
         let compiled = Compiled {
-            took: Default::default(),
+            took: started.elapsed(),
             from_cache: delta.map(|(a, b)| b.components > a.components),
             functions: delta.map(|(a, b)| {
                 (

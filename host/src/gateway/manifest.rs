@@ -632,7 +632,7 @@ pub fn load(
             e => err(e.to_string()),
         })?;
         stores.push(stores_of(&app.name, &built.options));
-        let reuse = built.reuse_requests;
+        let reuse = built.options.reuse.requests();
         summary.push_str(&format!(", reuse {}", built.reuse));
         compiled.push(format!(
             "{} ({}): {}",

@@ -54,8 +54,6 @@ pub struct Built {
     pub compiled: Compiled,
     /// How its instances serve requests (`fresh`, `reuse 100`, ...).
     pub reuse: String,
-    /// How many requests each instance serves.
-    pub reuse_requests: u32,
     /// The options it was loaded with, its capabilities opened.
     pub options: AppOptions,
 }
@@ -88,9 +86,8 @@ impl TenantBuilder<'_> {
     pub fn build(
         &self,
         engine: &wasmtime::Engine,
-        options: AppOptions,
+        mut options: AppOptions,
     ) -> Result<Built, TenantError> {
-        let mut options = options;
         // What its guests write names the app.
         options.log = options.log.with_app(&Arc::from(self.name));
         if let Some(metrics) = self.metrics {
@@ -99,7 +96,6 @@ impl TenantBuilder<'_> {
         }
         capability::open(self.name, &mut options, self.resources)
             .map_err(TenantError::Capability)?;
-        let reuse_requests = options.reuse.requests();
         let loaded = match self.component {
             Source::File(path) => component::load_component(engine, path, options.clone()),
             Source::Bytes { bytes, label, file } => {
@@ -115,7 +111,6 @@ impl TenantBuilder<'_> {
             service,
             compiled,
             reuse,
-            reuse_requests,
             options,
         })
     }
