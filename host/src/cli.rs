@@ -15,8 +15,8 @@ use host::gateway::json_log::JsonLog;
 use host::gateway::serving::{self, Listen, OnStart, Serve};
 use host::gateway::tenant_builder::{Source, TenantBuilder, TenantError};
 use host::handlers::{BaseHandler, CGIHandler, IISCGIHandler};
-use host::manifest::parse_size;
 use host::simple_server::ServerConfig;
+use host::units::parse_size;
 
 /// The demo app (`examples/demo`, wsgiref's `demo_app`), built by build.rs.
 const DEMO_APP: &[u8] = include_bytes!(concat!(env!("WASGI_EXAMPLES_DIR"), "/demo.wasm"));
@@ -361,7 +361,7 @@ fn parse_admin(addr: &str) -> Result<std::net::SocketAddr, String> {
 
 /// `seconds` as a duration; `None` for 0 (no limit).
 fn seconds(flag: &str, seconds: f64) -> Result<Option<Duration>, String> {
-    host::manifest::parse_seconds(seconds).map_err(|e| format!("{flag} {e}"))
+    host::units::parse_seconds(seconds).map_err(|e| format!("{flag} {e}"))
 }
 
 #[derive(Args)]

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use clap::Args;
 use host::capability::{self, CapabilitySettings};
 use host::component::{self, AppOptions, EngineOptions, Loaded, MemoryBudget, Reuse};
-use host::manifest::parse_size;
 use host::streams::ErrorStream;
+use host::units::parse_size;
 
 /// `host run-python`.
 #[derive(Args)]
@@ -61,7 +61,7 @@ pub fn run(mut args: RunPythonArgs) -> ExitCode {
 
 fn run_command(args: &mut RunPythonArgs) -> Result<u8, (u8, String)> {
     let usage = |e: String| (2, e);
-    let cpu_limit = host::manifest::parse_seconds(args.cpu_limit)
+    let cpu_limit = host::units::parse_seconds(args.cpu_limit)
         .map_err(|e| usage(format!("--cpu-limit {e}")))?;
     args.capabilities.set(capability::stdio::Inherit);
     let mut options = AppOptions {
