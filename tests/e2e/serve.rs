@@ -650,8 +650,7 @@ fn compiled_components_are_cached() {
 
 #[test]
 fn a_component_with_code_compiled_before_reuses_its_functions_and_never_a_damaged_one() {
-    let cache = std::env::temp_dir().join(format!("wasgi-fn-cache-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&cache);
+    let cache = crate::common::fresh_dir("function-cache");
     let modules = cache.join("compiled");
     let env = [("WASGI_CACHE_DIR", modules.to_str().unwrap())];
     let hello = example("hello");
@@ -676,7 +675,7 @@ fn a_component_with_code_compiled_before_reuses_its_functions_and_never_a_damage
     let again = rebuilt("again.wasm", b"1");
     let host = Host::serve_env(&[again.to_str().unwrap()], &env);
     assert_eq!(host.get("/").text(), "Hello World");
-    let line = log_line(&host.wait_log("again.wasm: compiled in "), "again.wasm");
+    let line = wait_line(&host, "again.wasm: compiled in ");
     let (all, reused) = functions(&line);
     assert!(all > 100 && reused * 10 >= all * 9, "{line}");
     drop(host);
@@ -692,17 +691,16 @@ fn a_component_with_code_compiled_before_reuses_its_functions_and_never_a_damage
     let damaged = rebuilt("damaged.wasm", b"2");
     let host = Host::serve_env(&[damaged.to_str().unwrap()], &env);
     assert_eq!(host.get("/").text(), "Hello World");
-    let line = log_line(&host.wait_log("damaged.wasm: compiled in "), "damaged.wasm");
+    let line = wait_line(&host, "damaged.wasm: compiled in ");
     let (all_again, reused) = functions(&line);
     assert!(all_again == all && reused * 10 < all * 8, "{line}");
-    let _ = std::fs::remove_dir_all(&cache);
 }
 
-fn log_line(log: &str, needle: &str) -> String {
-    log.lines()
-        .find(|l| l.contains(needle))
-        .unwrap_or_default()
-        .to_string()
+/// The first line of the host's log with `needle`, once there is one.
+fn wait_line(host: &Host, needle: &str) -> String {
+    let log = host.wait_log(needle);
+    let line = log.lines().find(|l| l.contains(needle));
+    line.unwrap_or_default().to_string()
 }
 
 /// (all, reused) from a log line's "N of M functions from the function cache".
