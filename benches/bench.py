@@ -556,13 +556,15 @@ def install(args):
     tools["gunicorn"] = str(gunicorn)
     def build(name, target, path, pin, *flags):
         """`host build-python TARGET` from `path` with the one requirement
-        `pin`, into the cache as `bench-NAME.wasm`."""
+        `pin` (`None`: the project's own), into the cache as
+        `bench-NAME.wasm`."""
         wasm = CACHE / f"bench-{name}.wasm"
-        requirements = CACHE / f"bench-{name}-requirements.txt"
-        requirements.write_text(pin + "\n")
+        if pin is not None:
+            requirements = CACHE / f"bench-{name}-requirements.txt"
+            requirements.write_text(pin + "\n")
+            flags = ("--requirements", str(requirements), *flags)
         subprocess.run(
-            [tools["host"], "build-python", target, "-o", str(wasm), "--path", str(path),
-             "--requirements", str(requirements), *flags],
+            [tools["host"], "build-python", target, "-o", str(wasm), "--path", str(path), *flags],
             check=True,
         )
         return str(wasm)
@@ -577,15 +579,11 @@ def install(args):
         tools["flaskr"] = (build("flaskr", "flaskr:create_app()", project, pin), project)
         tools["flaskr-warm"] = build("flaskr-warm", "flaskr:create_app()", project, pin, "--warm", "/")
     if wanted("todolist"):
-        project, venv314 = todolist_project(tools["host"])
+        project, venv314 = todolist_project()
         log("building rtzll/flask-todolist with host build-python (its pyproject.toml), warmed with a list ...")
-        plain = str(CACHE / "bench-todolist-plain.wasm")
-        subprocess.run([tools["host"], "build-python", "todolist:app", "-o", plain, "--path", str(project)],
-                       check=True)
-        todolist_data(tools["host"], plain, project)
-        wasm = str(CACHE / "bench-todolist.wasm")
-        subprocess.run([tools["host"], "build-python", "todolist:app", "-o", wasm, "--path", str(project),
-                        "--warm", "/todolist/1/"], check=True)
+        # The warm request reads a list: the database first, made by a plain build.
+        todolist_data(tools["host"], build("todolist-plain", "todolist:app", project, None), project)
+        wasm = build("todolist", "todolist:app", project, None, "--warm", "/todolist/1/")
         tools["todolist"] = (wasm, project, venv314)
     if wanted("django"):
         project = django_project(venv)
@@ -596,7 +594,7 @@ def install(args):
     return tools
 
 
-def todolist_project(host):
+def todolist_project():
     """A copy of rtzll/flask-todolist (`tests/e2e/python/flask_todolist`),
     and a venv of CPython 3.14 (which it requires) with its dependencies
     and gunicorn, when the machine has a `python3.14` (else `None`)."""
