@@ -20,7 +20,7 @@
 use crate::common::Host;
 use crate::python::{build, repo};
 use crate::python_apps::{copy_tree, field_value, form, page};
-use crate::python_commands::{cookie, run_python, run_python_with, text};
+use crate::python_commands::{cookie, run_python, run_python_with, set_cookie, text};
 use crate::sqlite::fresh_dir;
 
 #[test]
@@ -208,11 +208,8 @@ fn a_flask_to_do_app_upgrades_registers_logs_in_adds_a_list_and_logs_out() {
     // Flask's own session cookie, kept as a browser keeps it.
     let mut session = String::new();
     let mut keep = |response: &crate::common::Response| {
-        let set = (response.headers.iter())
-            .filter(|(n, _)| n.eq_ignore_ascii_case("Set-Cookie"))
-            .find(|(_, v)| v.starts_with("session="));
-        if set.is_some() {
-            session = cookie(response, "session");
+        if let Some(set) = set_cookie(response, "session") {
+            session = set;
         }
         session.clone()
     };
@@ -423,9 +420,8 @@ fn bottle_s_tutorial_to_do_list_keeps_every_task_eight_writers_add() {
 
 /// The hidden `csrf_token` field of a Flask-WTF form.
 fn csrf_token(page: &str) -> String {
-    let field = &page[page
-        .find("name=\"csrf_token\"")
-        .expect("a csrf_token field")..];
+    let at = page.find("name=\"csrf_token\"");
+    let field = &page[at.unwrap_or_else(|| panic!("no csrf_token field in {page}"))..];
     let value = &field[field.find("value=\"").expect("its value") + 7..];
     value[..value.find('"').expect("its end")].to_string()
 }

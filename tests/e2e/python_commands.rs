@@ -53,12 +53,17 @@ pub(crate) fn text(bytes: &[u8]) -> String {
 
 /// The `name=value` of a `Set-Cookie` header.
 pub(crate) fn cookie(response: &crate::common::Response, name: &str) -> String {
+    set_cookie(response, name)
+        .unwrap_or_else(|| panic!("no {name} cookie in {:?}", response.headers))
+}
+
+/// The `name=value` of a `Set-Cookie` header, if the response sets one.
+pub(crate) fn set_cookie(response: &crate::common::Response, name: &str) -> Option<String> {
     let header = (response.headers.iter())
         .filter(|(n, _)| n.eq_ignore_ascii_case("Set-Cookie"))
         .map(|(_, v)| v.trim())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("no {name} cookie in {:?}", response.headers));
-    header.split(';').next().unwrap().to_string()
+        .find(|v| v.starts_with(&format!("{name}=")))?;
+    header.split(';').next().map(str::to_string)
 }
 
 #[test]
