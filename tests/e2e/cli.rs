@@ -43,7 +43,7 @@ fn missing_file() {
 
 #[test]
 fn not_wasm() {
-    let dir = tempdir("not-wasm");
+    let dir = crate::common::fresh_dir("cli-not-wasm");
     let file = dir.join("app.wasm");
     std::fs::write(&file, "print('hello')\n").unwrap();
     let err = refused(&file);
@@ -52,7 +52,7 @@ fn not_wasm() {
 
 #[test]
 fn core_module_is_not_a_component() {
-    let dir = tempdir("core-module");
+    let dir = crate::common::fresh_dir("cli-core-module");
     let file = dir.join("module.wasm");
     std::fs::write(&file, b"\0asm\x01\0\0\0").unwrap();
     let err = refused(&file);
@@ -64,7 +64,7 @@ fn core_module_is_not_a_component() {
 
 #[test]
 fn wrong_world() {
-    let dir = tempdir("wrong-world");
+    let dir = crate::common::fresh_dir("cli-wrong-world");
     let file = dir.join("empty-component.wasm");
     // The smallest component: a preamble and nothing else, so no exports.
     std::fs::write(&file, b"\0asm\x0d\0\x01\0").unwrap();
@@ -78,7 +78,7 @@ fn wrong_world() {
 
 #[test]
 fn platform_imports_are_named() {
-    let dir = tempdir("spin-import");
+    let dir = crate::common::fresh_dir("cli-spin-import");
     let file = dir.join("spin-app.wasm");
     // A wasi:http component that also imports a Spin interface.
     let component = wat::parse_str(
@@ -154,12 +154,6 @@ fn help_describes_serve() {
     for needle in ["APP.wasm", "--host", "--port", "demo app"] {
         assert!(help.contains(needle), "{needle} missing from:\n{help}");
     }
-}
-
-pub fn tempdir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("wasgi-test-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[test]

@@ -384,7 +384,7 @@ fn preopens_are_read_only_unless_asked_and_nothing_else_is_visible() {
 
 #[test]
 fn bad_dirs_and_workers_are_refused() {
-    let file = crate::cli::tempdir("not-a-dir").join("file.txt");
+    let file = crate::common::fresh_dir("files-not-a-dir").join("file.txt");
     std::fs::write(&file, "x").unwrap();
     let file = file.display().to_string();
     for (args, message) in [

@@ -895,7 +895,7 @@ fn cgi_errors_and_traps_give_a_status_500_page() {
 #[test]
 fn cgi_scripts_start_with_a_shebang_line() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = crate::cli::tempdir("cgi-script");
+    let dir = crate::common::fresh_dir("handlers-cgi-script");
     let bin = host_bin();
     let bin_dir = std::path::Path::new(&bin).parent().unwrap();
     let path = format!("{}:/usr/bin:/bin", bin_dir.display());
@@ -964,7 +964,7 @@ async fn refused_headers_never_go_out_even_if_the_app_ignores_the_error() {
 
 #[tokio::test]
 async fn file_bodies_are_sent_by_sendfile_or_read_in_blocks() {
-    let dir = crate::cli::tempdir("sendfile");
+    let dir = crate::common::fresh_dir("handlers-sendfile");
     let path = dir.join("data.txt");
     std::fs::write(&path, "0123456789").unwrap();
     let file = Arc::new(std::fs::File::open(&path).unwrap());
@@ -991,7 +991,7 @@ async fn file_bodies_are_sent_by_sendfile_or_read_in_blocks() {
 
 #[test]
 fn cgi_takes_the_serve_options() {
-    let dir = crate::cli::tempdir("cgi-options");
+    let dir = crate::common::fresh_dir("handlers-cgi-options");
     std::fs::write(dir.join("in.txt"), "from the host").unwrap();
     let spec = format!("{}::/data", dir.display());
     let conformance = example("conformance");

@@ -9,15 +9,6 @@ use host::capability::packaged::archive::append_section;
 
 use crate::common::{Host, example, host_bin};
 
-fn dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("packaged")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// `examples/<app>.wasm` with `payload` as its files section, written into
 /// `dir`.
 fn with_section(dir: &Path, app: &str, payload: &[u8]) -> PathBuf {
@@ -85,7 +76,7 @@ fn refused(file: &Path, cache: &Path, needle: &str) {
 
 #[test]
 fn a_hostile_files_section_is_refused_at_load_and_writes_nothing_outside() {
-    let base = dir("hostile");
+    let base = crate::common::fresh_dir("packaged-hostile");
     let cache = base.join("cache");
     std::fs::create_dir_all(&cache).unwrap();
     let symlink = with_section(
@@ -113,7 +104,7 @@ fn a_hostile_files_section_is_refused_at_load_and_writes_nothing_outside() {
 
 #[test]
 fn a_rust_component_serves_the_site_it_carries() {
-    let base = dir("site");
+    let base = crate::common::fresh_dir("packaged-site");
     let site = base.join("site");
     std::fs::create_dir_all(site.join("docs")).unwrap();
     std::fs::write(site.join("index.html"), "<h1>carried</h1>").unwrap();

@@ -31,7 +31,7 @@ fn a_guest_opens_no_socket() {
 
 #[test]
 fn files_outside_the_preopens_do_not_exist_for_the_guest() {
-    let root = crate::cli::tempdir("sandbox-files");
+    let root = crate::common::fresh_dir("sandbox-files");
     let data = root.join("data");
     std::fs::create_dir_all(&data).unwrap();
     std::fs::write(root.join("secret.txt"), "TOP SECRET").unwrap();
