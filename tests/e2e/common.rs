@@ -219,6 +219,11 @@ impl Drop for Host {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A test that fails shows what its host logged: a failure seen
+        // once under CI's load names its cause without a rerun.
+        if std::thread::panicking() {
+            eprintln!("the host's log:\n{}", self.log());
+        }
     }
 }
 
