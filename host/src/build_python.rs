@@ -257,7 +257,7 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
     let bridge = Path::new(bridge)
         .canonicalize()
         .unwrap_or_else(|_| bridge.into());
-    let bridge_dir = stage.0.join("bridge");
+    let bridge_dir = stage.path().join("bridge");
     let mut mounts = vec![(bridge_dir.clone(), bridge.display().to_string())];
     let mut left_out = Vec::new();
     let mut native = Vec::new();
@@ -265,7 +265,7 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
     let env = import_env(&paths[0], &build.env, &mut notes)?;
     let requirements = dependencies(build.requirements.as_deref(), &paths[0], &mut notes);
     if let Some(requirements) = &requirements {
-        let site = stage.0.join("site-packages");
+        let site = stage.path().join("site-packages");
         pip_install(
             &tool,
             requirements,
@@ -332,11 +332,11 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
     }
     let mut cmd = Command::new(tool.join("bin/componentize-py"));
     cmd.args(["-q", "-d"])
-        .arg(stage.0.join("wit"))
+        .arg(stage.path().join("wit"))
         .args(["-w", "wasgi:wsgi/python-app", "componentize", "wasgi_main"])
         .env_remove("VIRTUAL_ENV")
         .env_remove("PYTHONPATH")
-        .current_dir(&stage.0);
+        .current_dir(stage.path());
     for dir in mounts.iter().map(|(dir, _)| dir.as_path()).chain(zones) {
         cmd.arg("-p").arg(dir);
     }
@@ -950,32 +950,27 @@ fn run(cmd: &mut Command, name: &str) -> Result<Output, BuildError> {
 }
 
 /// A staging directory, removed when dropped.
-struct Staging(PathBuf);
+struct Staging(tempfile::TempDir);
 
 impl Staging {
     fn new() -> Result<Staging, BuildError> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let dir =
-            std::env::temp_dir().join(format!("wasgi-build-python-{}-{nanos}", std::process::id()));
-        fs::create_dir_all(&dir)
-            .map_err(|e| BuildError::Tool(format!("{}: {e}", dir.display())))?;
+        let dir = tempfile::Builder::new()
+            .prefix("wasgi-build-python-")
+            .tempdir()
+            .map_err(|e| BuildError::Tool(format!("a staging directory: {e}")))?;
         Ok(Staging(dir))
     }
 
+    fn path(&self) -> &Path {
+        self.0.path()
+    }
+
     fn write(&self, name: &str, text: &str) -> Result<(), BuildError> {
-        let path = self.0.join(name);
+        let path = self.path().join(name);
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(|e| BuildError::Tool(e.to_string()))?;
         }
         fs::write(&path, text).map_err(|e| BuildError::Tool(format!("{}: {e}", path.display())))
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
     }
 }
 

@@ -515,6 +515,60 @@ fn a_database_stops_at_max_file_size_whole_and_tmp_at_tmp_size() {
     );
 }
 
+#[test]
+fn an_instances_tmp_is_its_own_even_beside_what_a_killed_host_left() {
+    let app = sqlite_app();
+    let temp = fresh_dir("python-tmp-left");
+    let data = format!(
+        "{}::{}",
+        fresh_dir("python-tmp-data").display(),
+        app.guest_dir
+    );
+    let host = Host::serve_env(
+        &[app.component.to_str().unwrap(), "--dir-rw", &data],
+        &[("TMPDIR", temp.to_str().unwrap())],
+    );
+    // What a host killed with SIGKILL leaves, had it had this one's
+    // process id: its instances' directories, never removed.
+    let left: Vec<String> = (0..64)
+        .map(|n| format!("wasgi-tmp-{}-{n}", host.pid()))
+        .collect();
+    for name in &left {
+        std::fs::create_dir(temp.join(name)).unwrap();
+    }
+    let addr = host.addr;
+    let clients = crate::common::Load::start(8, move || {
+        let text = page(addr, "/tmp?4,4", "").text();
+        if text == "written" { Ok(()) } else { Err(text) }
+    });
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let (written, failures) = clients.finish();
+    assert!(
+        failures.is_empty(),
+        "{} failed: {:?}",
+        failures.len(),
+        failures.first()
+    );
+    assert!(written > 64, "{written}");
+    // Each instance's directory goes with it (the last ones just after
+    // their answers); what was there stays.
+    let mut left = left;
+    left.sort();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let mut there: Vec<String> = std::fs::read_dir(&temp)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        there.sort();
+        if there == left {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{there:?}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// The client app in `tests/e2e/python/<dir>`, built with its
 /// `requirements.txt` from PyPI.
 fn client_app(dir: &str, target: &str) -> PathBuf {

@@ -4,9 +4,8 @@
 //! host's temporary directory and removed with it, so nothing one request
 //! writes there is seen by another, and nothing is left behind.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::packaged::PackagedFiles;
 use super::{Capability, InstanceBuilder};
@@ -20,29 +19,28 @@ pub const GUEST_PATH: &str = "/tmp";
 pub(crate) struct Tmp;
 
 /// One instance's directory, removed when dropped.
-pub struct TmpDir(PathBuf);
-
-impl Drop for TmpDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+pub struct TmpDir(tempfile::TempDir);
 
 impl TmpDir {
     fn new() -> std::io::Result<TmpDir> {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
         // Beside each other, not in a directory of the process's: nothing
-        // is left once the last instance ends.
+        // is left once the last instance ends. A random name: one left by
+        // a host killed with SIGKILL is never taken for a new one, whatever
+        // process id that host had.
         // Its real path, once: the disk quota knows a file in it by the
         // path the kernel gives an open file.
         static BASE: LazyLock<PathBuf> = LazyLock::new(|| {
             let base = std::env::temp_dir();
             base.canonicalize().unwrap_or(base)
         });
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = BASE.join(format!("wasgi-tmp-{}-{n}", std::process::id()));
-        std::fs::create_dir(&dir)?;
+        let dir = tempfile::Builder::new()
+            .prefix("wasgi-tmp-")
+            .tempdir_in(&*BASE)?;
         Ok(TmpDir(dir))
+    }
+
+    fn path(&self) -> &Path {
+        self.0.path()
     }
 }
 
@@ -63,10 +61,10 @@ impl Capability for Tmp {
         };
         let dir = TmpDir::new().map_err(failed)?;
         (instance.wasi)
-            .preopened_dir(&dir.0, GUEST_PATH, wasmtime_wasi::FsPerms::ReadWrite)
+            .preopened_dir(dir.path(), GUEST_PATH, wasmtime_wasi::FsPerms::ReadWrite)
             .map_err(|e| failed(std::io::Error::other(e.to_string())))?;
         instance.wasi.env("TMPDIR", GUEST_PATH);
-        instance.tmp_dir = Some(dir.0.clone());
+        instance.tmp_dir = Some(dir.path().to_path_buf());
         instance.kept.push(Box::new(dir));
         Ok(())
     }

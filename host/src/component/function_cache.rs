@@ -12,7 +12,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sha2::{Digest, Sha256};
 
@@ -116,19 +116,14 @@ fn prune_once(dir: &Path) {
 /// Writes `bytes` at `path` so that a reader sees all of them or no file
 /// (a host killed mid-write leaves a stray temporary, never half an entry).
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
     let parent = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(parent)?;
-    let n = SEQUENCE.fetch_add(1, Ordering::Relaxed);
-    let tmp = parent.join(format!(".tmp-{}-{n}", std::process::id()));
-    let written = fs::File::create(&tmp).and_then(|mut f| f.write_all(bytes));
-    match written.and_then(|()| fs::rename(&tmp, path)) {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            let _ = fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(parent)?;
+    tmp.write_all(bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// The bytes the files under `dir` hold (0 if it cannot be read).

@@ -228,19 +228,15 @@ pub fn unpack(payload: &[u8], cache: &Path) -> Result<Unpacked, String> {
         // Left half-made by hand: made again.
         let _ = fs::remove_dir_all(&root);
         fs::create_dir_all(cache).map_err(|e| format!("{}: {e}", cache.display()))?;
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let temp = cache.join(format!(".{name}.{}.{nanos}", std::process::id()));
-        let unpacked = extract(payload, &temp);
-        if let Err(e) = unpacked {
-            let _ = fs::remove_dir_all(&temp);
-            return Err(e);
-        }
+        // Unpacked aside, under a name no other process holds, and removed
+        // unless it is renamed into place.
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .tempdir_in(cache)
+            .map_err(|e| format!("{}: {e}", cache.display()))?;
+        extract(payload, temp.path())?;
         // Another process may have won the race: its copy is as good.
-        if fs::rename(&temp, &root).is_err() {
-            let _ = fs::remove_dir_all(&temp);
-        }
+        let _ = fs::rename(temp.path(), &root);
     }
     // Held (shared) while the app is loaded, so that no process prunes a
     // tree in use; marked used; and what no load has used for a week goes
