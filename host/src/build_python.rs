@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 
+use crate::capability::tmp;
+
 /// componentize-py's version, pinned: its bindings' shape is what the
 /// bridge is written against.
 pub const COMPONENTIZE_PY: &str = "0.25.1";
@@ -374,7 +376,8 @@ pub fn build_python(build: &BuildPython) -> Result<Built, BuildError> {
 
 /// The environment the app is imported in at build time: the project's
 /// `.flaskenv`, then its `.env` (as Flask's and python-dotenv's tooling
-/// read them), then `--env`, each over the one before.
+/// read them), then `--env`, each over the one before; `HOME` is the
+/// instance's `/tmp` unless one of them names it.
 fn import_env(
     project: &Path,
     flags: &[String],
@@ -410,6 +413,11 @@ fn import_env(
             return Err(BuildError::App(format!("--env {flag:?}: not NAME=VALUE")));
         };
         set(name.to_string(), value.to_string());
+    }
+    // The home the app will have when it runs (the instance's /tmp),
+    // already when it is imported: a path made from it at import holds.
+    if !env.iter().any(|(n, _)| n == "HOME") {
+        env.push(("HOME".into(), tmp::GUEST_PATH.into()));
     }
     Ok(env)
 }

@@ -29,7 +29,17 @@ fn a_project_builds_for_the_guests_python_with_its_build_time_environment() {
     let host = Host::serve(&[component.to_str().unwrap(), "--env", "GREETING=running"]);
     assert_eq!(
         host.get("/").text(),
-        "mode=production debug=False python=3.14 import=built dotenv=yes now=running cgi=True"
+        "mode=production debug=False python=3.14 import=built dotenv=yes now=running cgi=True \
+         home=/tmp,/tmp"
+    );
+    // A home of the app's own choosing, at run time.
+    let host = Host::serve(&[component.to_str().unwrap(), "--env", "HOME=/srv/app"]);
+    assert!(
+        host.get("/")
+            .text()
+            .ends_with(" now=unset cgi=True home=/tmp,/srv/app"),
+        "{}",
+        host.get("/").text()
     );
 }
 

@@ -1,12 +1,13 @@
 //! A temporary directory of the instance's own at `/tmp` (Python's
-//! `tempfile`), for components that carry packaged files (those
-//! `host build-python` makes): made empty for each instance under the
-//! host's temporary directory and removed with it, so nothing one request
-//! writes there is seen by another, and nothing is left behind.
+//! `tempfile`, and the guest's `HOME`), for components that carry packaged
+//! files (those `host build-python` makes): made empty for each instance
+//! under the host's temporary directory and removed with it, so nothing
+//! one request writes there is seen by another, and nothing is left behind.
 
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
+use super::env::EnvVars;
 use super::packaged::PackagedFiles;
 use super::{Capability, InstanceBuilder};
 use crate::component::AppOptions;
@@ -63,7 +64,15 @@ impl Capability for Tmp {
         (instance.wasi)
             .preopened_dir(dir.path(), GUEST_PATH, wasmtime_wasi::FsPerms::ReadWrite)
             .map_err(|e| failed(std::io::Error::other(e.to_string())))?;
-        instance.wasi.env("TMPDIR", GUEST_PATH);
+        // Python's tempfile finds it by TMPDIR; its home too, as HOME
+        // (CPython on WASI has no pwd module, so without HOME
+        // `Path.home()` raises): unless the app's own --env names them.
+        let given = app.capabilities.get::<EnvVars>();
+        for name in ["TMPDIR", "HOME"] {
+            if !given.is_some_and(|vars| vars.0.iter().any(|(n, _)| n == name)) {
+                instance.wasi.env(name, GUEST_PATH);
+            }
+        }
         instance.tmp_dir = Some(dir.path().to_path_buf());
         instance.kept.push(Box::new(dir));
         Ok(())
