@@ -39,6 +39,7 @@ use wasmtime_wasi::p2::bindings::filesystem::types::{self, ErrorCode, HostDescri
 use wasmtime_wasi::p2::{DynOutputStream, FsResult, OutputStream, StreamError, StreamResult};
 
 use super::preopens::Dirs;
+use super::tmp::TmpDir;
 use super::{Capability, CapabilitySettings, InstanceBuilder, KeyError, ManifestKey};
 use crate::component::{AppOptions, CurrentRequest, RequestCtx};
 use crate::streams::{ErrorStream, Event};
@@ -141,19 +142,23 @@ impl Capability for DiskQuota {
     fn configure(&self, app: &AppOptions, instance: &mut InstanceBuilder) -> Result<(), ExcInfo> {
         let settings = &app.capabilities;
         let writable = (settings.get::<Dirs>()).is_some_and(|d| d.0.iter().any(|p| p.writable));
-        if !writable && instance.tmp_dir.is_none() {
+        let tmp_dir = instance
+            .state
+            .get::<TmpDir>()
+            .map(|d| d.path().to_path_buf());
+        if !writable && tmp_dir.is_none() {
             return Ok(()); // the guest can write no file
         }
         let max_file = settings
             .get::<MaxFileSize>()
             .map_or(DEFAULT_MAX_FILE_SIZE, |m| m.0);
-        let tmp = instance.tmp_dir.as_ref().map(|dir| TmpBudget {
-            dir: dir.clone(),
+        let tmp = tmp_dir.map(|dir| TmpBudget {
+            dir,
             limit: settings.get::<TmpSize>().map_or(DEFAULT_TMP_SIZE, |t| t.0),
             used: AtomicU64::new(0),
             open: Mutex::default(),
         });
-        instance.disk = Some(Arc::new(Quota {
+        instance.state.insert(Arc::new(Quota {
             max_file,
             tmp,
             settings: settings.clone(),
@@ -410,7 +415,7 @@ fn size_text(n: u64) -> String {
 /// The instance's quota, and the host file behind `fd` if the guest may
 /// write it.
 fn writable(ctx: &RequestCtx, fd: &Resource<Descriptor>) -> Option<(Arc<Quota>, Arc<File>)> {
-    let quota = ctx.disk.clone()?;
+    let quota = ctx.state.get::<Arc<Quota>>()?.clone();
     match ctx.table.get(fd).ok()? {
         Descriptor::File(f) if !f.perms.write_not_permitted() => Some((quota, f.file.clone())),
         _ => None,

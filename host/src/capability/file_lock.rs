@@ -63,7 +63,7 @@ pub struct HeldLock {
 
 /// The locks one instance holds: this capability's part of the instance.
 #[derive(Default)]
-pub struct Held {
+pub(crate) struct Held {
     handles: usize,
     files: HashMap<FileId, Weak<Locked>>,
 }
@@ -122,7 +122,7 @@ impl bindings::Host for RequestCtx {
         path: String,
         timeout_ms: u32,
     ) -> wasmtime::Result<Result<Resource<HeldLock>, String>> {
-        if self.locks.handles >= MAX_HELD {
+        if self.state.get_or_default::<Held>().handles >= MAX_HELD {
             return Ok(Err(format!(
                 "too many locks held (an instance holds at most {MAX_HELD})"
             )));
@@ -146,7 +146,8 @@ impl bindings::Host for RequestCtx {
             Ok(meta) => (meta.dev(), meta.ino()),
             Err(e) => return Ok(Err(format!("{path}: {e}"))),
         };
-        let locked = if let Some(locked) = self.locks.get(id) {
+        let held = self.state.get_or_default::<Held>().get(id);
+        let locked = if let Some(locked) = held {
             locked
         } else {
             self.give_back_lane();
@@ -155,10 +156,10 @@ impl bindings::Host for RequestCtx {
                 Err(e) => return Ok(Err(e.unwrap_or_else(|e| format!("{path}: {e}")))),
             };
             clear_dot_lock(&host);
-            self.locks.insert(id, &locked);
+            self.state.get_or_default::<Held>().insert(id, &locked);
             locked
         };
-        self.locks.handles += 1;
+        self.state.get_or_default::<Held>().handles += 1;
         Ok(Ok(self.table.push(HeldLock { _locked: locked })?))
     }
 }
@@ -166,7 +167,8 @@ impl bindings::Host for RequestCtx {
 impl bindings::HostLock for RequestCtx {
     async fn drop(&mut self, lock: Resource<HeldLock>) -> wasmtime::Result<()> {
         self.table.delete(lock)?;
-        self.locks.handles = self.locks.handles.saturating_sub(1);
+        let held = self.state.get_or_default::<Held>();
+        held.handles = held.handles.saturating_sub(1);
         Ok(())
     }
 }

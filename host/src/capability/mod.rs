@@ -35,6 +35,7 @@ pub mod config;
 pub mod disk_quota;
 pub mod env;
 pub mod file_lock;
+mod instance_state;
 pub mod kdf;
 pub mod keyvalue;
 pub mod outbound;
@@ -49,6 +50,7 @@ pub mod tls;
 pub mod tmp;
 pub mod wasi;
 
+pub use instance_state::InstanceState;
 pub use resources::Resources;
 pub use settings::{CapabilitySettings, KeyError, ManifestKey};
 
@@ -150,12 +152,9 @@ pub struct InstanceBuilder {
     pub(crate) hooks: Option<OutboundHooks>,
     /// The request the instance is serving, for what it logs.
     pub(crate) request: CurrentRequest,
-    /// What the instance owns until it ends (its temporary directory).
-    pub(crate) kept: Vec<Box<dyn std::any::Any + Send>>,
-    /// The host directory of its `/tmp`, if it has one.
-    pub(crate) tmp_dir: Option<std::path::PathBuf>,
-    /// The bounds on what it writes to disk.
-    pub(crate) disk: Option<std::sync::Arc<disk_quota::Quota>>,
+    /// What the capabilities keep for the instance while it lives (its
+    /// `/tmp`, its disk quota, the locks it holds), each its own part.
+    pub(crate) state: InstanceState,
 }
 
 impl InstanceBuilder {
@@ -172,9 +171,7 @@ impl InstanceBuilder {
             wasi,
             hooks: None,
             request: CurrentRequest::default(),
-            kept: Vec::new(),
-            tmp_dir: None,
-            disk: None,
+            state: InstanceState::default(),
         }
     }
 

@@ -44,11 +44,12 @@ impl Capability for OutboundTcp {
         // The name lookup WASI linked, replaced by one that first asks the
         // policy.
         linker.allow_shadowing(true);
-        let linked = ip_name_lookup::add_to_linker::<_, HasLookup>(linker, RequestCtx::lookup)
-            .and_then(|()| match super::concurrent(linker) {
-                true => p3_lookup::add_to_linker::<_, HasLookup>(linker, RequestCtx::lookup),
+        let linked = ip_name_lookup::add_to_linker::<_, HasLookup>(linker, lookup).and_then(|()| {
+            match super::concurrent(linker) {
+                true => p3_lookup::add_to_linker::<_, HasLookup>(linker, lookup),
                 false => Ok(()),
-            });
+            }
+        });
         linker.allow_shadowing(false);
         linked
     }
@@ -128,6 +129,20 @@ pub(crate) struct Lookup<'a> {
     pub(crate) policy: Option<&'a OutboundPolicy>,
     pub(crate) log: &'a ErrorStream,
     pub(crate) request: &'a CurrentRequest,
+}
+
+/// What the name lookup of `ctx`'s instance sees: its sockets context,
+/// the app's outbound policy and its log.
+fn lookup(ctx: &mut RequestCtx) -> Lookup<'_> {
+    Lookup {
+        sockets: WasiSocketsCtxView {
+            ctx: ctx.wasi.sockets(),
+            table: &mut ctx.table,
+        },
+        policy: ctx.capabilities.get(),
+        log: &ctx.log,
+        request: &ctx.request,
+    }
 }
 
 struct HasLookup;

@@ -279,19 +279,24 @@ impl TlsClient {
     }
 }
 
+/// How many TLS connections the instance holds: this capability's part
+/// of the instance.
+#[derive(Default)]
+struct Clients(usize);
+
 impl bindings::Host for RequestCtx {
     async fn connect(
         &mut self,
         config: Config,
     ) -> wasmtime::Result<Result<Resource<TlsClient>, Error>> {
-        if self.tls_clients >= MAX_CLIENTS {
+        if self.state.get_or_default::<Clients>().0 >= MAX_CLIENTS {
             return Ok(Err(Error::Config(format!(
                 "too many TLS connections (an instance holds at most {MAX_CLIENTS})"
             ))));
         }
         match connect(config) {
             Ok(client) => {
-                self.tls_clients += 1;
+                self.state.get_or_default::<Clients>().0 += 1;
                 Ok(Ok(self.table.push(client)?))
             }
             Err(e) => Ok(Err(e)),
@@ -408,7 +413,8 @@ impl bindings::HostClient for RequestCtx {
 
     async fn drop(&mut self, client: Resource<TlsClient>) -> wasmtime::Result<()> {
         self.table.delete(client)?;
-        self.tls_clients = self.tls_clients.saturating_sub(1);
+        let clients = self.state.get_or_default::<Clients>();
+        clients.0 = clients.0.saturating_sub(1);
         Ok(())
     }
 }

@@ -40,7 +40,8 @@ impl TmpDir {
         Ok(TmpDir(dir))
     }
 
-    fn path(&self) -> &Path {
+    /// Where it is on the host.
+    pub fn path(&self) -> &Path {
         self.0.path()
     }
 }
@@ -73,8 +74,7 @@ impl Capability for Tmp {
                 instance.wasi.env(name, GUEST_PATH);
             }
         }
-        instance.tmp_dir = Some(dir.path().to_path_buf());
-        instance.kept.push(Box::new(dir));
+        instance.state.insert(dir);
         Ok(())
     }
 }

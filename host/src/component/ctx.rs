@@ -21,7 +21,7 @@ pub struct RequestCtx {
     pub(crate) table: ResourceTable,
     /// The app's capability settings, for host functions that read them.
     pub capabilities: crate::capability::CapabilitySettings,
-    wasi: WasiCtx,
+    pub(crate) wasi: WasiCtx,
     http: WasiHttpCtx,
     hooks: OutboundHooks,
     /// The guest's CPU time, checked at every epoch tick.
@@ -34,21 +34,13 @@ pub struct RequestCtx {
     /// The request the instance serves, for the log lines of its output.
     pub(crate) request: super::CurrentRequest,
     /// The app's log.
-    log: crate::streams::ErrorStream,
-    /// The key-value stores and reads the instance holds open.
-    pub(crate) kv_open: usize,
-    /// The file locks the instance holds.
-    pub(crate) locks: crate::capability::file_lock::Held,
-    /// The TLS connections the instance holds.
-    pub(crate) tls_clients: usize,
+    pub(crate) log: crate::streams::ErrorStream,
     /// The requests sharing the instance's CPU time, when it serves
     /// several at once (a reused WASIp3 instance): its limits and metrics
     /// count each request's share instead of the whole.
     pub(super) shares: Option<Arc<limits::CpuShares>>,
-    /// The bounds on what the instance writes to disk.
-    pub(crate) disk: Option<Arc<crate::capability::disk_quota::Quota>>,
-    /// What the capabilities gave the instance to own (dropped with it).
-    _kept: Vec<Box<dyn std::any::Any + Send>>,
+    /// What the capabilities keep for the instance (dropped with it).
+    pub(crate) state: crate::capability::InstanceState,
     /// This request's concurrency slot, released with the store (or when
     /// the instance goes back to the warm pool).
     slot: Option<OwnedSemaphorePermit>,
@@ -72,20 +64,6 @@ impl RequestCtx {
     /// the lane the guest it waits for needs to finish.
     pub(crate) fn give_back_lane(&self) {
         drop(self.lane.lock().unwrap_or_else(|p| p.into_inner()).take());
-    }
-
-    /// What the name lookup sees: the sockets context, the app's outbound
-    /// policy and its log.
-    pub(crate) fn lookup(&mut self) -> crate::capability::sockets::Lookup<'_> {
-        crate::capability::sockets::Lookup {
-            sockets: wasmtime_wasi::sockets::WasiSocketsCtxView {
-                ctx: self.wasi.sockets(),
-                table: &mut self.table,
-            },
-            policy: self.capabilities.get(),
-            log: &self.log,
-            request: &self.request,
-        }
     }
 
     /// Tells the app's metrics the CPU time of the request that ends (an
@@ -407,12 +385,8 @@ fn new_store(
             usage: options.usage.clone(),
             request: instance.request,
             log: options.log.clone(),
-            kv_open: 0,
-            locks: Default::default(),
-            tls_clients: 0,
             shares: None,
-            disk: instance.disk,
-            _kept: instance.kept,
+            state: instance.state,
             slot,
         },
     );

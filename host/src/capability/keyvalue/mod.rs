@@ -161,6 +161,11 @@ impl KvView<'_> {
     }
 }
 
+/// How many stores and reads the instance holds open: this capability's
+/// part of the instance.
+#[derive(Default)]
+struct Open(usize);
+
 pub(crate) struct HasKv;
 
 impl HasData for HasKv {
@@ -171,7 +176,7 @@ fn view(ctx: &mut RequestCtx) -> KvView<'_> {
     KvView {
         table: &mut ctx.table,
         stores: ctx.capabilities.get::<AppStores>(),
-        open: &mut ctx.kv_open,
+        open: &mut ctx.state.get_or_default::<Open>().0,
         request: &ctx.request,
     }
 }
