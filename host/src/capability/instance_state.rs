@@ -14,37 +14,31 @@ pub struct InstanceState(Vec<(TypeId, Box<dyn Any + Send>)>);
 impl InstanceState {
     /// Keeps `value` for the instance (replacing a `T` kept before).
     pub fn insert<T: Any + Send>(&mut self, value: T) {
-        match self.get_mut::<T>() {
-            Some(kept) => *kept = value,
+        match self.position::<T>() {
+            Some(at) => self.0[at].1 = Box::new(value),
             None => self.0.push((TypeId::of::<T>(), Box::new(value))),
         }
     }
 
     /// The `T` kept, if any.
     pub fn get<T: Any + Send>(&self) -> Option<&T> {
-        let (_, value) = self.0.iter().find(|(id, _)| *id == TypeId::of::<T>())?;
-        value.downcast_ref()
-    }
-
-    /// The `T` kept, if any, to change.
-    pub fn get_mut<T: Any + Send>(&mut self) -> Option<&mut T> {
-        let (_, value) = self.0.iter_mut().find(|(id, _)| *id == TypeId::of::<T>())?;
-        value.downcast_mut()
+        self.0[self.position::<T>()?].1.downcast_ref()
     }
 
     /// The `T` kept, kept first as `T::default()` if there was none.
     pub fn get_or_default<T: Any + Send + Default>(&mut self) -> &mut T {
-        let at = match self.0.iter().position(|(id, _)| *id == TypeId::of::<T>()) {
-            Some(at) => at,
-            None => {
-                self.0.push((TypeId::of::<T>(), Box::new(T::default())));
-                self.0.len() - 1
-            }
-        };
+        let at = self.position::<T>().unwrap_or_else(|| {
+            self.0.push((TypeId::of::<T>(), Box::new(T::default())));
+            self.0.len() - 1
+        });
         self.0[at]
             .1
             .downcast_mut()
             .expect("an entry is kept under its own type")
+    }
+
+    fn position<T: Any>(&self) -> Option<usize> {
+        self.0.iter().position(|(id, _)| *id == TypeId::of::<T>())
     }
 }
 

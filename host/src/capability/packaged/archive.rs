@@ -235,8 +235,11 @@ pub fn unpack(payload: &[u8], cache: &Path) -> Result<Unpacked, String> {
             .tempdir_in(cache)
             .map_err(|e| format!("{}: {e}", cache.display()))?;
         extract(payload, temp.path())?;
-        // Another process may have won the race: its copy is as good.
-        let _ = fs::rename(temp.path(), &root);
+        // Another process may have won the race: its copy is as good, and
+        // this one goes with `temp`.
+        if fs::rename(temp.path(), &root).is_ok() {
+            let _ = temp.keep();
+        }
     }
     // Held (shared) while the app is loaded, so that no process prunes a
     // tree in use; marked used; and what no load has used for a week goes
